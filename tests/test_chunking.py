@@ -1,0 +1,87 @@
+import re
+
+from vraagbaak.chunking import ChunkingSettings, chunk_document, embedding_text, split_sentences
+
+
+def sentences(text):
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+def test_dutch_abbreviations_do_not_end_sentences():
+    text = (
+        "Sociaal werkers helpen o.a. jongeren, bijv. met schulden. "
+        "Dat is d.w.z. lastig m.b.t. de regels. Het kost ca. 5 mln. euro per jaar. Klaar!"
+    )
+    assert sentences(text) == [
+        "Sociaal werkers helpen o.a. jongeren, bijv. met schulden.",
+        "Dat is d.w.z. lastig m.b.t. de regels.",
+        "Het kost ca. 5 mln. euro per jaar.",
+        "Klaar!",
+    ]
+
+
+def test_numbered_and_bulleted_list_items_stay_whole():
+    text = "Kies uit:\n- het huidige systeem;\n- een permanente wintertijd.\nDat is 1. goed en 2. slecht."
+    assert sentences(text) == [
+        "Kies uit:",
+        "- het huidige systeem;",
+        "- een permanente wintertijd.",
+        "Dat is 1. goed en 2. slecht.",
+    ]
+
+
+def _article(n=40):
+    parts = ["Titel van het stuk", ""]
+    for i in range(n):
+        parts.append(f"Zin nummer {i} gaat over preventie en sociaal werk in de wijk, o.a. in buurthuizen.")
+        if i % 7 == 6:
+            parts += ["", f"Kop {i}", ""]
+    return "\n".join(parts)
+
+
+def test_passages_are_whole_sentences_with_exact_offsets():
+    text = _article()
+    bounds = split_sentences(text)
+    starts, ends = {a for a, _ in bounds}, {b for _, b in bounds}
+    passages = chunk_document(text, "Titel van het stuk", ChunkingSettings(target_chars=300, max_chars=400))
+    assert len(passages) > 3
+    for p in passages:
+        assert p.text == text[p.start : p.end]
+        assert p.start in starts and p.end in ends  # never cut inside a sentence
+        assert len(p.text) <= 400
+        assert all(text[a:b] in p.text for a, b in p.sentences)
+    covered = set()
+    for p in passages:
+        covered.update(p.sentences)
+    assert covered == set(bounds)  # nothing lost
+
+
+def test_overlap_repeats_one_sentence_within_a_section():
+    text = " ".join(f"Dit is zin {i} over werk." for i in range(30))
+    passages = chunk_document(text, "", ChunkingSettings(target_chars=100, max_chars=200, overlap_sentences=1))
+    for a, b in zip(passages, passages[1:]):
+        assert b.sentences[0] == a.sentences[-1]
+
+
+def test_headings_start_new_passages():
+    text = "Kop een\nEerste alinea. Nog een zin.\n\nKop twee\nTweede alinea."
+    passages = chunk_document(text, "Kop een", ChunkingSettings(target_chars=1000))
+    assert [p.heading for p in passages] == ["Kop een", "Kop twee"]
+    assert passages[1].text == "Kop twee\nTweede alinea."
+
+
+def test_token_limit_is_respected_and_a_huge_sentence_is_cut_at_spaces():
+    words = lambda s: len(re.findall(r"\w+", s)) + 2
+    giant = " ".join(["woord"] * 300) + "."
+    text = f"Korte zin. {giant} Nog een zin."
+    settings = ChunkingSettings(max_tokens=60, max_chars=5000, target_chars=5000, title_in_passage=False)
+    passages = chunk_document(text, "", settings, count_tokens=words)
+    assert all(words(embedding_text("", p.text, settings)) <= 60 for p in passages)
+    assert "".join(p.text for p in passages).replace(" ", "") .count("woord") >= 300
+
+
+def test_embedding_text_prefixes_the_title_once():
+    s = ChunkingSettings()
+    assert embedding_text("Titel", "Tekst.", s) == "Titel\nTekst."
+    assert embedding_text("Titel", "Titel\nTekst.", s) == "Titel\nTekst."
+    assert embedding_text("Titel", "Tekst.", ChunkingSettings(title_in_passage=False)) == "Tekst."

@@ -1,0 +1,182 @@
+"""Splitting a document into sentence-aligned passages.
+
+Sentences come from pysbd (rule-based, offline, with Dutch abbreviation lists),
+with two repairs on top, for splits inside one line: pysbd ends a sentence
+after abbreviations it does not know ("ca. 5 mln. euro") and before inline
+enumerations ("Dat is 1. goed en 2. slecht."). A Dutch sentence does not start
+with a lower-case word and does end with . ! ? or …, so a split followed by a
+lower-case word, or after a piece with no end punctuation, is undone.
+
+Passages are packed from whole sentences up to a soft target size, never past
+``max_chars`` (unless one sentence alone is longer) nor past the model's token
+limit, start afresh at a heading, and repeat the last sentence of the previous
+passage of the same section so an answer that straddles a boundary is whole in
+one of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+__all__ = ["ChunkingSettings", "Passage", "split_sentences", "chunk_document", "embedding_text"]
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    target_chars: int = 700  # close a passage once it is at least this long
+    max_chars: int = 1200  # hard cap, except for a single longer sentence
+    overlap_sentences: int = 1  # sentences repeated from the previous passage
+    max_tokens: int = 512  # the model's limit, prompt and title included
+    title_in_passage: bool = True  # embed "title\npassage" rather than the passage alone
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Passage:
+    start: int  # character offsets into the document text
+    end: int
+    text: str  # == document.text[start:end]
+    heading: str  # the section heading above it, "" if none
+    sentences: tuple[tuple[int, int], ...]  # absolute offsets of its sentences
+
+
+_segmenter = None
+
+
+def _pysbd():
+    global _segmenter
+    if _segmenter is None:
+        import pysbd
+
+        _segmenter = pysbd.Segmenter(language="nl", clean=False, char_span=True)
+    return _segmenter
+
+
+_LOWER_START = re.compile(r"[a-zà-ÿ]")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every sentence, whitespace trimmed; lines never join."""
+    spans: list[tuple[int, int]] = []
+    for block in re.finditer(r"[^\n]+", text):  # a line break always ends a sentence
+        line_start = block.start()
+        for seg in _pysbd().segment(block.group()):
+            start, end = line_start + seg.start, line_start + seg.end
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if start == end:
+                continue
+            same_line = spans and spans[-1][1] > line_start
+            if same_line and (
+                _LOWER_START.match(text, start) or not _SENTENCE_END.search(text, 0, spans[-1][1])
+            ):
+                spans[-1] = (spans[-1][0], end)  # "ca. 5 mln. | euro", "Dat is | 1. goed"
+            else:
+                spans.append((start, end))
+    return spans
+
+
+def _is_heading(text: str, span: tuple[int, int]) -> bool:
+    """A short line of its own that does not end like a sentence."""
+    start, end = span
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    own_line = not text[line_start:start].strip() and not text[end:line_end].strip()
+    return own_line and end - start <= 120 and text[end - 1] not in ".!?:;,)\"'”’"
+
+
+def embedding_text(title: str, passage_text: str, settings: ChunkingSettings) -> str:
+    """What the model embeds for a passage (the prompt is added by the model)."""
+    if settings.title_in_passage and title and not passage_text.startswith(title):
+        return f"{title}\n{passage_text}"
+    return passage_text
+
+
+def _split_long_sentence(text, span, fits):
+    """Cut one sentence too long for the model at spaces (the only cut inside a sentence)."""
+    start, end = span
+    pieces, piece_start, last_ok = [], start, None
+    for match in re.finditer(r"\S+", text[start:end]):
+        candidate_end = start + match.end()
+        if fits(piece_start, candidate_end) or last_ok is None:
+            last_ok = candidate_end
+            continue
+        pieces.append((piece_start, last_ok))
+        piece_start, last_ok = start + match.start(), candidate_end
+    pieces.append((piece_start, end))
+    return pieces
+
+
+def chunk_document(
+    text: str,
+    title: str = "",
+    settings: ChunkingSettings = ChunkingSettings(),
+    count_tokens: Callable[[str], int] | None = None,
+) -> list[Passage]:
+    """Pack the sentences of ``text`` into passages (see module docstring)."""
+
+    def fits_model(start: int, end: int) -> bool:
+        if count_tokens is None:
+            return True
+        return count_tokens(embedding_text(title, text[start:end], settings)) <= settings.max_tokens
+
+    def fits(start: int, end: int) -> bool:
+        return end - start <= settings.max_chars and fits_model(start, end)
+
+    sentences: list[tuple[tuple[int, int], bool]] = []
+    for span in split_sentences(text):
+        if fits_model(*span):
+            sentences.append((span, _is_heading(text, span)))
+        else:
+            sentences.extend((piece, False) for piece in _split_long_sentence(text, span, fits_model))
+
+    passages: list[Passage] = []
+    current: list[tuple[int, int]] = []
+    current_heading = ""
+    section_heading = ""
+    has_body = False  # current holds more than headings and overlap
+
+    def flush():
+        nonlocal current, has_body
+        if current and has_body:
+            start, end = current[0][0], current[-1][1]
+            passages.append(Passage(start, end, text[start:end], current_heading, tuple(current)))
+        current, has_body = [], False
+
+    for span, is_heading in sentences:
+        if is_heading:
+            if has_body:
+                flush()
+            elif current and not _is_heading(text, current[-1]):
+                current = []  # only overlap so far: a new section drops it
+            section_heading = text[span[0] : span[1]]
+            current_heading = section_heading
+            current.append(span)
+            continue
+        if current and has_body and (
+            not fits(current[0][0], span[1]) or current[-1][1] - current[0][0] >= settings.target_chars
+        ):
+            previous = current
+            flush()
+            keep = previous[-settings.overlap_sentences :] if settings.overlap_sentences else []
+            # The overlap must leave room for the new sentence, else it is dropped.
+            current = [s for s in keep if fits(s[0], span[1])] if keep else []
+            current_heading = section_heading
+        current.append(span)
+        has_body = True
+    if current and not has_body and not passages:
+        has_body = True  # a document that is only a heading is still searchable
+    flush()
+    return passages
+
+
+def settings_from_dict(data: dict) -> ChunkingSettings:
+    return ChunkingSettings(**data)

@@ -1,0 +1,144 @@
+"""Command line: ``python -m vraagbaak build | ask | eval``.
+
+A thin shell over ``vraagbaak.Index``: every user error becomes one line on
+stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .api import Index
+from .errors import VraagbaakError
+from .search import MODES
+
+__all__ = ["cli"]
+
+
+def _user_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except VraagbaakError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("interrupted; the previous index is unchanged", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+model_dir_option = click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="VRAAGBAAK_MODEL_DIR",
+    help="Folder of the converted bundled model (default: the user cache; env VRAAGBAAK_MODEL_DIR).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name=None, version="0.1.0", prog_name="vraagbaak")
+def cli():
+    """Vraagbaak: search Dutch texts offline and find the passage that answers a question."""
+
+
+@cli.command()
+@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path), help="Folder of .txt/.md files.")
+@click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(path_type=Path), help="Index folder.")
+@click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled multilingual-e5-small, or the index's own model).")
+@model_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@_user_errors
+def build(corpus_dir, index_dir, model, model_dir, as_json):
+    """Build or update the index of a corpus folder (only new text is embedded)."""
+    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir)
+    r = index.report
+    if as_json:
+        d = r.to_dict()
+        d.update(index=str(index_dir), model=index.model)
+        click.echo(json.dumps(d, ensure_ascii=False))
+        return
+    click.echo(
+        f"Index {index_dir}: {r.passages_total} passages from {len(index.documents)} documents "
+        f"(model {index.model}).\n"
+        f"Documents: {r.documents_added} added, {r.documents_changed} changed, "
+        f"{r.documents_removed} removed, {r.documents_unchanged} unchanged.\n"
+        f"Passages: {r.passages_embedded} embedded, {r.passages_reused} reused, in {r.seconds:.1f} s."
+    )
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(path_type=Path))
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of passages.")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--source", default=None, help="Only search this document (file name in the corpus).")
+@click.option("--model", default=None, help="Refuse the index unless this model built it.")
+@model_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+@_user_errors
+def ask(question, index_dir, k, mode, source, model, model_dir, as_json):
+    """Ask QUESTION and print the passages that answer it."""
+    index = Index.load(index_dir, model=model, model_dir=model_dir)
+    hits = index.search(question, k=k, mode=mode, source=source)
+    if as_json:
+        keys = ("rank", "score", "source", "title", "text", "start", "end", "answer", "answer_start", "answer_end")
+        click.echo(json.dumps([{key: getattr(h, key) for key in keys} for h in hits], ensure_ascii=False, indent=1))
+        return
+    for h in hits:
+        click.secho(f"{h.rank}. {h.title}  ({h.source}, score {h.score:.3f})", bold=True)
+        click.echo(f"   Antwoord: {h.answer}")
+        click.echo("   " + " ".join(h.text.split())[:600])
+        click.echo()
+
+
+@cli.command("eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--corpus", "corpus_dir", required=True, type=click.Path(path_type=Path), help="Corpus the questions are about.")
+@click.option("--index", "index_dir", default=None, type=click.Path(path_type=Path), help="Index folder (default: one per corpus, beside the default index).")
+@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--model", default=None)
+@model_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@_user_errors
+def eval_(questions, corpus_dir, index_dir, k, mode, model, model_dir, as_json):
+    """Measure retrieval on labelled QUESTIONS (JSONL; see README)."""
+    from .evaluate import METRIC_KEYS, metrics, read_questions
+
+    qs = read_questions(questions)
+    if index_dir is None:
+        index_dir = _eval_index_dir(corpus_dir)
+    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json)
+    t0 = time.perf_counter()
+    rankings = [[h.to_dict() for h in index.search(q.query, k=k, mode=mode, answers=1)] for q in qs]
+    result = metrics(qs, rankings)
+    result.update(mode=mode, seconds=round(time.perf_counter() - t0, 2))
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    click.echo(f"{result['questions']} questions, mode {mode}, k {k}, {result['seconds']} s")
+    for key in METRIC_KEYS:
+        value = result[key]
+        click.echo(f"  {key:<13} {'n/a' if value is None else f'{value:.3f}'}")
+
+
+def _eval_index_dir(corpus_dir: Path) -> Path:
+    """A separate index per evaluated corpus, so eval never touches the main index."""
+    import hashlib
+
+    resolved = str(Path(corpus_dir).resolve())
+    digest = hashlib.sha1(resolved.encode()).hexdigest()[:8]
+    return Path("index") / "eval" / f"{Path(resolved).name}-{digest}"
+
+
+def main():
+    cli(prog_name="python -m vraagbaak")

@@ -1,0 +1,101 @@
+"""Reading the corpus folder: which files count, how they decode, their titles.
+
+Offsets of passages later point into ``Document.text`` exactly as decoded here
+(only a byte-order mark and Windows line ends are normalised), so a passage's
+``start:end`` slice of the file's text is the passage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import VraagbaakError
+
+__all__ = ["Document", "SUFFIXES", "read_corpus", "read_document", "decode_text", "list_corpus_files"]
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md")
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str  # path relative to the corpus folder, with "/" separators
+    title: str
+    text: str
+    sha256: str  # of the decoded text, so re-encoding a file alone is no change
+
+
+def decode_text(raw: bytes) -> str:
+    """Decode UTF-8 (with or without BOM), else cp1252, the usual Dutch Windows encoding.
+
+    cp1252 leaves five byte values undefined; a file using them is not text
+    in any encoding we know and is refused.
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise ValueError("not UTF-8 or Windows-1252 text") from exc
+        log.warning("decoded as Windows-1252 (not valid UTF-8)")
+    if "\x00" in text:
+        raise ValueError("contains NUL bytes: a binary file, not text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _title(text: str, path: Path) -> str:
+    for line in text.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:200]
+    return path.stem
+
+
+def read_document(path: Path, source: str) -> Document:
+    text = decode_text(path.read_bytes())
+    return Document(source, _title(text, path), text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def list_corpus_files(folder: Path) -> list[tuple[str, Path]]:
+    """(source, path) of every .txt/.md file under ``folder``, hidden ones skipped, sorted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise VraagbaakError(f"corpus folder not found: {folder}")
+    files = []
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.suffix.lower() in SUFFIXES and path.is_file():
+            files.append((rel.as_posix(), path))
+    return files
+
+
+def read_corpus(folder: Path, on_skip=None) -> list[Document]:
+    """Read every usable document; a file that cannot be read is skipped with a warning.
+
+    ``on_skip(source, reason)`` is called for each skipped file (default: log a warning),
+    so one bad file never aborts a build.
+    """
+    documents = []
+    for source, path in list_corpus_files(folder):
+        try:
+            doc = read_document(path, source)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            (on_skip or _warn_skip)(source, reason)
+            continue
+        if not doc.text.strip():
+            (on_skip or _warn_skip)(source, "empty file")
+            continue
+        documents.append(doc)
+    return documents
+
+
+def _warn_skip(source: str, reason: str) -> None:
+    log.warning("skipped %s: %s", source, reason)

@@ -1,0 +1,172 @@
+"""Ranking passages for a question, and choosing the sentence that answers it.
+
+Three modes share one result type:
+
+- ``dense``: cosine similarity of e5 embeddings (FAISS exact search);
+- ``lexical``: Dutch BM25 (``lexical.py``);
+- ``hybrid`` (default): the dense ranking, re-ordered by a small, bounded
+  lexical bonus — see ``_fuse`` for the rule and why plain fusion is not used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .embeddings import Embedder
+from .errors import VraagbaakError
+from .index import PassageIndex
+from .lexical import LexicalIndex
+
+__all__ = ["Hit", "Searcher", "MODES", "MAX_QUESTION_CHARS", "check_question"]
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_QUESTION_CHARS = 1000
+CANDIDATES = 50  # dense candidates re-ranked in hybrid mode
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float  # dense/hybrid: cosine-based, about 0.7–0.9 for e5; lexical: BM25
+    source: str  # file name relative to the corpus folder
+    title: str
+    text: str
+    start: int  # offsets of the passage in the source text
+    end: int
+    heading: str = ""
+    answer: str = ""  # the sentence of the passage that best answers the question
+    answer_start: int = -1  # its offsets in the source text
+    answer_end: int = -1
+    id: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_question(question) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise VraagbaakError("the question is empty: type a question, for example 'wat is preventie?'")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise VraagbaakError(
+            f"the question is {len(question)} characters long; ask it in at most {MAX_QUESTION_CHARS}"
+        )
+    return question
+
+
+class Searcher:
+    def __init__(self, index: PassageIndex, embedder_loader):
+        self.index = index
+        self._embedder_loader = embedder_loader  # called on the first dense search only
+        self._embedder: Embedder | None = None
+        self._lexical: LexicalIndex | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            embedder = self._embedder_loader()
+            self.index.check_embedder(embedder)
+            self._embedder = embedder
+        return self._embedder
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            p = self.index.passages
+            self._lexical = LexicalIndex([f"{x.title}\n{x.text}" for x in p])
+        return self._lexical
+
+    def search(self, question: str, k: int = 5, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
+        """Top ``k`` passages; ``answers`` = how many of them get an answer sentence (default all)."""
+        question = check_question(question)
+        if mode not in MODES:
+            raise VraagbaakError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not isinstance(k, int) or not 1 <= k <= 100:
+            raise VraagbaakError("k must be a whole number from 1 to 100")
+        if source is not None and source not in self.index.doc_ranges:
+            raise VraagbaakError(f"no document {source!r} in this index")
+
+        query_vector = None
+        if mode == "lexical":
+            rows, scores = self._lexical_rank(question, k, source)
+        else:
+            query_vector = self.embedder.embed_queries([question])[0]
+            if mode == "dense":
+                scores, rows = self.index.dense_search(query_vector, k, source)
+            else:
+                scores, rows = self._fuse(question, query_vector, k, source)
+
+        hits = []
+        for rank, (row, score) in enumerate(zip(rows, scores), start=1):
+            p = self.index.passages[int(row)]
+            hits.append(Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading, id=p.id))
+        n_answers = len(hits) if answers is None else min(answers, len(hits))
+        if n_answers:
+            self._choose_answers(question, query_vector, hits[:n_answers])
+        return hits
+
+    # ------------------------------------------------------------- ranking
+
+    def _lexical_rank(self, question, k, source):
+        scores = self.lexical.scores(question)
+        if source is not None:
+            a, b = self.index.doc_ranges[source]
+            mask = np.full(len(scores), -np.inf, np.float32)
+            mask[a:b] = 0
+            scores = scores + mask
+        order = np.argsort(-scores, kind="stable")[:k]
+        order = order[np.isfinite(scores[order])]
+        return order, scores[order]
+
+    def _fuse(self, question, query_vector, k, source):
+        dense_scores, rows = self.index.dense_search(query_vector, max(k, CANDIDATES), source)
+        lex = self.lexical.scores(question)
+        return _fuse(dense_scores, rows, lex, k)
+
+    # ------------------------------------------------------------- answers
+
+    def _choose_answers(self, question: str, query_vector, hits: list[Hit]) -> None:
+        """Pick, per hit, the sentence closest to the question (e5 cosine)."""
+        spans_per_hit = []
+        texts = []
+        for hit in hits:
+            passage = self._passage(hit)
+            spans = [s for s in passage.sentences if s[1] - s[0] > 0] or [(passage.start, passage.end)]
+            spans_per_hit.append(spans)
+            for a, b in spans:
+                texts.append(passage.text[a - passage.start : b - passage.start])
+        if query_vector is None:
+            query_vector = self.embedder.embed_queries([question])[0]
+        vectors = self.embedder.embed_passages(texts)
+        sims = vectors @ query_vector
+        i = 0
+        for hit, spans in zip(hits, spans_per_hit):
+            best = int(np.argmax(sims[i : i + len(spans)]))
+            a, b = spans[best]
+            hit.answer = hit.text[a - hit.start : b - hit.start]
+            hit.answer_start, hit.answer_end = a, b
+            i += len(spans)
+
+    def _passage(self, hit: Hit):
+        source_range = self.index.doc_ranges[hit.source]
+        for row in range(*source_range):
+            if self.index.passages[row].id == hit.id:
+                return self.index.passages[row]
+        raise KeyError(hit.id)
+
+
+def _fuse(dense_scores: np.ndarray, rows: np.ndarray, lexical_scores: np.ndarray, k: int):
+    """Dense candidates re-ordered by dense score plus a bounded lexical bonus."""
+    if len(rows) == 0:
+        return dense_scores, rows
+    lex = lexical_scores[rows]
+    top = float(lexical_scores.max()) if len(lexical_scores) else 0.0
+    bonus = LEXICAL_WEIGHT * (lex / top) if top > 0 else np.zeros_like(lex)
+    fused = dense_scores + bonus
+    order = np.argsort(-fused, kind="stable")[:k]
+    return fused[order], rows[order]
+
+
+LEXICAL_WEIGHT = 0.02
