@@ -93,9 +93,16 @@ def _is_heading(text: str, span: tuple[int, int]) -> bool:
     return own_line and end - start <= 120 and text[end - 1] not in ".!?:;,)\"'”’"
 
 
+def looks_like_title(title: str) -> bool:
+    """A real title is short and no full sentence; a first line that is the
+    opening paragraph itself (common in FAQ answers) would only make every
+    passage of the document look alike."""
+    return 0 < len(title) <= 120 and title.rstrip()[-1:] not in ".!;,:"
+
+
 def embedding_text(title: str, passage_text: str, settings: ChunkingSettings) -> str:
     """What the model embeds for a passage (the prompt is added by the model)."""
-    if settings.title_in_passage and title and not passage_text.startswith(title):
+    if settings.title_in_passage and looks_like_title(title) and not passage_text.startswith(title):
         return f"{title}\n{passage_text}"
     return passage_text
 

@@ -90,6 +90,9 @@ class PassageIndex:
         for i, p in enumerate(passages):  # passages of a document are contiguous
             a, _ = self.doc_ranges.get(p.source, (i, i))
             self.doc_ranges[p.source] = (a, i + 1)
+        self.doc_starts = np.array(sorted(a for a, _ in self.doc_ranges.values()), dtype=np.int64)
+        self.is_lead = np.zeros(len(passages), np.float32)
+        self.is_lead[self.doc_starts] = 1.0
 
     @property
     def model(self) -> str:
