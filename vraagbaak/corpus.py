@@ -14,7 +14,17 @@ from pathlib import Path
 
 from .errors import VraagbaakError
 
-__all__ = ["Document", "SUFFIXES", "read_corpus", "read_document", "decode_text", "list_corpus_files"]
+__all__ = [
+    "Document",
+    "SUFFIXES",
+    "MAX_UPLOAD_BYTES",
+    "add_document",
+    "decode_text",
+    "list_corpus_files",
+    "read_corpus",
+    "read_document",
+    "safe_file_name",
+]
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +109,59 @@ def read_corpus(folder: Path, on_skip=None) -> list[Document]:
 
 def _warn_skip(source: str, reason: str) -> None:
     log.warning("skipped %s: %s", source, reason)
+
+
+# ------------------------------------------------------------- adding texts
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def safe_file_name(name: str, default_suffix: str = ".txt") -> str:
+    """A plain file name from an untrusted one: no folders, no odd characters.
+
+    "../../evil.txt" -> "evil.txt", "C:\\x\\Mijn Tekst.MD" -> "mijn-tekst.md".
+    """
+    import re
+    import unicodedata
+
+    base = re.split(r"[\\/]", name or "")[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, default_suffix.lstrip(".")
+    suffix = "." + suffix.lower()
+    if suffix not in SUFFIXES:
+        raise VraagbaakError(f"only .txt and .md files can be added, not {suffix!r}")
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")[:80] or "tekst"
+    return slug + suffix
+
+
+def add_document(folder: Path, name: str, data: bytes) -> Path:
+    """Save an uploaded or pasted text into the corpus folder and return its path.
+
+    The name is reduced to a safe file name; an existing file is never
+    overwritten (a number is appended instead); only text up to 5 MB is taken.
+    """
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise VraagbaakError(f"corpus folder not found: {folder}")
+    file_name = safe_file_name(name)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise VraagbaakError(f"{file_name} is {len(data) / 1e6:.1f} MB; at most 5 MB a file")
+    try:
+        text = decode_text(data)
+    except ValueError as exc:
+        raise VraagbaakError(f"{file_name} is not a text file ({exc})") from exc
+    if not text.strip():
+        raise VraagbaakError(f"{file_name} is empty")
+    stem, suffix = file_name.rsplit(".", 1)
+    for n in range(1, 1000):
+        candidate = folder / (file_name if n == 1 else f"{stem}-{n}.{suffix}")
+        try:
+            # "x" mode fails if the file exists: no check-then-write race.
+            with open(candidate, "x", encoding="utf-8") as f:
+                f.write(text)
+            return candidate
+        except FileExistsError:
+            continue
+    raise VraagbaakError(f"too many files named like {file_name}")

@@ -41,6 +41,7 @@ class Hit:
     answer_start: int = -1  # its offsets in the source text
     answer_end: int = -1
     id: str = ""
+    similarity: float | None = None  # e5 cosine of question and passage (None in lexical mode)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,6 +73,12 @@ class Searcher:
             self._embedder = embedder
         return self._embedder
 
+    def reuse_from(self, other: "Searcher") -> None:
+        """Take over an already loaded model (after an update of the same index)."""
+        if other._embedder is not None and self._embedder is None:
+            self.index.check_embedder(other._embedder)
+            self._embedder = other._embedder
+
     @property
     def lexical(self) -> LexicalIndex:
         if self._lexical is None:
@@ -90,19 +97,24 @@ class Searcher:
             raise VraagbaakError(f"no document {source!r} in this index")
 
         query_vector = None
+        similarities = None
         if mode == "lexical":
             rows, scores = self._lexical_rank(question, k, source)
         else:
             query_vector = self.embedder.embed_queries([question])[0]
             if mode == "dense":
                 scores, rows = self.index.dense_search(query_vector, k, source)
+                similarities = scores
             else:
-                scores, rows = self._fuse(question, query_vector, k, source)
+                scores, rows, similarities = self._fuse(question, query_vector, k, source)
 
         hits = []
         for rank, (row, score) in enumerate(zip(rows, scores), start=1):
             p = self.index.passages[int(row)]
-            hits.append(Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading, id=p.id))
+            sim = None if similarities is None else round(float(similarities[rank - 1]), 4)
+            hits.append(
+                Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading, id=p.id, similarity=sim)
+            )
         n_answers = len(hits) if answers is None else min(answers, len(hits))
         if n_answers:
             self._choose_answers(question, query_vector, hits[:n_answers])
@@ -177,7 +189,7 @@ def _fuse(dense_scores, rows, lexical_scores, doc_starts, is_lead, k):
     marks each document's first passage.
     """
     if len(rows) == 0:
-        return dense_scores, rows
+        return dense_scores, rows, dense_scores
     top = float(lexical_scores.max()) if len(lexical_scores) else 0.0
     lex = lexical_scores / top if top > 0 else np.zeros_like(lexical_scores)
     doc_best = np.maximum.reduceat(lex, doc_starts) if len(lex) else lex
@@ -189,4 +201,4 @@ def _fuse(dense_scores, rows, lexical_scores, doc_starts, is_lead, k):
         + LEAD_WEIGHT * is_lead[rows]
     )
     order = np.argsort(-fused, kind="stable")[:k]
-    return fused[order], rows[order]
+    return fused[order], rows[order], dense_scores[order]

@@ -1,0 +1,56 @@
+"""Vraagbaak's web page: ``python app.py`` (see ``--help``).
+
+Updates the index when the corpus changed, then serves the page on
+http://127.0.0.1:7860. The page itself lives in ``vraagbaak/web.py``.
+"""
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no requests to other hosts
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Vraagbaak: search Dutch texts in the browser.")
+    parser.add_argument("--corpus", default="corpus", help="folder of .txt/.md texts (default: corpus)")
+    parser.add_argument("--index", default="index", help="index folder (default: index)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    parser.add_argument("--model-dir", default=None, help="folder of the converted bundled model")
+    args = parser.parse_args(argv)
+
+    import gradio as gr
+
+    from vraagbaak.errors import VraagbaakError
+    from vraagbaak.live import LiveIndex
+    from vraagbaak.web import CSS, build_page
+
+    try:
+        live = LiveIndex(args.corpus, args.index, model_dir=args.model_dir)
+        report = live.update(progress=True)
+    except VraagbaakError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Index {args.index}: {report.passages_total} passages; "
+        f"{report.passages_embedded} embedded now, {report.passages_reused} reused.",
+        file=sys.stderr,
+    )
+    live.current.warm_up()  # load the model now, not during the first question
+    page = build_page(live)
+    page.queue(default_concurrency_limit=None)
+    page.launch(
+        server_name=args.host,
+        server_port=args.port,
+        theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
+        css=CSS,
+        max_file_size="20mb",  # our own 5 MB rule gives the clear message; this bounds uploads
+        show_error=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""An index that keeps answering while it is being updated.
+
+The web page holds one ``LiveIndex``. Searches read ``self.current``; an update
+builds the next index (on disk, atomically) and then replaces the reference in
+one assignment, so searches never see a half-built index and never wait for
+the build — except for the moments the shared model is busy embedding a batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+from .api import Index
+from .corpus import add_document
+from .index import BuildReport, index_exists
+
+__all__ = ["LiveIndex"]
+
+
+class LiveIndex:
+    def __init__(self, corpus_dir: str | Path, index_dir: str | Path, model: str | None = None, model_dir=None):
+        self.corpus_dir = Path(corpus_dir)
+        self.index_dir = Path(index_dir)
+        self.model = model
+        self.model_dir = model_dir
+        self._update_lock = threading.Lock()  # one build at a time
+        self.current: Index | None = Index.load(index_dir, model_dir=model_dir) if index_exists(index_dir) else None
+
+    def update(self, progress: Callable[[int, int], None] | bool | None = True, on_skip=None) -> BuildReport:
+        """Bring the index up to date with the corpus folder; swap it in when complete."""
+        with self._update_lock:
+            fresh = Index.build(
+                self.corpus_dir, self.index_dir, model=self.model, model_dir=self.model_dir,
+                progress=progress, on_skip=on_skip,
+            )
+            previous = self.current
+            if previous is not None and previous.model == fresh.model:
+                fresh._searcher.reuse_from(previous._searcher)  # keep the loaded model
+            fresh._searcher.lexical  # build BM25 before the swap, not in the next search
+            self.current = fresh
+            return fresh.report
+
+    def add(self, name: str, data: bytes) -> Path:
+        """Save a new text into the corpus folder (see ``corpus.add_document``)."""
+        return add_document(self.corpus_dir, name, data)
+
+    def search(self, question: str, **kwargs):
+        index = self.current  # one read: a concurrent swap cannot split a search
+        if index is None:
+            from .errors import VraagbaakError
+
+            raise VraagbaakError("there is no index yet: add texts and update the index")
+        return index.search(question, **kwargs)
