@@ -16,7 +16,7 @@ import click
 
 from .api import Index
 from .errors import VraagbaakError
-from .search import MODES
+from .search import MODES, good_matches
 
 __all__ = ["cli"]
 
@@ -93,6 +93,8 @@ def ask(question, index_dir, k, mode, source, model, model_dir, as_json):
         keys = ("rank", "score", "source", "title", "text", "start", "end", "answer", "answer_start", "answer_end")
         click.echo(json.dumps([{key: getattr(h, key) for key in keys} for h in hits], ensure_ascii=False, indent=1))
         return
+    if not good_matches(hits):
+        click.echo("Geen passage beantwoordt deze vraag goed; de beste gevonden passages:\n", err=True)
     for h in hits:
         click.secho(f"{h.rank}. {h.title}  ({h.source}, score {h.score:.3f})", bold=True)
         click.echo(f"   Antwoord: {h.answer}")

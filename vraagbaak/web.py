@@ -15,16 +15,10 @@ import gradio as gr
 from .errors import VraagbaakError
 from .lexical import tokenize
 from .live import LiveIndex
+from .search import good_matches
 
-__all__ = ["build_page", "NO_MATCH_SIMILARITY", "render_hits"]
+__all__ = ["build_page", "render_hits"]
 
-# Below this e5 cosine the best passage is no answer. Calibrated on ../shared/eval:
-# the top hit of the 20 seed questions over the default corpus scores 0.83–0.91
-# (lowest: the English question), while the 500 rijksoverheid questions asked
-# of that same social-work corpus (none of them answerable there) top out at
-# 0.80 (95th percentile 0.79). 0.81 keeps every real question and turns away
-# all 500 unanswerable ones.
-NO_MATCH_SIMILARITY = 0.81
 NO_MATCH_TEXT = (
     "Geen passage in de teksten beantwoordt deze vraag goed. "
     "Probeer andere woorden, of voeg een tekst toe die erover gaat."
@@ -81,16 +75,6 @@ def render_hits(question: str, hits) -> str:
     return wrap.format("\n".join(parts))
 
 
-def _good(hits):
-    """Drop the passages that are no answer; an empty list means 'nothing fits'."""
-    if not hits:
-        return []
-    top = hits[0].similarity
-    if top is not None and top < NO_MATCH_SIMILARITY:
-        return []
-    return hits
-
-
 def _status(live: LiveIndex) -> str:
     index = live.current
     if index is None:
@@ -122,7 +106,7 @@ def build_page(live: LiveIndex) -> gr.Blocks:
             hits = live.search(question, k=int(k), source=source or None)
         except VraagbaakError as exc:
             return f'<div class="vb-results" data-question="{html.escape(question or "")}"><div class="vb-none">{html.escape(str(exc))}</div></div>'
-        return render_hits(question, _good(hits))
+        return render_hits(question, good_matches(hits))
 
     def refresh(progress=gr.Progress()):
         return _update(progress, "Index bijgewerkt.")
