@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from vraagbaak import Index, VraagbaakError
+from vraagbaak.search import LEAD_WEIGHT, NO_MATCH_SIMILARITY, Hit, _fuse, good_matches
+
+
+def test_fuse_keeps_dense_order_unless_the_bonuses_break_a_near_tie():
+    dense = np.array([0.90, 0.80, 0.895], np.float32)
+    rows = np.array([5, 6, 7])
+    lexical = np.zeros(10, np.float32)
+    lexical[7] = 4.0  # strong lexical match for row 7 only
+    doc_starts = np.array([0, 5, 7])  # documents: rows 0-4, 5-6, 7-9
+    is_lead = np.zeros(10, np.float32)
+    is_lead[doc_starts] = 1
+    scores, order, sims = _fuse(dense, rows, lexical, doc_starts, is_lead, 3)
+    assert list(order) == [7, 5, 6]  # 0.895 + lexical + lead beats 0.90 + lead
+    assert list(sims) == pytest.approx([0.895, 0.90, 0.80])
+    assert scores[1] == pytest.approx(0.90 + LEAD_WEIGHT)
+    # a passage 0.1 behind in cosine is never lifted above by the bonuses
+    assert order[-1] == 6
+
+
+def test_modes_k_and_document_filter(fake, corpus, tmp_path):
+    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    for mode in ("dense", "lexical", "hybrid"):
+        hits = index.search("wat is preventie?", k=4, mode=mode)
+        assert [h.rank for h in hits] == [1, 2, 3, 4]
+        assert all(h.answer and h.answer in h.text for h in hits)
+        assert (hits[0].similarity is None) == (mode == "lexical")
+    only = index.search("sociaal werk", k=20, source="vertrouw-op-je-kracht.txt")
+    assert only and {h.source for h in only} == {"vertrouw-op-je-kracht.txt"}
+    with pytest.raises(VraagbaakError, match="k must be"):
+        index.search("preventie", k=0)
+    with pytest.raises(VraagbaakError, match="unknown search mode"):
+        index.search("preventie", mode="magisch")
+
+
+def _hit(similarity):
+    return Hit(1, similarity or 0, "a.txt", "A", "tekst", 0, 5, similarity=similarity)
+
+
+def test_good_matches_turns_away_weak_best_hits():
+    assert good_matches([_hit(NO_MATCH_SIMILARITY + 0.01)])
+    assert good_matches([_hit(NO_MATCH_SIMILARITY - 0.01)]) == []
+    assert good_matches([_hit(None)])  # lexical mode has no cosine to judge
+    assert good_matches([]) == []
