@@ -40,7 +40,7 @@ class FakeEmbedder:
     def embed_queries(self, texts):
         return np.vstack([self._vector(t) for t in texts]).astype(np.float32)
 
-    def embed_passages(self, texts, progress=False):
+    def embed_passages(self, texts):
         if self.delay:
             time.sleep(self.delay)
         self.embedded.extend(texts)

@@ -128,14 +128,13 @@ def test_documents_are_encoded_with_the_passage_prompt(st_model):
     assert np.allclose(st_model.encode_query([text]), st_model.encode(["query: " + text]), atol=1e-5)
 
 
-def test_conversion_is_reused_and_guarded(tmp_path):
-    """A complete folder is reused; a leftover without the completion marker is redone."""
-    from vraagbaak.bundled_model import _is_complete, ensure_bundled_model
+def test_the_cached_folder_is_reused_with_its_prompts():
+    import json
+
+    from vraagbaak.bundled_model import ensure_bundled_model
 
     folder = ensure_bundled_model()
-    assert _is_complete(folder)
     assert ensure_bundled_model() == folder  # no second conversion
-    broken = tmp_path / "half"
-    broken.mkdir()
-    (broken / "config.json").write_text("{}")  # what a killed conversion could leave
-    assert not _is_complete(broken)
+    config = json.loads((folder / "config_sentence_transformers.json").read_text())
+    assert config["prompts"]["query"] == "query: "
+    assert config["prompts"]["document"] == config["prompts"]["passage"] == "passage: "

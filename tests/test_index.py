@@ -25,7 +25,8 @@ def test_first_build_reports_everything_added(fake, corpus, tmp_path):
     assert (r.documents_added, r.documents_changed, r.documents_removed, r.documents_unchanged) == (5, 0, 0, 0)
     assert r.passages_embedded == r.passages_total == index.passage_count > 5
     assert r.passages_reused == 0
-    assert len(fake.embedded) == r.passages_embedded
+    assert r.sentences_embedded > r.passages_embedded  # one vector per sentence too
+    assert len(fake.embedded) == r.passages_embedded + r.sentences_embedded
     assert set(index.documents) == {p.name for p in corpus.iterdir()}
 
 
@@ -55,7 +56,10 @@ def test_adding_one_file_embeds_only_its_passages(fake, corpus, tmp_path):
     r = index.report
     new_passages = [p for p in index._data.passages if p.source == "nieuw.txt"]
     assert r.documents_added == 1 and r.documents_unchanged == 5
-    assert r.passages_embedded == len(new_passages) == len(fake.embedded) == 1
+    assert r.passages_embedded == len(new_passages) == 1
+    assert r.sentences_embedded == len(new_passages[0].sentences) == 3  # title + 2 sentences
+    new_text = (corpus / "nieuw.txt").read_text(encoding="utf-8")
+    assert len(fake.embedded) == 4 and all(t.split("\n")[-1] in new_text for t in fake.embedded)
     assert r.passages_total == first.passage_count + 1
     assert index.search("mantelzorgers steun", k=1, mode="dense")[0].source == "nieuw.txt"
 
@@ -89,8 +93,9 @@ def test_only_two_generations_are_kept(fake, corpus, tmp_path):
     for i in range(4):
         (corpus / f"extra{i}.txt").write_text(f"Extra tekst nummer {i}.", encoding="utf-8")
         build(corpus, tmp_path / "idx")
-    files = sorted(p.suffix for p in (tmp_path / "idx").iterdir() if p.suffix in (".faiss", ".jsonl"))
-    assert files == [".faiss", ".faiss", ".jsonl", ".jsonl"]
+    files = [p.name for p in (tmp_path / "idx").iterdir() if p.suffix in (".faiss", ".jsonl")]
+    assert len({name.split(".")[0] for name in files}) == 2  # current and previous generation
+    assert len(files) == 6
 
 
 def test_missing_or_empty_corpus_is_a_clear_error_and_keeps_the_index(fake, corpus, tmp_path):
@@ -107,7 +112,8 @@ def test_missing_or_empty_corpus_is_a_clear_error_and_keeps_the_index(fake, corp
     "damage, message",
     [
         (lambda d: (d / MANIFEST).write_text("{niet json"), "damaged"),
-        (lambda d: next(d.glob("*.faiss")).write_bytes(b"kapot"), "damaged"),
+        (lambda d: next(d.glob("*[0-9a-f].faiss")).write_bytes(b"kapot"), "damaged"),
+        (lambda d: next(d.glob("*.sentences.faiss")).unlink(), "damaged"),
         (lambda d: next(d.glob("*.jsonl")).write_text('{"id": 1}\n'), "damaged"),
         (lambda d: _edit_manifest(d, format_version=99), "format version 99"),
         (lambda d: _edit_manifest(d, dimension=7), "damaged"),

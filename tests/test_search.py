@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from vraagbaak import Index, VraagbaakError
-from vraagbaak.search import LEAD_WEIGHT, NO_MATCH_SIMILARITY, Hit, _fuse, good_matches
+from vraagbaak.index import StoredPassage
+from vraagbaak.search import ANSWER_LEAD_BONUS, LEAD_WEIGHT, NO_MATCH_SIMILARITY, Hit, _fuse, choose_answer, good_matches
 
 
 def test_fuse_keeps_dense_order_unless_the_bonuses_break_a_near_tie():
@@ -45,3 +46,24 @@ def test_good_matches_turns_away_weak_best_hits():
     assert good_matches([_hit(NO_MATCH_SIMILARITY - 0.01)]) == []
     assert good_matches([_hit(None)])  # lexical mode has no cosine to judge
     assert good_matches([]) == []
+
+
+def _passage(text, heading=""):
+    from vraagbaak.chunking import split_sentences
+
+    spans = tuple((a + 100, b + 100) for a, b in split_sentences(text))  # passage starts at offset 100
+    return StoredPassage("x#0", "x.txt", "X", heading, 100, 100 + len(text), text, spans, "k")
+
+
+def test_answer_is_the_closest_sentence():
+    p = _passage("Eerste zin die over iets heel anders gaat dan de vraag. Dit is de zin met het antwoord op de vraag erin. Slot.")
+    a, b = choose_answer(p, np.array([0.70, 0.90, 0.60]))
+    assert p.text[a - 100 : b - 100] == "Dit is de zin met het antwoord op de vraag erin. Slot."  # short answer sentence + next
+    a, b = choose_answer(p, np.array([0.80, 0.80 + ANSWER_LEAD_BONUS / 2, 0.60]))
+    assert p.text[a - 100 : b - 100].startswith("Eerste zin")  # near-tie: the opening sentence wins
+
+
+def test_a_question_or_a_heading_is_no_answer_on_its_own():
+    p = _passage("Kop van de sectie\nKrijgt u een uitkering van de gemeente? Dan helpt de gemeente u bij het vinden van werk.", heading="Kop van de sectie")
+    a, b = choose_answer(p, np.array([0.99, 0.90, 0.80]))
+    assert p.text[a - 100 : b - 100] == "Krijgt u een uitkering van de gemeente? Dan helpt de gemeente u bij het vinden van werk."

@@ -254,7 +254,10 @@ def convert(source: Path, target: Path) -> None:
     import torch
     from sentence_transformers import SentenceTransformer, models
     from transformers import BertConfig, BertModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()  # "newly initialized" notes: we check the weights ourselves
     e5 = read_e5_file(source)
     work = Path(tempfile.mkdtemp(prefix="hf-", dir=target.parent))
     try:

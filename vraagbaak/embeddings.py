@@ -36,7 +36,7 @@ class Embedder(Protocol):
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 
-    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray: ...
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -48,6 +48,9 @@ class SentenceTransformerEmbedder:
         # Never reach for a model hub: this tool runs offline.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # our own progress is the embedding bar
 
         self.name = name
         try:
@@ -64,10 +67,10 @@ class SentenceTransformerEmbedder:
             out = self.model.encode_query(texts, convert_to_numpy=True, normalize_embeddings=True)
         return np.asarray(out, dtype=np.float32)
 
-    def embed_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             out = self.model.encode_document(
-                texts, batch_size=16, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=progress
+                texts, batch_size=16, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
             )
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dimension)
 

@@ -2,9 +2,12 @@
 
 Layout of an index folder::
 
-    manifest.json             what built it and which generation is current
-    <generation>.faiss        the vectors (FAISS exact inner product)
-    <generation>.jsonl        the passages, one JSON object a line, same order
+    manifest.json               what built it and which generation is current
+    <generation>.faiss          passage vectors (FAISS exact inner product)
+    <generation>.sentences.faiss  one vector per sentence of each passage, in
+                                passage order: the answering sentence is
+                                chosen from these without embedding at query time
+    <generation>.jsonl          the passages, one JSON object a line, same order
 
 A build writes a new generation's files, then replaces ``manifest.json`` in
 one ``os.replace``: a build killed at any moment leaves the previous manifest
@@ -35,7 +38,7 @@ from .errors import IndexLoadError, VraagbaakError
 
 __all__ = ["FORMAT_VERSION", "StoredPassage", "BuildReport", "PassageIndex", "build_index", "index_exists"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 EMBED_BATCH = 32  # passages per progress step
 
@@ -62,6 +65,7 @@ class BuildReport:
     passages_embedded: int = 0
     passages_reused: int = 0
     passages_total: int = 0
+    sentences_embedded: int = 0
     skipped: list = field(default_factory=list)  # [source, reason] of unreadable files
     model_loaded: bool = False
     seconds: float = 0.0
@@ -81,11 +85,14 @@ def _rebuild_hint(root: Path) -> str:
 class PassageIndex:
     """A loaded index: manifest, passages and FAISS vectors, all in memory."""
 
-    def __init__(self, root: Path, manifest: dict, passages: list[StoredPassage], vectors):
+    def __init__(self, root: Path, manifest: dict, passages: list[StoredPassage], vectors, sentence_vectors):
         self.root = root
         self.manifest = manifest
         self.passages = passages
         self.vectors = vectors  # faiss.IndexFlatIP
+        self.sentence_vectors = sentence_vectors  # faiss.IndexFlatIP, rows follow sentence_start
+        counts = np.array([len(p.sentences) for p in passages], dtype=np.int64)
+        self.sentence_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.doc_ranges: dict[str, tuple[int, int]] = {}
         for i, p in enumerate(passages):  # passages of a document are contiguous
             a, _ = self.doc_ranges.get(p.source, (i, i))
@@ -129,14 +136,22 @@ class PassageIndex:
                     d["sentences"] = tuple(tuple(s) for s in d["sentences"])
                     passages.append(StoredPassage(**d))
             vectors = faiss.read_index(str(root / f"{gen}.faiss"))
+            sentence_vectors = faiss.read_index(str(root / f"{gen}.sentences.faiss"))
         except Exception as exc:  # any failure to read our own files means damage
             raise IndexLoadError(f"the index in {root} is damaged ({type(exc).__name__}); {_rebuild_hint(root)}") from exc
-        if vectors.ntotal != len(passages) or vectors.d != manifest.get("dimension"):
+        n_sentences = sum(len(p.sentences) for p in passages)
+        dimension = manifest.get("dimension")
+        if (
+            vectors.ntotal != len(passages)
+            or sentence_vectors.ntotal != n_sentences
+            or vectors.d != dimension
+            or sentence_vectors.d != dimension
+        ):
             raise IndexLoadError(
-                f"the index in {root} is damaged ({vectors.ntotal} vectors for {len(passages)} passages); "
-                + _rebuild_hint(root)
+                f"the index in {root} is damaged ({vectors.ntotal} vectors for {len(passages)} passages, "
+                f"{sentence_vectors.ntotal} for {n_sentences} sentences); " + _rebuild_hint(root)
             )
-        return cls(root, manifest, passages, vectors)
+        return cls(root, manifest, passages, vectors, sentence_vectors)
 
     def check_embedder(self, embedder: Embedder) -> None:
         """Refuse to search with a model other than the one that built the index."""
@@ -167,8 +182,21 @@ class PassageIndex:
         return scores[0][keep], rows[0][keep]
 
     def all_vectors(self) -> np.ndarray:
-        n = self.vectors.ntotal
-        return self.vectors.reconstruct_n(0, n) if n else np.zeros((0, self.vectors.d), np.float32)
+        return _matrix(self.vectors)
+
+    def sentence_matrix(self, row: int) -> np.ndarray:
+        """Vectors of the sentences of passage ``row``."""
+        a, b = int(self.sentence_start[row]), int(self.sentence_start[row + 1])
+        return self.sentence_vectors.reconstruct_n(a, b - a) if b > a else np.zeros((0, self.sentence_vectors.d), np.float32)
+
+    def sentence_texts(self, row: int) -> list[str]:
+        p = self.passages[row]
+        return [p.text[a - p.start : b - p.start] for a, b in p.sentences]
+
+
+def _matrix(index) -> np.ndarray:
+    n = index.ntotal
+    return index.reconstruct_n(0, n) if n else np.zeros((0, index.d), np.float32)
 
 
 # --------------------------------------------------------------------- build
@@ -192,14 +220,22 @@ def _write_atomic(path: Path, write: Callable[[str], None]) -> None:
         raise
 
 
-def _save(root: Path, manifest: dict, passages: list[StoredPassage], vectors: np.ndarray):
+def _flat_index(dimension: int, vectors: np.ndarray):
+    import faiss
+
+    index = faiss.IndexFlatIP(dimension)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def _save(root: Path, manifest: dict, passages: list[StoredPassage], vectors: np.ndarray, sentence_vectors: np.ndarray):
     import faiss
 
     root.mkdir(parents=True, exist_ok=True)
     gen = f"g{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    index = faiss.IndexFlatIP(manifest["dimension"])
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    index = _flat_index(manifest["dimension"], vectors)
+    sentences = _flat_index(manifest["dimension"], sentence_vectors)
 
     def write_jsonl(tmp):
         with open(tmp, "w", encoding="utf-8") as f:
@@ -208,6 +244,7 @@ def _save(root: Path, manifest: dict, passages: list[StoredPassage], vectors: np
 
     _write_atomic(root / f"{gen}.jsonl", write_jsonl)
     _write_atomic(root / f"{gen}.faiss", lambda tmp: faiss.write_index(index, tmp))
+    _write_atomic(root / f"{gen}.sentences.faiss", lambda tmp: faiss.write_index(sentences, tmp))
     previous = None
     if (root / MANIFEST).is_file():
         try:
@@ -218,9 +255,9 @@ def _save(root: Path, manifest: dict, passages: list[StoredPassage], vectors: np
     _write_atomic(root / MANIFEST, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=1), encoding="utf-8"))
     # Keep the current and the previous generation; older files are garbage.
     for path in root.iterdir():
-        if path.suffix in (".faiss", ".jsonl") and path.stem not in (gen, previous):
+        if path.suffix in (".faiss", ".jsonl") and path.name.split(".")[0] not in (gen, previous):
             path.unlink(missing_ok=True)
-    return PassageIndex(root, manifest, passages, index)
+    return PassageIndex(root, manifest, passages, index, sentences)
 
 
 def _progress_printer():
@@ -293,21 +330,32 @@ def build_index(
         new_sources = {d.source for d in documents}
         report.documents_removed = sum(1 for s in old_docs if s not in new_sources)
 
+        # Every vector already computed for this model, by the hash of its text:
+        # a passage or sentence whose text is unchanged is never embedded again.
+        known: dict[str, np.ndarray] = {}
+        if old:
+            for p, vec in zip(old.passages, old.all_vectors()):
+                known[p.key] = vec
+            sentence_matrix = _matrix(old.sentence_vectors)
+            prompt = old.manifest["prompts"].get("document", "")
+            for row, p in enumerate(old.passages):
+                a = int(old.sentence_start[row])
+                for j, text in enumerate(old.sentence_texts(row)):
+                    known[_passage_key(model, prompt, text)] = sentence_matrix[a + j]
+
         passages: list[StoredPassage] = []
-        vectors: list[np.ndarray | None] = []
-        old_vectors = old.all_vectors() if old else None
-        old_rows = {p.key: i for i, p in enumerate(old.passages)} if old else {}
+        passage_keys: list[str] = []
+        sentence_keys: list[str] = []
+        to_embed: dict[str, str] = {}  # key -> text, in order of first appearance
         embedder: Embedder | None = None
         manifest_docs = {}
         for doc in documents:
             previous = old_docs.get(doc.source)
-            if previous and previous["sha256"] == doc.sha256 and old:
+            if old and previous and previous["sha256"] == doc.sha256:
                 report.documents_unchanged += 1
                 a, b = old.doc_ranges.get(doc.source, (0, 0))
-                for row in range(a, b):
-                    passages.append(old.passages[row])
-                    vectors.append(old_vectors[row])
-                    report.passages_reused += 1
+                chunks = old.passages[a:b]
+                prompt = old.manifest["prompts"].get("document", "")
             else:
                 if previous:
                     report.documents_changed += 1
@@ -317,30 +365,40 @@ def build_index(
                     embedder = load_embedder(model, model_dir)
                     report.model_loaded = True
                 prompt = embedder.prompts.get("document", "")
-                chunks = chunk_document(doc.text, doc.title, settings, embedder.count_tokens)
-                for n, c in enumerate(chunks):
+                chunks = []
+                for n, c in enumerate(chunk_document(doc.text, doc.title, settings, embedder.count_tokens)):
                     key = _passage_key(model, prompt, embedding_text(doc.title, c.text, settings))
-                    passages.append(
+                    chunks.append(
                         StoredPassage(f"{doc.source}#{n}", doc.source, doc.title, c.heading, c.start, c.end, c.text, c.sentences, key)
                     )
-                    if key in old_rows:
-                        vectors.append(old_vectors[old_rows[key]])
-                        report.passages_reused += 1
-                    else:
-                        vectors.append(None)
+            for p in chunks:
+                passages.append(p)
+                passage_keys.append(p.key)
+                if p.key in known:
+                    report.passages_reused += 1
+                elif p.key not in to_embed:
+                    to_embed[p.key] = embedding_text(p.title, p.text, settings)
+                    report.passages_embedded += 1
+                for a, b in p.sentences:
+                    text = p.text[a - p.start : b - p.start]
+                    key = _passage_key(model, prompt, text)
+                    sentence_keys.append(key)
+                    if key not in known and key not in to_embed:
+                        to_embed[key] = text
+                        report.sentences_embedded += 1
             manifest_docs[doc.source] = {"sha256": doc.sha256, "title": doc.title}
+        report.passages_total = len(passages)
 
-        todo = [i for i, v in enumerate(vectors) if v is None]
-        if todo:
-            texts = [embedding_text(passages[i].title, passages[i].text, settings) for i in todo]
+        if to_embed:
+            if embedder is None:  # only possible if the old index lost vectors
+                embedder = load_embedder(model, model_dir)
+                report.model_loaded = True
+            keys, texts = list(to_embed), list(to_embed.values())
             for lo in range(0, len(texts), EMBED_BATCH):
-                batch = embedder.embed_passages(texts[lo : lo + EMBED_BATCH])
-                for j, vec in enumerate(batch):
-                    vectors[todo[lo + j]] = vec
+                for key, vec in zip(keys[lo : lo + EMBED_BATCH], embedder.embed_passages(texts[lo : lo + EMBED_BATCH])):
+                    known[key] = vec
                 if progress:
                     progress(min(lo + EMBED_BATCH, len(texts)), len(texts))
-        report.passages_embedded = len(todo)
-        report.passages_total = len(passages)
 
         dimension = embedder.dimension if embedder else old.manifest["dimension"]
         prompts = embedder.prompts if embedder else old.manifest["prompts"]
@@ -354,10 +412,13 @@ def build_index(
             "passages": len(passages),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        if old and not todo and report.documents_removed == 0 and old_docs == manifest_docs:
+        if old and not to_embed and old_docs == manifest_docs:
             index = old  # nothing changed: leave the files alone
         else:
-            matrix = np.vstack(vectors) if vectors else np.zeros((0, dimension), np.float32)
-            index = _save(root, manifest, passages, matrix)
+
+            def stack(keys):
+                return np.vstack([known[k] for k in keys]) if keys else np.zeros((0, dimension), np.float32)
+
+            index = _save(root, manifest, passages, stack(passage_keys), stack(sentence_keys))
     report.seconds = round(time.perf_counter() - t0, 3)
     return index, report
