@@ -3,7 +3,7 @@ import pytest
 
 from vraagbaak import Index, VraagbaakError
 from vraagbaak.index import StoredPassage
-from vraagbaak.search import ANSWER_LEAD_BONUS, LEAD_WEIGHT, NO_MATCH_SIMILARITY, Hit, _fuse, choose_answer, good_matches
+from vraagbaak.search import ANSWER_LEAD_BONUS, LEAD_WEIGHT, SENTENCE_WEIGHT, NO_MATCH_SIMILARITY, Hit, _fuse, choose_answer, good_matches
 
 
 def test_fuse_keeps_dense_order_unless_the_bonuses_break_a_near_tie():
@@ -11,15 +11,16 @@ def test_fuse_keeps_dense_order_unless_the_bonuses_break_a_near_tie():
     rows = np.array([5, 6, 7])
     lexical = np.zeros(10, np.float32)
     lexical[7] = 4.0  # strong lexical match for row 7 only
-    doc_starts = np.array([0, 5, 7])  # documents: rows 0-4, 5-6, 7-9
+    best_sentence = np.full(10, 0.8, np.float32)
     is_lead = np.zeros(10, np.float32)
-    is_lead[doc_starts] = 1
-    scores, order, sims = _fuse(dense, rows, lexical, doc_starts, is_lead, 3)
+    is_lead[[0, 5, 7]] = 1
+    scores, order, sims = _fuse(dense, rows, lexical, best_sentence, is_lead, 3)
     assert list(order) == [7, 5, 6]  # 0.895 + lexical + lead beats 0.90 + lead
     assert list(sims) == pytest.approx([0.895, 0.90, 0.80])
-    assert scores[1] == pytest.approx(0.90 + LEAD_WEIGHT)
-    # a passage 0.1 behind in cosine is never lifted above by the bonuses
-    assert order[-1] == 6
+    assert scores[1] == pytest.approx(0.90 + LEAD_WEIGHT + SENTENCE_WEIGHT * 0.8)
+    best_sentence[6] = 0.95  # one sentence of row 6 matches much better ...
+    assert list(_fuse(dense, rows, np.zeros(10, np.float32), best_sentence, np.zeros(10, np.float32), 3)[1]) == [5, 7, 6]
+    # ... but 0.15 x 0.15 does not make up for a passage 0.1 behind in cosine
 
 
 def test_modes_k_and_document_filter(fake, corpus, tmp_path):

@@ -120,6 +120,7 @@ def eval_(questions, corpus_dir, index_dir, k, mode, model, model_dir, as_json):
     if index_dir is None:
         index_dir = _eval_index_dir(corpus_dir)
     index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json)
+    index.warm_up()  # time the questions, not loading the model
     t0 = time.perf_counter()
     rankings = [[h.to_dict() for h in index.search(q.query, k=k, mode=mode, answers=1)] for q in qs]
     result = metrics(qs, rankings)

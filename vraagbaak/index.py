@@ -93,6 +93,7 @@ class PassageIndex:
         self.sentence_vectors = sentence_vectors  # faiss.IndexFlatIP, rows follow sentence_start
         counts = np.array([len(p.sentences) for p in passages], dtype=np.int64)
         self.sentence_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._sentence_array = None  # numpy copy of sentence_vectors, made on first use
         self.doc_ranges: dict[str, tuple[int, int]] = {}
         for i, p in enumerate(passages):  # passages of a document are contiguous
             a, _ = self.doc_ranges.get(p.source, (i, i))
@@ -184,10 +185,22 @@ class PassageIndex:
     def all_vectors(self) -> np.ndarray:
         return _matrix(self.vectors)
 
-    def sentence_matrix(self, row: int) -> np.ndarray:
-        """Vectors of the sentences of passage ``row``."""
-        a, b = int(self.sentence_start[row]), int(self.sentence_start[row + 1])
-        return self.sentence_vectors.reconstruct_n(a, b - a) if b > a else np.zeros((0, self.sentence_vectors.d), np.float32)
+    def sentence_similarities(self, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine of the query with every stored sentence (rows follow ``sentence_start``)."""
+        # A flat FAISS index would rank all rows anyway; one matrix product gives
+        # every score, which both the ranking and the answer choice need.
+        if self._sentence_array is None:
+            self._sentence_array = _matrix(self.sentence_vectors)
+        return self._sentence_array @ query_vector
+
+    def best_sentence_similarity(self, sentence_sims: np.ndarray) -> np.ndarray:
+        """Per passage, the best cosine among its sentences."""
+        if not len(self.passages):
+            return np.zeros(0, np.float32)
+        starts = self.sentence_start[:-1]
+        best = np.maximum.reduceat(sentence_sims, np.minimum(starts, max(len(sentence_sims) - 1, 0)))
+        best[np.diff(self.sentence_start) == 0] = -1.0  # a passage without sentences gets no bonus
+        return best
 
     def sentence_texts(self, row: int) -> list[str]:
         p = self.passages[row]
