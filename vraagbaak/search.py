@@ -49,7 +49,7 @@ CANDIDATES = 200  # dense candidates re-ranked in hybrid mode
 @dataclass
 class Hit:
     rank: int
-    score: float  # dense/hybrid: cosine-based, about 0.7–0.9 for e5; lexical: BM25
+    score: float  # the ranking score: cosine (dense), cosine plus bonuses (hybrid), BM25 (lexical)
     source: str  # file name relative to the corpus folder
     title: str
     text: str
@@ -122,29 +122,31 @@ class Searcher:
         if source is not None and source not in self.index.doc_ranges:
             raise VraagbaakError(f"no document {source!r} in this index")
 
-        query_vector = None
-        similarities = None
-        if mode == "lexical":
+        similarities = query_vector = None
+        if mode == "lexical":  # ranks without the model; answers still need the query vector
             rows, scores = self._lexical_rank(question, k, source)
+            if answers != 0:
+                query_vector = self.embedder.embed_queries([question])[0]
         else:
             query_vector = self.embedder.embed_queries([question])[0]
-            if mode == "dense":
-                scores, rows = self.index.dense_search(query_vector, k, source)
-                similarities = scores
-            else:
-                scores, rows, similarities = self._fuse(question, query_vector, k, source)
+        sentence_sims = None if mode == "lexical" and answers == 0 else self.index.sentence_similarities(query_vector)
+        if mode == "dense":
+            scores, rows = self.index.dense_search(query_vector, k, source)
+            similarities = scores
+        elif mode == "hybrid":
+            scores, rows, similarities = self._fuse(question, query_vector, sentence_sims, k, source)
 
         hits = []
         rows = [int(r) for r in rows]
         for rank, (row, score) in enumerate(zip(rows, scores), start=1):
-            p = self.index.passages[int(row)]
+            p = self.index.passages[row]
             sim = None if similarities is None else round(float(similarities[rank - 1]), 4)
             hits.append(
                 Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading, id=p.id, similarity=sim)
             )
         n_answers = len(hits) if answers is None else min(answers, len(hits))
         if n_answers:
-            self._choose_answers(question, query_vector, hits[:n_answers], rows[:n_answers])
+            self._choose_answers(sentence_sims, hits[:n_answers], rows[:n_answers])
         return hits
 
     # ------------------------------------------------------------- ranking
@@ -160,22 +162,19 @@ class Searcher:
         order = order[np.isfinite(scores[order])]
         return order, scores[order]
 
-    def _fuse(self, question, query_vector, k, source):
+    def _fuse(self, question, query_vector, sentence_sims, k, source):
         dense_scores, rows = self.index.dense_search(query_vector, max(k, CANDIDATES), source)
         lex = self.lexical.scores(question)
-        best_sentence = self.index.best_sentence_similarity(self.index.sentence_similarities(query_vector))
+        best_sentence = self.index.best_sentence_similarity(sentence_sims)
         return _fuse(dense_scores, rows, lex, best_sentence, self.index.is_lead, k)
 
     # ------------------------------------------------------------- answers
 
-    def _choose_answers(self, question: str, query_vector, hits: list[Hit], rows) -> None:
+    def _choose_answers(self, sentence_sims: np.ndarray, hits: list[Hit], rows) -> None:
         """Set each hit's answer from the stored sentence vectors (no embedding here)."""
-        if query_vector is None:  # lexical mode ranked without the model
-            query_vector = self.embedder.embed_queries([question])[0]
-        all_sims = self.index.sentence_similarities(query_vector)
         for hit, row in zip(hits, rows):
             passage = self.index.passages[row]
-            sims = all_sims[self.index.sentence_start[row] : self.index.sentence_start[row + 1]]
+            sims = sentence_sims[self.index.sentence_start[row] : self.index.sentence_start[row + 1]]
             hit.answer_start, hit.answer_end = choose_answer(passage, sims)
             hit.answer = hit.text[hit.answer_start - hit.start : hit.answer_end - hit.start]
 
