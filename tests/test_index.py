@@ -180,3 +180,29 @@ def test_sigkill_mid_build_leaves_the_previous_index_usable(fake, corpus, tmp_pa
     assert [h.id for h in survivor.search("wat is preventie?", k=3, mode="dense")] == expected
     # and the next build completes from there
     assert build(corpus, index_dir).report.documents_added == 30
+
+
+def test_crash_after_data_files_before_the_manifest(fake, corpus, tmp_path, monkeypatch):
+    """The other dangerous moment: new files written, manifest not yet swapped."""
+    from vraagbaak import index as index_module
+
+    index_dir = tmp_path / "idx"
+    first = build(corpus, index_dir)
+    (corpus / "nieuw.txt").write_text("Een nieuwe tekst over zeilboten.", encoding="utf-8")
+    real_write = index_module._write_atomic
+
+    def crash_on_manifest(path, write):
+        if path.name == MANIFEST:
+            raise KeyboardInterrupt("killed")  # what a kill at this point leaves behind
+        real_write(path, write)
+
+    monkeypatch.setattr(index_module, "_write_atomic", crash_on_manifest)
+    with pytest.raises(KeyboardInterrupt):
+        build(corpus, index_dir)
+    monkeypatch.setattr(index_module, "_write_atomic", real_write)
+    survivor = Index.load(index_dir)
+    assert survivor.passage_count == first.passage_count and "nieuw.txt" not in survivor.documents
+    assert len({p.name.split(".")[0] for p in index_dir.iterdir() if p.suffix in (".faiss", ".jsonl")}) == 2  # orphans
+    assert "nieuw.txt" in build(corpus, index_dir).documents
+    generations = {p.name.split(".")[0] for p in index_dir.iterdir() if p.suffix in (".faiss", ".jsonl")}
+    assert len(generations) == 2  # the orphaned generation was cleaned up

@@ -78,7 +78,7 @@ def test_safe_file_names(name, expected):
 
 @pytest.mark.parametrize("name", ["rapport.pdf", "script.sh", "archief.tar.gz"])
 def test_only_text_suffixes(name):
-    with pytest.raises(VraagbaakError, match="only .txt and .md"):
+    with pytest.raises(VraagbaakError, match="alleen .txt- en .md-bestanden"):
         safe_file_name(name)
 
 
@@ -95,7 +95,7 @@ def test_add_document_never_overwrites_nor_escapes(tmp_path):
 
 @pytest.mark.parametrize(
     "data, message",
-    [(b"", "is empty"), (b"  \n\t ", "is empty"), (b"\x89PNG\x00\x00", "not a text file"), (b"a" * (5 * 1024 * 1024 + 1), "at most 5 MB")],
+    [(b"", "is leeg"), (b"  \n\t ", "is leeg"), (b"\x89PNG\x00\x00", "geen tekstbestand"), (b"a" * (5 * 1024 * 1024 + 1), "maximaal 5 MB")],
 )
 def test_add_document_refuses_non_text(tmp_path, data, message):
     with pytest.raises(VraagbaakError, match=message):

@@ -180,9 +180,9 @@ def test_browser_upload_then_find_the_new_text(page, server):
 @pytest.mark.parametrize(
     "name, data, expected",
     [
-        ("plaatje.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "geen tekstbestand|not a text file"),
-        ("leeg.txt", b"", "leeg.txt is empty"),
-        ("groot.txt", b"woord " * (6 * 1024 * 1024 // 6 + 10), "at most 5 MB"),
+        ("plaatje.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "plaatje.txt is geen tekstbestand"),
+        ("leeg.txt", b"", "leeg.txt is leeg"),
+        ("groot.txt", b"woord " * (6 * 1024 * 1024 // 6 + 10), "groot.txt is 6,0 MB; maximaal 5 MB per bestand"),
         ("../../evil.txt", b"Een tekst die een pad probeert te misbruiken.", "Opgeslagen als evil.txt"),
     ],
     ids=["binary", "empty", "6MB", "path"],
@@ -197,6 +197,18 @@ def test_browser_bad_uploads_get_a_clear_message(page, server, name, data, expec
         assert not path.exists()
     for path in server["corpus"].rglob("*"):
         assert path.resolve().parent == server["corpus"].resolve()
+
+
+def test_browser_says_so_when_nothing_answers(page):
+    ask(page, "Waar mag ik parkeren met een parkeerschijf?")
+    results = page.locator("#resultaten")
+    assert results.locator(".vb-hit").count() == 0
+    assert "Geen passage in de teksten beantwoordt deze vraag goed" in results.inner_text()
+
+
+def test_browser_empty_question_gets_a_hint(page):
+    ask(page, "   ")
+    assert "Typ eerst een vraag" in page.locator("#resultaten").inner_text()
 
 
 def test_page_made_no_request_to_another_host(page):

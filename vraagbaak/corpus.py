@@ -130,30 +130,34 @@ def safe_file_name(name: str, default_suffix: str = ".txt") -> str:
         stem, suffix = base, default_suffix.lstrip(".")
     suffix = "." + suffix.lower()
     if suffix not in SUFFIXES:
-        raise VraagbaakError(f"only .txt and .md files can be added, not {suffix!r}")
+        raise VraagbaakError(f"alleen .txt- en .md-bestanden kunnen worden toegevoegd, geen {suffix}")
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")[:80] or "tekst"
     return slug + suffix
 
 
-def add_document(folder: Path, name: str, data: bytes) -> Path:
+def add_document(folder: Path, name: str, data: bytes, size: int | None = None) -> Path:
     """Save an uploaded or pasted text into the corpus folder and return its path.
 
     The name is reduced to a safe file name; an existing file is never
     overwritten (a number is appended instead); only text up to 5 MB is taken.
+    ``size`` is the file's real size when ``data`` holds only its first bytes.
     """
     folder = Path(folder).resolve()
     if not folder.is_dir():
-        raise VraagbaakError(f"corpus folder not found: {folder}")
+        raise VraagbaakError(f"de map met teksten bestaat niet: {folder}")
+    # Messages in Dutch: they are shown on the (Dutch) web page.
     file_name = safe_file_name(name)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise VraagbaakError(f"{file_name} is {len(data) / 1e6:.1f} MB; at most 5 MB a file")
+    size = len(data) if size is None else size
+    if max(size, len(data)) > MAX_UPLOAD_BYTES:
+        mb = f"{size / 1024 / 1024:.1f}".replace(".", ",")
+        raise VraagbaakError(f"{file_name} is {mb} MB; maximaal 5 MB per bestand")
     try:
         text = decode_text(data)
     except ValueError as exc:
-        raise VraagbaakError(f"{file_name} is not a text file ({exc})") from exc
+        raise VraagbaakError(f"{file_name} is geen tekstbestand ({exc})") from exc
     if not text.strip():
-        raise VraagbaakError(f"{file_name} is empty")
+        raise VraagbaakError(f"{file_name} is leeg")
     stem, suffix = file_name.rsplit(".", 1)
     for n in range(1, 1000):
         candidate = folder / (file_name if n == 1 else f"{stem}-{n}.{suffix}")
@@ -164,4 +168,4 @@ def add_document(folder: Path, name: str, data: bytes) -> Path:
             return candidate
         except FileExistsError:
             continue
-    raise VraagbaakError(f"too many files named like {file_name}")
+    raise VraagbaakError(f"te veel bestanden met de naam {file_name}")

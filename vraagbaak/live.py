@@ -42,9 +42,9 @@ class LiveIndex:
             self.current = fresh
             return fresh.report
 
-    def add(self, name: str, data: bytes) -> Path:
+    def add(self, name: str, data: bytes, size: int | None = None) -> Path:
         """Save a new text into the corpus folder (see ``corpus.add_document``)."""
-        return add_document(self.corpus_dir, name, data)
+        return add_document(self.corpus_dir, name, data, size)
 
     def search(self, question: str, **kwargs):
         index = self.current  # one read: a concurrent swap cannot split a search

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from .corpus import MAX_UPLOAD_BYTES
 from .errors import VraagbaakError
 from .lexical import tokenize
 from .live import LiveIndex
-from .search import good_matches
+from .search import MAX_QUESTION_CHARS, good_matches
 
 __all__ = ["build_page", "render_hits"]
 
@@ -75,6 +76,10 @@ def render_hits(question: str, hits) -> str:
     return wrap.format("\n".join(parts))
 
 
+def _message(question: str, text: str) -> str:
+    return f'<div class="vb-results" data-question="{html.escape(question or "")}"><div class="vb-none">{html.escape(text)}</div></div>'
+
+
 def _status(live: LiveIndex) -> str:
     index = live.current
     if index is None:
@@ -102,10 +107,14 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         return [{key: getattr(h, key) for key in keys} for h in hits]
 
     def search_page(question, k, source):
+        if not (question or "").strip():
+            return _message(question, "Typ eerst een vraag, bijvoorbeeld: wat is preventie?")
+        if len(question) > MAX_QUESTION_CHARS:
+            return _message(question, f"De vraag is {len(question)} tekens lang; stel hem in hoogstens {MAX_QUESTION_CHARS}.")
         try:
             hits = live.search(question, k=int(k), source=source or None)
         except VraagbaakError as exc:
-            return f'<div class="vb-results" data-question="{html.escape(question or "")}"><div class="vb-none">{html.escape(str(exc))}</div></div>'
+            return _message(question, str(exc))
         return render_hits(question, good_matches(hits))
 
     def refresh(progress=gr.Progress()):
@@ -133,9 +142,9 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         for f in files or []:
             path = Path(f)
             try:
-                size = path.stat().st_size
-                data = path.read_bytes() if size <= 5 * 1024 * 1024 else b"\0" * (5 * 1024 * 1024 + 1)
-                saved.append(live.add(path.name, data).name)
+                with open(path, "rb") as upload_file:  # never more than the limit into memory
+                    data = upload_file.read(MAX_UPLOAD_BYTES + 1)
+                saved.append(live.add(path.name, data, size=path.stat().st_size).name)
             except VraagbaakError as exc:
                 problems.append(f"Niet toegevoegd: {exc}")
         if text and text.strip():
