@@ -88,7 +88,8 @@ _cache_lock = threading.Lock()
 def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
     """Make ``load_embedder(name)`` return ``factory()`` (used by tests and plugins)."""
     _registry[name] = factory
-    _cache.pop((name, ""), None)
+    for key in [key for key in _cache if key[0] == name]:
+        del _cache[key]
 
 
 def load_embedder(name: str | None = None, model_dir: str | Path | None = None) -> Embedder:
@@ -98,7 +99,7 @@ def load_embedder(name: str | None = None, model_dir: str | Path | None = None) 
     sentence-transformers model folder (or a name already in the local cache).
     """
     name = name or DEFAULT_MODEL
-    key = (name, str(model_dir or ""))
+    key = (name, str(model_dir or "") if name == DEFAULT_MODEL else "")  # model_dir is only the bundled model's
     with _cache_lock:
         if key in _cache:
             return _cache[key]
