@@ -284,7 +284,7 @@ def _progress_printer():
     def update(done: int, total: int):
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc="Passages insluiten", unit="passage", file=sys.stderr)
+            bar = tqdm(total=total, desc="Embedding passages and sentences", unit="text", file=sys.stderr)
         bar.update(done - bar.n)
         if done >= total:
             bar.close()

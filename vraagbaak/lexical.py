@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "tokenize"]
+__all__ = ["LexicalIndex", "stem_word", "tokenize"]
 
 _stemmer = None
 
@@ -28,6 +28,11 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     import bm25s
 
     return bm25s.tokenize(texts, stopwords="nl", stemmer=_stem(), return_ids=False, show_progress=False)
+
+
+def stem_word(word: str) -> str:
+    """The stem ``tokenize`` would give one lower-cased word (for marking matches)."""
+    return _stem().stemWord(word.lower())
 
 
 class LexicalIndex:

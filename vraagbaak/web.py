@@ -14,7 +14,7 @@ import gradio as gr
 
 from .corpus import MAX_UPLOAD_BYTES
 from .errors import VraagbaakError
-from .lexical import tokenize
+from .lexical import stem_word, tokenize
 from .live import LiveIndex
 from .search import MAX_QUESTION_CHARS, good_matches
 
@@ -40,12 +40,10 @@ def _mark_terms(fragment: str, stems: set[str]) -> str:
     """Escape ``fragment`` and bold the words whose stem is a question stem."""
     out = []
     for token in re.split(r"(\w+)", fragment):
-        if token and re.fullmatch(r"\w+", token) and len(token) > 1:
-            stem = tokenize([token])[0]
-            if stem and stem[0] in stems:
-                out.append(f'<span class="vb-term">{html.escape(token)}</span>')
-                continue
-        out.append(html.escape(token))
+        if len(token) > 1 and re.fullmatch(r"\w+", token) and stem_word(token) in stems:
+            out.append(f'<span class="vb-term">{html.escape(token)}</span>')
+        else:
+            out.append(html.escape(token))
     return "".join(out)
 
 
@@ -109,7 +107,7 @@ def build_page(live: LiveIndex) -> gr.Blocks:
     def search_page(question, k, source):
         if not (question or "").strip():
             return _message(question, "Typ eerst een vraag, bijvoorbeeld: wat is preventie?")
-        if len(question) > MAX_QUESTION_CHARS:
+        if len(" ".join(question.split())) > MAX_QUESTION_CHARS:
             return _message(question, f"De vraag is {len(question)} tekens lang; stel hem in hoogstens {MAX_QUESTION_CHARS}.")
         try:
             hits = live.search(question, k=int(k), source=source or None)
@@ -124,7 +122,7 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         skipped = []
 
         def report(done, total):
-            progress(done / total, desc=f"Passages insluiten: {done} van {total}")
+            progress(done / total, desc=f"Insluiten: {done} van {total} passages en zinnen")
 
         try:
             r = live.update(progress=report, on_skip=lambda s, reason: skipped.append(f"{s}: {reason}"))

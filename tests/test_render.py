@@ -1,0 +1,19 @@
+from vraagbaak.search import Hit
+from vraagbaak.web import NO_MATCH_TEXT, render_hits
+
+
+def test_answer_highlighted_terms_marked_and_html_escaped():
+    text = "Inleiding <script>x</script>. Preventie voorkomt problemen in wijken. Slot."
+    start = 100
+    a = start + text.index("Preventie")
+    b = start + text.index("wijken.") + len("wijken.")
+    hit = Hit(1, 0.9, "a&b.txt", "Titel <b>", text, start, start + len(text), answer=text[a - start : b - start], answer_start=a, answer_end=b, similarity=0.88)
+    out = render_hits("Wat doet preventie in de wijk?", [hit])
+    assert '<mark class="vb-answer"><span class="vb-term">Preventie</span> voorkomt problemen in <span class="vb-term">wijken</span>.</mark>' in out
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "a&amp;b.txt" in out and "Titel &lt;b&gt;" in out and "relevantie 0.88" in out
+    assert '<span class="vb-term">in</span>' not in out  # stop words are not marked
+
+
+def test_no_hits_says_so():
+    assert NO_MATCH_TEXT in render_hits("iets", [])
