@@ -30,8 +30,11 @@ def best_similarity(index, questions):
 
 
 def main():
-    seed_index = Index.build(ROOT / "corpus", ROOT / "index" / "eval" / "calibration-seed", progress=False)
-    faq_index = Index.build(EVAL / "rijksoverheid-faq" / "corpus", ROOT / "index" / "eval" / "calibration-faq", progress=False)
+    from vraagbaak.cli import _eval_index_dir  # the same index folders as `vraagbaak eval`
+
+    seed_corpus, faq_corpus = ROOT / "corpus", EVAL / "rijksoverheid-faq" / "corpus"
+    seed_index = Index.build(seed_corpus, ROOT / _eval_index_dir(seed_corpus), progress=False)
+    faq_index = Index.build(faq_corpus, ROOT / _eval_index_dir(faq_corpus), progress=False)
     seed_q = read_questions(EVAL / "seed-questions.jsonl")
     faq_q = read_questions(EVAL / "rijksoverheid-faq" / "questions.jsonl")
     seed = best_similarity(seed_index, seed_q)

@@ -65,9 +65,15 @@ def test_overlap_repeats_one_sentence_within_a_section():
 
 def test_headings_start_new_passages():
     text = "Kop een\nEerste alinea. Nog een zin.\n\nKop twee\nTweede alinea."
-    passages = chunk_document(text, "Kop een", ChunkingSettings(target_chars=1000))
+    passages = chunk_document(text, "Kop een", ChunkingSettings(target_chars=1000, min_chars=0))
     assert [p.heading for p in passages] == ["Kop een", "Kop twee"]
     assert passages[1].text == "Kop twee\nTweede alinea."
+
+
+def test_a_too_short_passage_is_not_closed_at_a_heading():
+    text = "‘Een titel tussen aanhalingstekens’\n\nOndertitel\n\n" + "Een zin in de eerste alinea. " * 10
+    passages = chunk_document(text, "‘Een titel tussen aanhalingstekens’", ChunkingSettings(min_chars=200))
+    assert len(passages) == 1 and passages[0].text.startswith("‘Een titel") and "Ondertitel" in passages[0].text
 
 
 def test_token_limit_is_respected_and_a_huge_sentence_is_cut_at_spaces():

@@ -206,3 +206,17 @@ def test_crash_after_data_files_before_the_manifest(fake, corpus, tmp_path, monk
     assert "nieuw.txt" in build(corpus, index_dir).documents
     generations = {p.name.split(".")[0] for p in index_dir.iterdir() if p.suffix in (".faiss", ".jsonl")}
     assert len(generations) == 2  # the orphaned generation was cleaned up
+
+
+def test_new_chunking_settings_resplit_but_reuse_vectors(fake, corpus, tmp_path):
+    from vraagbaak import ChunkingSettings
+
+    first = build(corpus, tmp_path / "idx", settings=ChunkingSettings(target_chars=700))
+    fake.embedded.clear()
+    again = build(corpus, tmp_path / "idx", settings=ChunkingSettings(target_chars=400))
+    r = again.report
+    assert r.documents_unchanged == 5 and again.passage_count > first.passage_count
+    assert r.sentences_embedded == 0  # every sentence's vector was reused
+    assert 0 < r.passages_embedded == len(fake.embedded)  # only the new passage texts
+    assert Index.load(tmp_path / "idx")._data.settings.target_chars == 400
+    assert build(corpus, tmp_path / "idx").report.passages_embedded > 0  # back to the defaults

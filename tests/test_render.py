@@ -17,3 +17,9 @@ def test_answer_highlighted_terms_marked_and_html_escaped():
 
 def test_no_hits_says_so():
     assert NO_MATCH_TEXT in render_hits("iets", [])
+
+
+def test_left_out_passages_are_counted():
+    hit = Hit(1, 0.9, "a.txt", "A", "Tekst.", 0, 6, answer="Tekst.", answer_start=0, answer_end=6, similarity=0.9)
+    assert "2 andere passage(s)" in render_hits("vraag", [hit], hidden=2)
+    assert "andere passage" not in render_hits("vraag", [hit])

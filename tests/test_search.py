@@ -42,10 +42,12 @@ def _hit(similarity):
     return Hit(1, similarity or 0, "a.txt", "A", "tekst", 0, 5, similarity=similarity)
 
 
-def test_good_matches_turns_away_weak_best_hits():
-    assert good_matches([_hit(NO_MATCH_SIMILARITY + 0.01)])
-    assert good_matches([_hit(NO_MATCH_SIMILARITY - 0.01)]) == []
-    assert good_matches([_hit(None)])  # lexical mode has no cosine to judge
+def test_good_matches_turns_away_weak_hits():
+    strong, weak = _hit(NO_MATCH_SIMILARITY + 0.01), _hit(NO_MATCH_SIMILARITY - 0.01)
+    assert good_matches([strong, weak]) == [strong]
+    assert good_matches([weak]) == []
+    lexical = _hit(None)
+    assert good_matches([lexical]) == [lexical]  # lexical mode has no cosine to judge
     assert good_matches([]) == []
 
 

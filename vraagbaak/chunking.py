@@ -9,7 +9,8 @@ lower-case word, or after a piece with no end punctuation, is undone.
 
 Passages are packed from whole sentences up to a soft target size, never past
 ``max_chars`` (unless one sentence alone is longer) nor past the model's token
-limit, start afresh at a heading, and repeat the last sentence of the previous
+limit, start afresh at a heading (unless what came before is too short to
+stand alone, like a title line), and repeat the last sentence of the previous
 passage of the same section so an answer that straddles a boundary is whole in
 one of them.
 """
@@ -27,6 +28,7 @@ __all__ = ["ChunkingSettings", "Passage", "split_sentences", "chunk_document", "
 class ChunkingSettings:
     target_chars: int = 700  # close a passage once it is at least this long
     max_chars: int = 1200  # hard cap, except for a single longer sentence
+    min_chars: int = 200  # a shorter passage is not closed at a heading
     overlap_sentences: int = 1  # sentences repeated from the previous passage
     max_tokens: int = 512  # the model's limit, prompt and title included
     title_in_passage: bool = True  # embed "title\npassage" rather than the passage alone
@@ -160,6 +162,12 @@ def chunk_document(
 
     for span, is_heading in sentences:
         if is_heading:
+            if has_body and current[-1][1] - current[0][0] < settings.min_chars and fits(current[0][0], span[1]):
+                # Too little text to stand alone (a title, a one-line intro):
+                # the heading and its section join it instead.
+                section_heading = text[span[0] : span[1]]
+                current.append(span)
+                continue
             if has_body:
                 flush()
             elif current and not _is_heading(text, current[-1]):

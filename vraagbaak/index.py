@@ -335,9 +335,13 @@ def build_index(
             except IndexLoadError as exc:
                 print(f"warning: {exc}; building a new index", file=sys.stderr)
         model = model or (old.model if old else DEFAULT_MODEL)
-        settings = settings or (old.settings if old else ChunkingSettings())
-        if old and (old.model != model or old.settings != settings):
-            old = None  # other model or chunking: nothing can be reused
+        # The index keeps its model unless told otherwise; chunking follows the
+        # current defaults (or ``settings``): when they differ from the index's,
+        # every document is split anew, and unchanged texts keep their vectors.
+        settings = settings or ChunkingSettings()
+        if old and old.model != model:
+            old = None  # another model: no vector can be reused
+        rechunk = bool(old) and old.settings != settings
 
         old_docs = old.manifest["documents"] if old else {}
         new_sources = {d.source for d in documents}
@@ -364,13 +368,15 @@ def build_index(
         manifest_docs = {}
         for doc in documents:
             previous = old_docs.get(doc.source)
-            if old and previous and previous["sha256"] == doc.sha256:
+            if old and previous and previous["sha256"] == doc.sha256 and not rechunk:
                 report.documents_unchanged += 1
                 a, b = old.doc_ranges.get(doc.source, (0, 0))
                 chunks = old.passages[a:b]
                 prompt = old.manifest["prompts"].get("document", "")
             else:
-                if previous:
+                if previous and previous["sha256"] == doc.sha256:
+                    report.documents_unchanged += 1  # only split anew
+                elif previous:
                     report.documents_changed += 1
                 else:
                     report.documents_added += 1
@@ -428,7 +434,7 @@ def build_index(
             "passages": len(passages),
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        if old and not to_embed and old_docs == manifest_docs:
+        if old and not to_embed and not rechunk and old_docs == manifest_docs:
             index = old  # nothing changed: leave the files alone
         else:
 

@@ -78,10 +78,11 @@ def check_question(question) -> str:
 
 
 def good_matches(hits: list["Hit"]) -> list["Hit"]:
-    """``hits``, or [] when the best one is too weak to be an answer (dense and hybrid modes)."""
-    if hits and hits[0].similarity is not None and hits[0].similarity < NO_MATCH_SIMILARITY:
-        return []
-    return hits
+    """The hits strong enough to be answers; [] means nothing in the corpus answers.
+
+    Lexical hits carry no cosine and are all kept.
+    """
+    return [h for h in hits if h.similarity is None or h.similarity >= NO_MATCH_SIMILARITY]
 
 
 class Searcher:

@@ -47,7 +47,8 @@ def _mark_terms(fragment: str, stems: set[str]) -> str:
     return "".join(out)
 
 
-def render_hits(question: str, hits) -> str:
+def render_hits(question: str, hits, hidden: int = 0) -> str:
+    """HTML for the hits; ``hidden`` = how many weaker passages were left out."""
     wrap = f'<div class="vb-results" data-question="{html.escape(question)}">{{}}</div>'
     if not hits:
         return wrap.format(f'<div class="vb-none">{NO_MATCH_TEXT}</div>')
@@ -71,6 +72,8 @@ def render_hits(question: str, hits) -> str:
             f'<div class="vb-meta">{html.escape(h.source)} · {relevance}</div>'
             f'<div class="vb-text">{body}</div></div>'
         )
+    if hidden:
+        parts.append(f'<div class="vb-meta">{hidden} andere passage(s) passen te slecht bij de vraag en zijn weggelaten.</div>')
     return wrap.format("\n".join(parts))
 
 
@@ -113,7 +116,8 @@ def build_page(live: LiveIndex) -> gr.Blocks:
             hits = live.search(question, k=int(k), source=source or None)
         except VraagbaakError as exc:
             return _message(question, str(exc))
-        return render_hits(question, good_matches(hits))
+        good = good_matches(hits)
+        return render_hits(question, good, hidden=len(hits) - len(good))
 
     def refresh(progress=gr.Progress()):
         return _update(progress, "Index bijgewerkt.")
