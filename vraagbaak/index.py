@@ -341,7 +341,8 @@ def build_index(
         settings = settings or ChunkingSettings()
         if old and old.model != model:
             old = None  # another model: no vector can be reused
-        rechunk = bool(old) and old.settings != settings
+        # Compare what was recorded: a setting added since (missing there) is a change too.
+        rechunk = bool(old) and old.manifest["chunking"] != settings.to_dict()
 
         old_docs = old.manifest["documents"] if old else {}
         new_sources = {d.source for d in documents}
