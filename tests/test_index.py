@@ -220,3 +220,14 @@ def test_new_chunking_settings_resplit_but_reuse_vectors(fake, corpus, tmp_path)
     assert 0 < r.passages_embedded == len(fake.embedded)  # only the new passage texts
     assert Index.load(tmp_path / "idx")._data.settings.target_chars == 400
     assert build(corpus, tmp_path / "idx").report.passages_embedded > 0  # back to the defaults
+
+
+def test_an_index_from_before_a_new_setting_is_resplit(fake, corpus, tmp_path):
+    build(corpus, tmp_path / "idx")
+    path = tmp_path / "idx" / MANIFEST
+    data = json.loads(path.read_text())
+    del data["chunking"]["min_chars"]  # as written by a version without that setting
+    path.write_text(json.dumps(data))
+    again = build(corpus, tmp_path / "idx")
+    assert again.report.model_loaded  # it had to split the documents again
+    assert "min_chars" in json.loads(path.read_text())["chunking"]
