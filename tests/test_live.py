@@ -1,9 +1,7 @@
 """Searching while the index is updated, and adding texts safely (fake model)."""
 
 import threading
-import time
 
-import numpy as np
 import pytest
 
 from fake_embedder import FakeEmbedder

@@ -147,7 +147,7 @@ def test_browser_search_highlights_the_answer(page):
     page.screenshot(path=str(ARTIFACTS / "zoeken.png"), full_page=True)
 
 
-def _upload(page, name, data, server):
+def _upload(page, name, data):
     if not page.locator("#toevoegen").is_visible():
         page.get_by_text("Teksten toevoegen").click()
     page.locator("#upload input[type=file]").set_input_files({"name": name, "mimeType": "text/plain", "buffer": data})
@@ -169,7 +169,7 @@ def test_browser_upload_then_find_the_new_text(page, server):
         "De wijkboot is een varend buurthuis. Elke dinsdag legt de boot aan bij de kade, "
         "waar bewoners koffie drinken en sociaal werkers spreekuur houden over schulden en eenzaamheid.\n"
     ).encode("utf-8")
-    message = _upload(page, "wijkboot.txt", text, server)
+    message = _upload(page, "wijkboot.txt", text)
     assert "wijkboot.txt" in message, message
     assert (server["corpus"] / "wijkboot.txt").is_file()
     ask(page, "Wat is de wijkboot?")
@@ -191,7 +191,7 @@ def test_browser_bad_uploads_get_a_clear_message(page, server, name, data, expec
     import re
 
     outside = [server["work"] / "evil.txt", server["work"].parent / "evil.txt", ROOT / "evil.txt"]
-    message = _upload(page, name, data, server)
+    message = _upload(page, name, data)
     assert re.search(expected, message, re.I), message
     for path in outside:
         assert not path.exists()

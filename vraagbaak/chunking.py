@@ -191,7 +191,3 @@ def chunk_document(
         has_body = True  # a document that is only a heading is still searchable
     flush()
     return passages
-
-
-def settings_from_dict(data: dict) -> ChunkingSettings:
-    return ChunkingSettings(**data)

@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, embedding_text
-from .corpus import Document, read_corpus
+from .corpus import read_corpus
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder
 from .errors import IndexLoadError, VraagbaakError
 
