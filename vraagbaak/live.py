@@ -14,7 +14,7 @@ from typing import Callable
 
 from .api import Index
 from .corpus import add_document
-from .index import BuildReport, index_exists
+from .index import BuildReport
 
 __all__ = ["LiveIndex"]
 
@@ -26,7 +26,9 @@ class LiveIndex:
         self.model = model
         self.model_dir = model_dir
         self._update_lock = threading.Lock()  # one build at a time
-        self.current: Index | None = Index.load(index_dir, model_dir=model_dir) if index_exists(index_dir) else None
+        # Set by the first update(), which reads the index folder anyway: loading
+        # it here as well would read every file twice at start-up.
+        self.current: Index | None = None
 
     def update(self, progress: Callable[[int, int], None] | bool | None = True, on_skip=None) -> BuildReport:
         """Bring the index up to date with the corpus folder; swap it in when complete."""
