@@ -10,7 +10,7 @@ from .api import Index
 from .chunking import ChunkingSettings
 from .embeddings import DEFAULT_MODEL, register_embedder
 from .errors import IndexLoadError, VraagbaakError
-from .index import BuildReport
+from .build import BuildReport
 from .search import Hit
 
 __all__ = [

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .build import BuildReport, build_index
 from .chunking import ChunkingSettings
 from .embeddings import load_embedder
-from .index import BuildReport, PassageIndex, build_index
-from .search import Hit, Searcher
+from .errors import IndexLoadError
+from .search import Hit, RankingSettings, Searcher
+from .store import LocalStore
 
 __all__ = ["Index"]
 
@@ -21,24 +23,24 @@ class Index:
     >>> hits[0].source, hits[0].answer
     """
 
-    def __init__(self, data: PassageIndex, model_dir: str | Path | None = None, report: BuildReport | None = None):
-        self._data = data
+    def __init__(self, store: LocalStore, model_dir: str | Path | None = None, report: BuildReport | None = None,
+                 ranking: RankingSettings = RankingSettings()):
+        self._store = store
         self._model_dir = model_dir
         self.report = report  # what the last build did, when this came from build()
-        self._searcher = Searcher(data, lambda: load_embedder(data.model, model_dir))
+        self._searcher = Searcher(store, lambda: load_embedder(store.config.model, model_dir), ranking)
 
     @classmethod
-    def load(cls, index_dir: str | Path = "index", model: str | None = None, model_dir: str | Path | None = None) -> "Index":
+    def load(cls, index_dir: str | Path = "index", model: str | None = None, model_dir: str | Path | None = None,
+             ranking: RankingSettings = RankingSettings()) -> "Index":
         """Open an index folder; ``model``, if given, must be the model that built it."""
-        data = PassageIndex.load(index_dir)
-        if model is not None and model != data.model:
-            from .errors import IndexLoadError
-
+        store = LocalStore.open(index_dir)
+        if model is not None and model != store.config.model:
             raise IndexLoadError(
-                f"the index in {index_dir} was built with model {data.model!r}, not {model!r}; "
+                f"the index in {index_dir} was built with model {store.config.model!r}, not {model!r}; "
                 f"rebuild it with: python -m vraagbaak build --index {index_dir} --model {model}"
             )
-        return cls(data, model_dir)
+        return cls(store, model_dir, ranking=ranking)
 
     @classmethod
     def build(
@@ -50,10 +52,15 @@ class Index:
         settings: ChunkingSettings | None = None,
         progress=True,
         on_skip=None,
+        workers: int | None = None,
+        ranking: RankingSettings = RankingSettings(),
     ) -> "Index":
-        """Build the index of ``corpus_dir`` or bring it up to date; return it loaded."""
-        data, report = build_index(corpus_dir, index_dir, model, model_dir, settings, progress, on_skip)
-        return cls(data, model_dir, report)
+        """Build the index of ``corpus_dir`` or bring it up to date; return it loaded.
+
+        ``workers``: processes that split documents (default: every core).
+        """
+        store, report = build_index(corpus_dir, index_dir, model, model_dir, settings, progress, on_skip, workers)
+        return cls(store, model_dir, report, ranking)
 
     def search(self, question: str, k: int = 5, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first.
@@ -68,29 +75,33 @@ class Index:
 
     @property
     def model(self) -> str:
-        return self._data.model
+        return self._store.config.model
 
     @property
     def path(self) -> Path:
-        return self._data.root
+        return self._store.root
 
     @property
     def documents(self) -> dict[str, str]:
         """source -> title of every indexed document."""
-        return {s: d["title"] for s, d in self._data.manifest["documents"].items()}
+        return self._store.documents
 
     @property
     def passage_count(self) -> int:
-        return len(self._data.passages)
+        return self._store.passage_count
 
     @property
     def updated(self) -> str:
-        return self._data.manifest.get("updated", "")
+        return self._store.updated
+
+    @property
+    def ranking(self) -> RankingSettings:
+        return self._searcher.settings
 
     def warm_up(self) -> None:
-        """Load the model and the lexical index now rather than on the first question."""
+        """Load the model and the vector indexes now rather than on the first question."""
         self._searcher.embedder
-        self._searcher.lexical
+        self._store.warm_up()
 
     def __repr__(self) -> str:
         return f"<Index {self.path}: {len(self.documents)} documents, {self.passage_count} passages, model {self.model}>"

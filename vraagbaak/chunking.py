@@ -49,12 +49,66 @@ class Passage:
 _segmenter = None
 
 
-def _pysbd():
+def _fast_dutch():
+    """pysbd's Dutch rules with a faster, equivalent abbreviation scan.
+
+    pysbd tries each of its ~1,900 Dutch abbreviations on every line (a
+    substring test, then several regexes for any abbreviation that occurs as
+    a bare substring, so "a" or "ca" nearly always), which is most of its run
+    time. Every replacement it makes needs the abbreviation directly followed
+    by a period, so only abbreviations that end just before a period in the
+    line can change anything: we find those with one pass over the periods
+    and run pysbd's own replacement code for them, in pysbd's order. Output
+    is identical (``tests/test_chunking.py`` compares both on real texts);
+    about 3x faster.
+    """
+    from pysbd.lang.dutch import Dutch
+
+    base = Dutch.AbbreviationReplacer
+
+    class AbbreviationReplacer(base):
+        _abbreviations = [a.strip() for a in Dutch.Abbreviation.ABBREVIATIONS]
+        _known = frozenset(_abbreviations)
+        _lengths = sorted({len(a) for a in _abbreviations})
+
+        def search_for_abbreviations_in_string(self, text):
+            lowered = text.lower()
+            present = set()
+            i = lowered.find(".")
+            while i >= 0:
+                for n in self._lengths:
+                    if n > i:
+                        break
+                    if lowered[i - n : i] in self._known:
+                        present.add(lowered[i - n : i])
+                i = lowered.find(".", i + 1)
+            for stripped in self._abbreviations if present else ():
+                if stripped not in present:
+                    continue
+                matches = re.findall(r"(?:^|\s|\r|\n){}".format(stripped), text, flags=re.IGNORECASE)
+                next_chars = re.findall(r"(?<={" + str(re.escape(stripped)) + "} ).{1}", text)  # as pysbd does
+                for n, match in enumerate(matches):
+                    text = self.scan_for_replacements(text, match, n, next_chars)
+            return text
+
+    class FastDutch(Dutch):
+        pass
+
+    FastDutch.AbbreviationReplacer = AbbreviationReplacer
+    return FastDutch
+
+
+def _pysbd(fast: bool = True):
     global _segmenter
+    if not fast:  # the reference, for tests
+        import pysbd
+
+        return pysbd.Segmenter(language="nl", clean=False, char_span=True)
     if _segmenter is None:
         import pysbd
 
         _segmenter = pysbd.Segmenter(language="nl", clean=False, char_span=True)
+        _segmenter.language_module = _fast_dutch()
     return _segmenter
 
 
@@ -62,12 +116,13 @@ _LOWER_START = re.compile(r"[a-zà-ÿ]")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
+def split_sentences(text: str, _fast: bool = True) -> list[tuple[int, int]]:
     """(start, end) of every sentence, whitespace trimmed; lines never join."""
     spans: list[tuple[int, int]] = []
+    segmenter = _pysbd(_fast)
     for block in re.finditer(r"[^\n]+", text):  # a line break always ends a sentence
         line_start = block.start()
-        for seg in _pysbd().segment(block.group()):
+        for seg in segmenter.segment(block.group()):
             start, end = line_start + seg.start, line_start + seg.end
             while start < end and text[start].isspace():
                 start += 1

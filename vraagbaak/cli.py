@@ -16,7 +16,7 @@ import click
 
 from .api import Index
 from .errors import VraagbaakError
-from .search import MODES, good_matches
+from .search import MODES, good_matches, hit_to_json
 
 __all__ = ["cli"]
 
@@ -55,11 +55,12 @@ def cli():
 @click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(path_type=Path), help="Index folder.")
 @click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled multilingual-e5-small, or the index's own model).")
 @model_dir_option
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes that split documents (default: every core).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @_user_errors
-def build(corpus_dir, index_dir, model, model_dir, as_json):
+def build(corpus_dir, index_dir, model, model_dir, workers, as_json):
     """Build or update the index of a corpus folder (only new text is embedded)."""
-    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir)
+    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, workers=workers)
     r = index.report
     if as_json:
         d = r.to_dict()
@@ -90,8 +91,7 @@ def ask(question, index_dir, k, mode, source, model, model_dir, as_json):
     index = Index.load(index_dir, model=model, model_dir=model_dir)
     hits = index.search(question, k=k, mode=mode, source=source)
     if as_json:
-        keys = ("rank", "score", "source", "title", "text", "start", "end", "answer", "answer_start", "answer_end")
-        click.echo(json.dumps([{key: getattr(h, key) for key in keys} for h in hits], ensure_ascii=False, indent=1))
+        click.echo(json.dumps([hit_to_json(h) for h in hits], ensure_ascii=False, indent=1))
         return
     if not good_matches(hits):
         click.echo("Geen passage beantwoordt deze vraag goed; de beste gevonden passages:\n", err=True)
@@ -122,7 +122,7 @@ def eval_(questions, corpus_dir, index_dir, k, mode, model, model_dir, as_json):
     index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json)
     index.warm_up()  # time the questions, not loading the model
     t0 = time.perf_counter()
-    rankings = [[h.to_dict() for h in index.search(q.query, k=k, mode=mode, answers=1)] for q in qs]
+    rankings = [[hit_to_json(h) for h in index.search(q.query, k=k, mode=mode, answers=1)] for q in qs]
     result = metrics(qs, rankings)
     result.update(mode=mode, seconds=round(time.perf_counter() - t0, 2))
     if as_json:

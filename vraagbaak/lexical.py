@@ -1,16 +1,21 @@
-"""Dutch BM25 over the passages (bm25s + the Snowball Dutch stemmer).
+"""Dutch BM25: bm25s's tokenizer with the Snowball Dutch stemmer and Dutch stop words.
 
-Built in memory when an index is loaded: it takes well under a second for
-thousands of passages, and not persisting it keeps the index folder to plain
-files that one model version wrote.
+The store keeps each passage's terms in SQLite's full-text index (to find
+candidates and document frequencies); the scores themselves are computed here,
+for just the passages a question needs, with the same formula as bm25s's
+Lucene variant (``tests/test_lexical.py`` checks it against bm25s).
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 import numpy as np
 
-__all__ = ["LexicalIndex", "stem_word", "tokenize"]
+__all__ = ["K1", "B", "bm25_scores", "passage_terms", "stem_word", "tokenize"]
 
+K1, B = 1.5, 0.75  # bm25s's defaults (Lucene variant)
 _stemmer = None
 
 
@@ -30,26 +35,30 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(texts, stopwords="nl", stemmer=_stem(), return_ids=False, show_progress=False)
 
 
+def passage_terms(title: str, text: str) -> str:
+    """The terms BM25 sees for a passage: its document's title and its text, space-separated."""
+    return " ".join(tokenize([f"{title}\n{text}"])[0])
+
+
 def stem_word(word: str) -> str:
     """The stem ``tokenize`` would give one lower-cased word (for marking matches)."""
     return _stem().stemWord(word.lower())
 
 
-class LexicalIndex:
-    def __init__(self, texts: list[str]):
-        import bm25s
+def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dict[str, int], n: int, mean_length: float) -> np.ndarray:
+    """BM25 (Lucene variant) of each passage for the query, given corpus statistics.
 
-        self.size = len(texts)
-        self.retriever = bm25s.BM25()  # Lucene variant, k1=1.5, b=0.75
-        if texts:
-            self.retriever.index(tokenize(texts), show_progress=False)
-
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for ``query`` (zeros when no word matches)."""
-        if not self.size:
-            return np.zeros(0, np.float32)
-        vocab = self.retriever.vocab_dict
-        words = [w for w in tokenize([query])[0] if w in vocab]
-        if not words:
-            return np.zeros(self.size, np.float32)
-        return np.asarray(self.retriever.get_scores(words), dtype=np.float32)
+    ``df``: passages containing each term, ``n``: passages in the corpus,
+    ``mean_length``: their mean length in terms. Query terms count once each,
+    as in bm25s.
+    """
+    scores = np.zeros(len(passages_terms), np.float32)
+    terms = [t for t in dict.fromkeys(query_terms) if df.get(t, 0) > 0]
+    if not terms or n <= 0 or mean_length <= 0:
+        return scores
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms}
+    for i, words in enumerate(passages_terms):
+        counts = Counter(words)
+        norm = K1 * ((1 - B) + B * len(words) / mean_length)
+        scores[i] = sum(idf[t] * counts[t] / (norm + counts[t]) for t in terms if counts[t])
+    return scores

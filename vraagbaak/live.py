@@ -14,7 +14,7 @@ from typing import Callable
 
 from .api import Index
 from .corpus import add_document
-from .index import BuildReport
+from .build import BuildReport
 
 __all__ = ["LiveIndex"]
 
@@ -40,7 +40,7 @@ class LiveIndex:
             previous = self.current
             if previous is not None and previous.model == fresh.model:
                 fresh._searcher.reuse_from(previous._searcher)  # keep the loaded model
-            fresh._searcher.lexical  # build BM25 before the swap, not in the next search
+            fresh._store.warm_up()  # read the vector indexes before the swap, not in the next search
             self.current = fresh
             return fresh.report
 

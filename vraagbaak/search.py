@@ -2,12 +2,15 @@
 
 Three modes share one result type:
 
-- ``dense``: cosine similarity of e5 embeddings (FAISS exact search);
+- ``dense``: cosine similarity of e5 embeddings (exact, or HNSW for large stores);
 - ``lexical``: Dutch BM25 (``lexical.py``);
-- ``hybrid`` (default): the dense ranking, re-ordered by small bounded
+- ``hybrid`` (default): the dense candidates, re-ordered by small bounded
   bonuses for a BM25 match, for the passage's best single sentence and for
-  being a document's opening passage — see ``_fuse`` and why plain fusion is
+  being a document's opening passage — see ``fuse`` and why plain fusion is
   not used.
+
+A question touches only what it needs: the store's nearest passages, then the
+texts, sentence vectors and BM25 scores of those candidates alone.
 """
 
 from __future__ import annotations
@@ -17,19 +20,22 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .embeddings import Embedder
-from .errors import VraagbaakError
-from .index import PassageIndex
-from .lexical import LexicalIndex
+from .errors import IndexLoadError, VraagbaakError
+from .lexical import bm25_scores, passage_terms, tokenize
+from .store import LocalStore, StoredPassage
 
 __all__ = [
     "Hit",
+    "RankingSettings",
     "Searcher",
     "MODES",
     "MAX_QUESTION_CHARS",
     "NO_MATCH_SIMILARITY",
     "check_question",
     "choose_answer",
+    "fuse",
     "good_matches",
+    "hit_to_json",
 ]
 
 MODES = ("hybrid", "dense", "lexical")
@@ -43,7 +49,20 @@ MAX_QUESTION_CHARS = 1000
 # 0.874, and 0.83 turns away 350 of the 500 while keeping every answerable one. e5 cosines are compressed
 # (unrelated Dutch texts still score ~0.75), so no threshold separates all.
 NO_MATCH_SIMILARITY = 0.83
-CANDIDATES = 200  # dense candidates re-ranked in hybrid mode
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    """Every ranking knob in one place; the values and how they were chosen are
+    explained at ``fuse`` and ``choose_answer`` below and in BENCHMARKS.md."""
+
+    candidates: int = 200  # dense candidates re-ranked in hybrid mode
+    lexical_weight: float = 0.03  # passage BM25, scaled by the best BM25 among the candidates
+    sentence_weight: float = 0.15  # the passage's best single-sentence cosine
+    lead_weight: float = 0.025  # a document's opening passage
+    answer_lead_bonus: float = 0.02  # a passage's first sentence, when choosing the answer
+    short_sentence: int = 60  # characters: shorter answer sentences are shown with the next one
+    no_match_similarity: float = NO_MATCH_SIMILARITY
 
 
 @dataclass
@@ -59,11 +78,19 @@ class Hit:
     answer: str = ""  # the sentence of the passage that best answers the question
     answer_start: int = -1  # its offsets in the source text
     answer_end: int = -1
-    id: str = ""
+    id: str = ""  # "<source>#<row>"
     similarity: float | None = None  # e5 cosine of question and passage (None in lexical mode)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+JSON_KEYS = ("rank", "score", "similarity", "source", "title", "heading", "text", "start", "end", "answer", "answer_start", "answer_end")
+
+
+def hit_to_json(hit: Hit) -> dict:
+    """The one JSON form of a hit: ``ask --json``, the page's /search API and eval use it."""
+    return {key: getattr(hit, key) for key in JSON_KEYS}
 
 
 def check_question(question) -> str:
@@ -77,41 +104,50 @@ def check_question(question) -> str:
     return question
 
 
-def good_matches(hits: list["Hit"]) -> list["Hit"]:
+def good_matches(hits: list["Hit"], threshold: float = NO_MATCH_SIMILARITY) -> list["Hit"]:
     """The hits strong enough to be answers; [] means nothing in the corpus answers.
 
     Lexical hits carry no cosine and are all kept.
     """
-    return [h for h in hits if h.similarity is None or h.similarity >= NO_MATCH_SIMILARITY]
+    return [h for h in hits if h.similarity is None or h.similarity >= threshold]
+
+
+@dataclass
+class _Candidates:
+    """Passages under consideration for one question, with what ranking needs of them."""
+
+    rows: np.ndarray
+    passages: list[StoredPassage]
+    scores: np.ndarray  # the ranking score
+    similarities: np.ndarray | None  # e5 cosines (None in lexical mode)
+    sentence_sims: list[np.ndarray] | None = None
+
+    def keep(self, order) -> "_Candidates":
+        sims = None if self.similarities is None else self.similarities[order]
+        sentence = None if self.sentence_sims is None else [self.sentence_sims[i] for i in order]
+        return _Candidates(self.rows[order], [self.passages[i] for i in order], self.scores[order], sims, sentence)
 
 
 class Searcher:
-    def __init__(self, index: PassageIndex, embedder_loader):
-        self.index = index
-        self._embedder_loader = embedder_loader  # called on the first dense search only
+    def __init__(self, store: LocalStore, embedder_loader, settings: RankingSettings = RankingSettings()):
+        self.store = store
+        self.settings = settings
+        self._embedder_loader = embedder_loader  # called on the first search that needs the model
         self._embedder: Embedder | None = None
-        self._lexical: LexicalIndex | None = None
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
             embedder = self._embedder_loader()
-            self.index.check_embedder(embedder)
+            check_embedder(self.store, embedder)
             self._embedder = embedder
         return self._embedder
 
     def reuse_from(self, other: "Searcher") -> None:
         """Take over an already loaded model (after an update of the same index)."""
         if other._embedder is not None and self._embedder is None:
-            self.index.check_embedder(other._embedder)
+            check_embedder(self.store, other._embedder)
             self._embedder = other._embedder
-
-    @property
-    def lexical(self) -> LexicalIndex:
-        if self._lexical is None:
-            p = self.index.passages
-            self._lexical = LexicalIndex([f"{x.title}\n{x.text}" for x in p])
-        return self._lexical
 
     def search(self, question: str, k: int = 5, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
         """Top ``k`` passages; ``answers`` = how many of them get an answer sentence (default all)."""
@@ -120,64 +156,83 @@ class Searcher:
             raise VraagbaakError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
         if not isinstance(k, int) or not 1 <= k <= 100:
             raise VraagbaakError("k must be a whole number from 1 to 100")
-        if source is not None and source not in self.index.doc_ranges:
+        if source is not None and source not in self.store.document_records:
             raise VraagbaakError(f"no document {source!r} in this index")
-
-        similarities = query_vector = None
-        if mode == "lexical":  # ranks without the model; answers still need the query vector
-            rows, scores = self._lexical_rank(question, k, source)
-            if answers != 0:
-                query_vector = self.embedder.embed_queries([question])[0]
-        else:
+        n_answers = k if answers is None else min(answers, k)
+        query_vector = None
+        if mode != "lexical" or n_answers:  # lexical ranking needs no model; its answers do
             query_vector = self.embedder.embed_queries([question])[0]
-        sentence_sims = None if mode == "lexical" and answers == 0 else self.index.sentence_similarities(query_vector)
-        if mode == "dense":
-            scores, rows = self.index.dense_search(query_vector, k, source)
-            similarities = scores
-        elif mode == "hybrid":
-            scores, rows, similarities = self._fuse(question, query_vector, sentence_sims, k, source)
-
-        hits = []
-        rows = [int(r) for r in rows]
-        for rank, (row, score) in enumerate(zip(rows, scores), start=1):
-            p = self.index.passages[row]
-            sim = None if similarities is None else round(float(similarities[rank - 1]), 4)
-            hits.append(
-                Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading, id=p.id, similarity=sim)
-            )
-        n_answers = len(hits) if answers is None else min(answers, len(hits))
-        if n_answers:
-            self._choose_answers(sentence_sims, hits[:n_answers], rows[:n_answers])
-        return hits
+        if mode == "lexical":
+            found = self._lexical(question, k, source)
+        else:
+            found = self._dense(query_vector, k if mode == "dense" else max(k, self.settings.candidates), source)
+            if mode == "hybrid":
+                found = self._hybrid(question, query_vector, found, k)
+            found = found.keep(np.arange(min(k, len(found.rows))))
+        return self._hits(found, query_vector, n_answers)
 
     # ------------------------------------------------------------- ranking
 
-    def _lexical_rank(self, question, k, source):
-        scores = self.lexical.scores(question)
-        if source is not None:
-            a, b = self.index.doc_ranges[source]
-            mask = np.full(len(scores), -np.inf, np.float32)
-            mask[a:b] = 0
-            scores = scores + mask
-        order = np.argsort(-scores, kind="stable")[:k]
-        order = order[np.isfinite(scores[order])]
-        return order, scores[order]
+    def _dense(self, query_vector, k, source) -> _Candidates:
+        scores, rows = self.store.dense_search(query_vector, k, source)
+        passages = self.store.passages(rows)
+        live = [i for i, p in enumerate(passages) if p is not None]  # a row removed by a later build
+        return _Candidates(rows, passages, scores, scores).keep(live)
 
-    def _fuse(self, question, query_vector, sentence_sims, k, source):
-        dense_scores, rows = self.index.dense_search(query_vector, max(k, CANDIDATES), source)
-        lex = self.lexical.scores(question)
-        best_sentence = self.index.best_sentence_similarity(sentence_sims)
-        return _fuse(dense_scores, rows, lex, best_sentence, self.index.is_lead, k)
+    def _hybrid(self, question, query_vector, found: _Candidates, k) -> _Candidates:
+        if not len(found.rows):
+            return found
+        found.sentence_sims = self.store.sentence_similarities(query_vector, found.rows)
+        best_sentence = np.array([s.max() if len(s) else -1.0 for s in found.sentence_sims], np.float32)
+        lexical = self._bm25(question, found.passages)
+        fused = fuse(found.scores, lexical, best_sentence, self.store.is_lead[found.rows], self.settings)
+        order = np.argsort(-fused, kind="stable")[:k]
+        found.scores = fused
+        return found.keep(order)
+
+    def _bm25(self, question: str, passages: list[StoredPassage]) -> np.ndarray:
+        terms = tokenize([question])[0]
+        df, n, mean_length = self.store.lexical_stats(terms)
+        return bm25_scores(terms, [passage_terms(p.title, p.text).split() for p in passages], df, n, mean_length)
+
+    def _lexical(self, question, k, source) -> _Candidates:
+        """BM25 over the whole store: FTS5 finds the passages richest in the
+        question's terms, which are then scored exactly."""
+        terms = tokenize([question])[0]
+        rows = self.store.lexical_candidates(terms, max(k, self.settings.candidates), source)
+        passages = self.store.passages(rows)
+        live = [i for i, p in enumerate(passages) if p is not None]
+        found = _Candidates(rows, passages, np.zeros(len(rows), np.float32), None).keep(live)
+        found.scores = self._bm25(question, found.passages)
+        order = [i for i in np.argsort(-found.scores, kind="stable")[:k] if found.scores[i] > 0]
+        return found.keep(np.array(order, dtype=np.int64))
 
     # ------------------------------------------------------------- answers
 
-    def _choose_answers(self, sentence_sims: np.ndarray, hits: list[Hit], rows) -> None:
-        """Set each hit's answer from the stored sentence vectors (no embedding here)."""
-        for hit, row in zip(hits, rows):
-            passage = self.index.passages[row]
-            sims = sentence_sims[self.index.sentence_start[row] : self.index.sentence_start[row + 1]]
-            hit.answer_start, hit.answer_end = choose_answer(passage, sims)
-            hit.answer = hit.text[hit.answer_start - hit.start : hit.answer_end - hit.start]
+    def _hits(self, found: _Candidates, query_vector, n_answers: int) -> list[Hit]:
+        hits = []
+        for rank, (p, score) in enumerate(zip(found.passages, found.scores), start=1):
+            sim = None if found.similarities is None else round(float(found.similarities[rank - 1]), 4)
+            hits.append(Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading, id=f"{p.source}#{p.id}", similarity=sim))
+        if n_answers and hits:
+            sims = found.sentence_sims
+            if sims is None:
+                sims = self.store.sentence_similarities(query_vector, found.rows[:n_answers])
+            for hit, passage, sentence_sims in zip(hits[:n_answers], found.passages, sims):
+                hit.answer_start, hit.answer_end = choose_answer(passage, sentence_sims, self.settings)
+                hit.answer = hit.text[hit.answer_start - hit.start : hit.answer_end - hit.start]
+        return hits
+
+
+def check_embedder(store: LocalStore, embedder: Embedder) -> None:
+    """Refuse to search with a model other than the one that built the index."""
+    c = store.config
+    if embedder.name != c.model or embedder.dimension != c.dimension or embedder.prompts != c.prompts:
+        raise IndexLoadError(
+            f"the index in {store.root} was built with model {c.model!r} "
+            f"(dimension {c.dimension}), not {embedder.name!r} (dimension {embedder.dimension}); "
+            f"rebuild it with: python -m vraagbaak build --index {store.root}"
+        )
 
 
 # The answering sentence: the passage sentence closest to the question, with
@@ -185,11 +240,9 @@ class Searcher:
 # the passage's first sentence gets a small bonus (texts and their sections
 # lead with the point), and a question or a very short sentence ("Ja.") is no
 # answer on its own, so it is shown together with the sentence after it.
-ANSWER_LEAD_BONUS = 0.02
-SHORT_SENTENCE = 60  # characters
 
 
-def choose_answer(passage, sims: np.ndarray) -> tuple[int, int]:
+def choose_answer(passage, sims: np.ndarray, settings: RankingSettings = RankingSettings()) -> tuple[int, int]:
     """(start, end) offsets of the answer in the passage's document."""
     spans = list(passage.sentences)
     if not spans:
@@ -198,43 +251,38 @@ def choose_answer(passage, sims: np.ndarray) -> tuple[int, int]:
     candidates = [i for i, t in enumerate(texts) if not (i == 0 and passage.heading and t == passage.heading)]
     candidates = candidates or list(range(len(spans)))
     scores = np.array([sims[i] for i in candidates], dtype=np.float32)
-    scores[0] += ANSWER_LEAD_BONUS
+    scores[0] += settings.answer_lead_bonus
     best = candidates[int(np.argmax(scores))]
     last = best
-    if best + 1 < len(spans) and (texts[best].rstrip().endswith("?") or len(texts[best]) < SHORT_SENTENCE):
+    if best + 1 < len(spans) and (texts[best].rstrip().endswith("?") or len(texts[best]) < settings.short_sentence):
         last = best + 1
     return spans[best][0], spans[last][1]
 
 
-# Hybrid weights. Chosen with a grid over these terms on ../shared/eval (the 20
-# seed questions and the 500 rijksoverheid questions; 216 combinations, of
-# which 56 met every target with the chunking of the time and 160 with the
-# current one; this one lies inside that region, not at its best point). So
-# they are fitted to those sets, not held out: see BENCHMARKS.md. They are small because e5 cosines
-# of right and wrong passages differ by hundredths: a larger lexical weight
-# lets BM25 overrule e5, which is why plain reciprocal-rank fusion and score
-# averaging lose to dense-only (measured: RRF k=60 on the FAQ set 0.687 vs
-# dense 0.767 mrr@10).
-LEXICAL_WEIGHT = 0.03  # passage BM25, scaled by the best BM25 of the query
-SENTENCE_WEIGHT = 0.15  # the passage's best single-sentence cosine: a precise answer in a long passage
-LEAD_WEIGHT = 0.025  # a document's opening passage: texts state their point first
+# Hybrid weights (RankingSettings). Chosen with a grid over these terms on
+# ../shared/eval (the 20 seed questions and the 500 rijksoverheid questions;
+# 216 combinations, of which 56 met every target with the chunking of the time
+# and 160 with the current one; the defaults lie inside that region, not at
+# its best point). So they are fitted to those sets, not held out: see
+# BENCHMARKS.md. They are small because e5 cosines of right and wrong passages
+# differ by hundredths: a larger lexical weight lets BM25 overrule e5, which is
+# why plain reciprocal-rank fusion and score averaging lose to dense-only
+# (measured: RRF k=60 on the FAQ set 0.687 vs dense 0.767 mrr@10).
 
 
-def _fuse(dense_scores, rows, lexical_scores, best_sentence, is_lead, k):
-    """Dense candidates re-ordered by dense score plus small bounded bonuses.
+def fuse(dense_scores, lexical_scores, best_sentence, is_lead, settings: RankingSettings = RankingSettings()) -> np.ndarray:
+    """Hybrid score of each dense candidate: its cosine plus small bounded bonuses.
 
-    ``lexical_scores``, ``best_sentence`` and ``is_lead`` cover all passages;
-    ``rows`` are the dense candidates with their ``dense_scores``.
+    All arrays are over the same candidates. BM25 is scaled by the best BM25
+    among them, so the lexical bonus is at most ``lexical_weight``.
     """
-    if len(rows) == 0:
-        return dense_scores, rows, dense_scores
-    top = float(lexical_scores.max()) if len(lexical_scores) else 0.0
+    if len(dense_scores) == 0:
+        return np.zeros(0, np.float32)
+    top = float(lexical_scores.max())
     lex = lexical_scores / top if top > 0 else np.zeros_like(lexical_scores)
-    fused = (
+    return (
         dense_scores
-        + LEXICAL_WEIGHT * lex[rows]
-        + SENTENCE_WEIGHT * best_sentence[rows]
-        + LEAD_WEIGHT * is_lead[rows]
-    )
-    order = np.argsort(-fused, kind="stable")[:k]
-    return fused[order], rows[order], dense_scores[order]
+        + settings.lexical_weight * lex
+        + settings.sentence_weight * best_sentence
+        + settings.lead_weight * is_lead
+    ).astype(np.float32)

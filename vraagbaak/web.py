@@ -16,7 +16,7 @@ from .corpus import MAX_UPLOAD_BYTES
 from .errors import VraagbaakError
 from .lexical import stem_word, tokenize
 from .live import LiveIndex
-from .search import MAX_QUESTION_CHARS, good_matches
+from .search import MAX_QUESTION_CHARS, good_matches, hit_to_json
 
 __all__ = ["build_page", "render_hits"]
 
@@ -104,8 +104,7 @@ def build_page(live: LiveIndex) -> gr.Blocks:
             hits = live.search(question, k=int(k), source=source or None)
         except VraagbaakError as exc:
             raise gr.Error(str(exc)) from exc
-        keys = ("rank", "score", "similarity", "source", "title", "text", "answer", "answer_start", "answer_end", "start", "end")
-        return [{key: getattr(h, key) for key in keys} for h in hits]
+        return [hit_to_json(h) for h in hits]
 
     def search_page(question, k, source):
         if not (question or "").strip():

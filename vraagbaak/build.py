@@ -1,0 +1,438 @@
+"""Building and updating an index, in stages that each do one thing.
+
+    scan      list the corpus files with one stat each (nothing is read)
+    plan      compare with the store: unchanged (equal size and mtime, or an
+              equal hash), changed, added, removed; a new model or new
+              chunking settings mean a new generation
+    prepare   read, hash and split the files that may have changed, with
+              their BM25 terms; a process pool over documents uses every core
+    embed     vectors for passage and sentence texts the store does not have
+              (a changed document reuses the vectors of its unchanged text)
+    commit    append to the store and commit once; extend the HNSW index or
+              compact when tombstones pile up
+
+Cost follows the change: an unchanged corpus costs one stat per file and one
+read of the documents table, without loading the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from .chunking import ChunkingSettings, chunk_document, embedding_text
+from .corpus import CorpusFile, decode_text, document_title
+from .embeddings import DEFAULT_MODEL, Embedder, load_embedder
+from .errors import IndexLoadError, VraagbaakError
+from .lexical import passage_terms
+from .store import (
+    ChunkRecord,
+    DocumentRecord,
+    LocalStore,
+    StoreConfig,
+    StoreWriter,
+    check_writable,
+    discard_unfinished_generations,
+    index_exists,
+    text_key,
+)
+
+__all__ = ["BuildReport", "build_index"]
+
+EMBED_BATCH = 64  # texts per embedding call (and progress step)
+DOCS_PER_STEP = 500  # documents prepared, embedded and written per step (bounds memory)
+POOL_MIN_FILES = 64  # fewer files than this are split in-process (a pool costs ~0.1 s to start)
+
+
+@dataclass
+class BuildReport:
+    documents_added: int = 0
+    documents_changed: int = 0
+    documents_removed: int = 0
+    documents_unchanged: int = 0
+    passages_embedded: int = 0
+    passages_reused: int = 0
+    passages_total: int = 0
+    sentences_embedded: int = 0
+    skipped: list = field(default_factory=list)  # [source, reason] of unreadable files
+    model_loaded: bool = False
+    compacted: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ------------------------------------------------------------------ plan
+
+
+@dataclass
+class Plan:
+    files: dict[str, CorpusFile]  # every corpus file by source
+    unchanged: list[str]  # equal size and mtime: not even read
+    to_read: list[str]  # new, or stat changed, or everything when re-split
+    removed: list[str]
+    new_generation: bool  # write a whole new generation (first build, other model or chunking)
+    reuse: LocalStore | None  # where vectors of unchanged texts may come from
+
+
+def plan_changes(files: list[CorpusFile], store: LocalStore | None, model: str, chunking: dict) -> Plan:
+    by_source = {f.source: f for f in files}
+    same_model = store is not None and store.config.model == model
+    new_generation = not same_model or store.config.chunking != chunking
+    known = store.document_records if store is not None and not new_generation else {}
+    unchanged = [s for s, f in by_source.items() if s in known and (known[s].size, known[s].mtime_ns) == (f.size, f.mtime_ns)]
+    same = set(unchanged)
+    return Plan(
+        files=by_source,
+        unchanged=unchanged,
+        to_read=[s for s in by_source if s not in same],
+        removed=[s for s in known if s not in by_source],
+        new_generation=new_generation,
+        reuse=store if same_model else None,
+    )
+
+
+# --------------------------------------------------------------- prepare
+
+
+@dataclass
+class PreparedDocument:
+    record: DocumentRecord
+    chunks: list[ChunkRecord]
+    sentence_keys: list[list[int]]  # per chunk, the key of each sentence
+    sentence_texts: list[list[str]]
+    embedding_texts: list[str]  # per chunk, what the model embeds
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs besides the file; set before the pool forks."""
+
+    settings: ChunkingSettings
+    count_tokens: Callable[[str], int] | None
+    model: str
+    prompt: str
+
+
+_job: _Job | None = None
+
+
+def prepare_file(file: CorpusFile):
+    """Read, hash and split one file: a PreparedDocument, or (source, reason) if it cannot be read."""
+    try:
+        text = decode_text(file.path.read_bytes())
+    except (OSError, ValueError) as exc:
+        return (file.source, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+    if not text.strip():
+        return (file.source, "empty file")
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    title = document_title(text, file.path)
+    record = DocumentRecord(file.source, title, sha, file.size, file.mtime_ns)
+    return _split(record, text, _job)
+
+
+def _split(record: DocumentRecord, text: str, job: _Job) -> PreparedDocument:
+    doc = PreparedDocument(record, [], [], [], [])
+    for c in chunk_document(text, record.title, job.settings, job.count_tokens):
+        embedded = embedding_text(record.title, c.text, job.settings)
+        sentences = [text[a:b] for a, b in c.sentences]
+        doc.chunks.append(
+            ChunkRecord(c.heading, c.start, c.end, c.text, c.sentences, text_key(job.model, job.prompt, embedded), passage_terms(record.title, c.text))
+        )
+        doc.embedding_texts.append(embedded)
+        doc.sentence_texts.append(sentences)
+        doc.sentence_keys.append([text_key(job.model, job.prompt, s) for s in sentences])
+    return doc
+
+
+def _prepare_batch(files):
+    return [prepare_file(f) for f in files]
+
+
+def prepare_files(items: list[CorpusFile], job: _Job, workers: int) -> Iterator:
+    """Results of ``prepare_file`` in input order, a step of documents at a time.
+
+    With a pool, the next step is prepared while the caller embeds and
+    writes this one; at most two steps are held in memory.
+    """
+    global _job
+    _job = job
+    steps = [items[i : i + DOCS_PER_STEP] for i in range(0, len(items), DOCS_PER_STEP)]
+    if workers <= 1 or len(items) < POOL_MIN_FILES:
+        for step in steps:
+            yield _prepare_batch(step)
+        return
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used in forked workers
+    # fork: workers inherit the job (the model's tokenizer, or a test's fake)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+
+        def submit(step):
+            size = max(1, len(step) // (4 * workers))
+            return pool.map_async(_prepare_batch, [step[i : i + size] for i in range(0, len(step), size)])
+
+        pending = submit(steps[0]) if steps else None
+        for n in range(len(steps)):
+            results = pending.get()
+            pending = submit(steps[n + 1]) if n + 1 < len(steps) else None
+            yield [r for batch in results for r in batch]
+
+
+# ----------------------------------------------------------------- embed
+
+
+class _Embedding:
+    """Vectors by text key: reused from the store where it has them, else embedded."""
+
+    def __init__(self, embedder: Embedder, reuse: LocalStore | None, progress, report: BuildReport):
+        self.embedder, self.reuse, self.progress, self.report = embedder, reuse, progress, report
+        self.done = 0
+
+    def known_vectors(self, source: str) -> dict[int, np.ndarray]:
+        """The vectors the old version of a document had, by key (a changed file keeps most of them)."""
+        store = self.reuse
+        if store is None or source not in store.document_records:
+            return {}
+        prompt = store.config.prompts.get("document", "")
+        known = {}
+        for p in store.document_passages(source):
+            known[p.key] = store.passage_vector(p.id)
+            vectors = store.sentence_vectors(p.id)
+            for (a, b), vector in zip(p.sentences, vectors):
+                known[text_key(store.config.model, prompt, p.text[a - p.start : b - p.start])] = vector
+        return known
+
+    def vectors_for(self, docs: list[PreparedDocument]) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+        known: dict[int, np.ndarray] = {}
+        for doc in docs:
+            known.update(self.known_vectors(doc.record.source))
+        to_embed: dict[int, str] = {}
+        for doc in docs:
+            for chunk, text in zip(doc.chunks, doc.embedding_texts):
+                if chunk.key in known:
+                    self.report.passages_reused += 1
+                elif chunk.key not in to_embed:
+                    to_embed[chunk.key] = text
+                    self.report.passages_embedded += 1
+            for keys, texts in zip(doc.sentence_keys, doc.sentence_texts):
+                for key, text in zip(keys, texts):
+                    if key not in known and key not in to_embed:
+                        to_embed[key] = text
+                        self.report.sentences_embedded += 1
+        known.update(self._embed(to_embed))
+        d = self.embedder.dimension
+        return [
+            (
+                np.array([known[c.key] for c in doc.chunks], np.float32).reshape(-1, d),
+                [np.array([known[k] for k in keys], np.float32).reshape(-1, d) for keys in doc.sentence_keys],
+            )
+            for doc in docs
+        ]
+
+    def _embed(self, texts: dict[int, str]) -> dict[int, np.ndarray]:
+        # Shortest first: batches of similar length waste no time on padding
+        # (passages and their sentences differ tenfold in length).
+        keys = sorted(texts, key=lambda key: len(texts[key]))
+        out = {}
+        for lo in range(0, len(keys), EMBED_BATCH):
+            batch = keys[lo : lo + EMBED_BATCH]
+            out.update(zip(batch, self.embedder.embed_passages([texts[key] for key in batch])))
+            self.done += len(batch)
+            if self.progress:
+                self.progress(self.done, self.done + len(keys) - lo - len(batch))
+        return out
+
+
+# ---------------------------------------------------------------- commit
+
+
+def _stored_terms(store: LocalStore, source: str):
+    passages = store.document_passages(source)
+    return passages, [passage_terms(p.title, p.text) for p in passages]
+
+
+def compact(store: LocalStore) -> LocalStore:
+    """A new generation with only the live rows (tombstones dropped), same config."""
+    writer = StoreWriter.create(store.root, store.config)
+    try:
+        for source, record in sorted(store.document_records.items(), key=lambda kv: kv[1].first_row):
+            passages, terms = _stored_terms(store, source)
+            chunks = [ChunkRecord(p.heading, p.start, p.end, p.text, p.sentences, p.key, t) for p, t in zip(passages, terms)]
+            vectors = np.array([store.passage_vector(p.id) for p in passages], np.float32)
+            writer.add(record, chunks, vectors, [store.sentence_vectors(p.id) for p in passages])
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+# ------------------------------------------------------------------ build
+
+
+def _progress_printer():
+    """A tqdm bar on a terminal; silence elsewhere (logs, pipes, CI)."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="Embedding passages and sentences", unit="text", file=sys.stderr)
+        bar.total = max(bar.total, total)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _open_existing(root: Path) -> LocalStore | None:
+    if not index_exists(root) and not (root / "manifest.json").is_file():
+        return None
+    try:
+        return LocalStore.open(root)
+    except IndexLoadError as exc:
+        print(f"warning: {exc}; building a new index", file=sys.stderr)
+        return None
+
+
+def build_index(
+    corpus_dir: str | Path,
+    index_dir: str | Path,
+    model: str | None = None,
+    model_dir: str | Path | None = None,
+    settings: ChunkingSettings | None = None,
+    progress: Callable[[int, int], None] | None | bool = True,
+    on_skip: Callable[[str, str], None] | None = None,
+    workers: int | None = None,
+) -> tuple[LocalStore, BuildReport]:
+    """Build or update the index of ``corpus_dir`` in ``index_dir``; return it and what was done.
+
+    ``progress(done, total)`` is called while embedding (True: a terminal bar);
+    ``workers``: processes that split documents (default: every core).
+    """
+    from filelock import FileLock
+
+    from .corpus import scan_corpus
+
+    t0 = time.perf_counter()
+    corpus_dir, root = Path(corpus_dir), Path(index_dir)
+    files = scan_corpus(corpus_dir)  # before touching the index: a wrong folder changes nothing
+    check_writable(root)
+    report = BuildReport()
+
+    def skipped(source, reason):
+        report.skipped.append([source, reason])
+        (on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
+
+    with FileLock(str(root / ".build.lock")):
+        discard_unfinished_generations(root) if index_exists(root) else None
+        store = _open_existing(root)
+        model = model or (store.config.model if store else DEFAULT_MODEL)
+        settings = settings or ChunkingSettings()
+        plan = plan_changes(files, store, model, settings.to_dict())
+        store = _apply(plan, store, root, model, model_dir, settings, report, skipped, progress, workers)
+    report.seconds = round(time.perf_counter() - t0, 3)
+    return store, report
+
+
+def _apply(plan: Plan, store, root, model, model_dir, settings, report, skipped, progress, workers) -> LocalStore:
+    """The prepare, embed and commit stages of ``build_index``."""
+    report.documents_unchanged = len(plan.unchanged)
+    report.documents_removed = len(plan.removed)
+    touched, unreadable, to_split = _check_changed_files(plan, store, skipped)
+    report.documents_unchanged += len(touched)
+    report.documents_removed += len(unreadable)
+    if not (to_split or touched or unreadable or plan.removed or plan.new_generation):
+        report.passages_total = report.passages_reused = store.passage_count
+        return store  # nothing changed: not a byte written, no model loaded
+    if not plan.files:
+        raise VraagbaakError("the corpus folder holds no readable .txt or .md files")
+    embedder = None
+    if to_split or plan.new_generation:
+        embedder = load_embedder(model, model_dir)
+        report.model_loaded = True
+    config = StoreConfig(model, embedder.dimension, embedder.prompts, settings.to_dict()) if embedder else store.config
+    if progress is True:
+        progress = _progress_printer()
+    writer = StoreWriter.create(root, config) if plan.new_generation else StoreWriter.update(store)
+    try:
+        for source in touched:
+            f = plan.files[source]
+            writer.touch(DocumentRecord(source, "", "", f.size, f.mtime_ns))
+        for source in plan.removed + unreadable:
+            writer.remove(source, *_stored_terms(store, source))
+        if to_split:
+            _split_embed_write(writer, store, plan, to_split, embedder, config, settings, report, skipped, progress, workers)
+        if writer.counts["rows"] == writer.counts["dead_rows"]:
+            raise VraagbaakError("the corpus folder holds no readable .txt or .md files")
+        committed = writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    if writer.needs_compaction():
+        committed = compact(committed)
+        report.compacted = True
+    report.passages_total = committed.passage_count
+    return committed
+
+
+def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[str], list[str]]:
+    """Files in the store whose stat changed are read and hashed here (as git
+    does): (same text, only touched; now unreadable; to split)."""
+    touched, unreadable, to_split = [], [], []
+    known = store.document_records if store is not None and not plan.new_generation else {}
+    for source in plan.to_read:
+        if source not in known:
+            to_split.append(source)
+            continue
+        try:
+            text = decode_text(plan.files[source].path.read_bytes())
+        except (OSError, ValueError) as exc:
+            skipped(source, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+            unreadable.append(source)
+            continue
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() == known[source].sha256:
+            touched.append(source)
+        else:
+            to_split.append(source)
+    return touched, unreadable, to_split
+
+
+def _split_embed_write(writer, store, plan, to_split, embedder, config, settings, report, skipped, progress, workers) -> None:
+    old = store.document_records if store is not None else {}
+    job = _Job(settings, embedder.count_tokens, config.model, config.prompts.get("document", ""))
+    embedding = _Embedding(embedder, plan.reuse, progress, report)
+    results = prepare_files([plan.files[s] for s in to_split], job, workers or min(2, os.cpu_count() or 1))
+    for step in results:
+        docs = []
+        for result in step:
+            if isinstance(result, tuple):
+                skipped(*result)
+                if result[0] in old and not plan.new_generation:
+                    writer.remove(result[0], *_stored_terms(store, result[0]))
+                    report.documents_removed += 1
+            else:
+                docs.append(result)
+        for doc, (vectors, sentence_vectors) in zip(docs, embedding.vectors_for(docs)):
+            previous = old.get(doc.record.source)
+            if previous is None:
+                report.documents_added += 1
+            elif previous.sha256 == doc.record.sha256:
+                report.documents_unchanged += 1  # only split anew
+            else:
+                report.documents_changed += 1
+            if previous is not None and not plan.new_generation:
+                writer.remove(doc.record.source, *_stored_terms(store, doc.record.source))
+            writer.add(doc.record, doc.chunks, vectors, sentence_vectors)

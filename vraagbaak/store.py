@@ -1,0 +1,685 @@
+"""The local store: an index folder whose write cost follows the change.
+
+Layout of an index folder::
+
+    CURRENT                 {"format_version": 3, "generation": "g000001"}
+    g000001/
+        store.sqlite        documents, passages (texts, offsets), settings,
+                            counters, and a full-text index of word stems
+        passages.f16        one float16 vector per passage row (memory-mapped)
+        passages.sent       per passage row: its first sentence row and count
+        sentences.i8        one int8 vector per sentence (8-bit, per-row scale)
+        sentences.scale     float32 scale of each sentence row
+        ann-<n>.faiss       approximate (HNSW) index of the first rows, once
+                            the store is large enough (``ANN_MIN_ROWS``)
+
+Writes. Vector files are append-only; rows past the counts committed in
+SQLite are garbage from an interrupted build and are cut off by the next
+writer. One SQLite transaction commits a build's documents, passages and
+counters together, after the appended vectors are fsynced, so a crash at any
+moment leaves the last committed state. A removed document's rows become
+tombstones (no passage row points at them any more) until compaction writes a
+new generation without them and swaps ``CURRENT`` (one ``os.replace``), as a
+first build, a new model or new chunking settings do. Nothing is pickled.
+
+Reads. A reader maps the vector files and keeps only per-document facts in
+memory (row ranges and titles); passage texts stay in SQLite and are fetched
+for the few rows a question needs. SQLite runs in WAL mode, so readers keep
+answering while a writer commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .errors import IndexLoadError, VraagbaakError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ANN_MIN_ROWS",
+    "StoreConfig",
+    "DocumentRecord",
+    "ChunkRecord",
+    "StoredPassage",
+    "LocalStore",
+    "StoreWriter",
+    "index_exists",
+    "text_key",
+]
+
+FORMAT_VERSION = 3
+CURRENT = "CURRENT"
+DB = "store.sqlite"
+# Exact search below this many passage rows, HNSW above: measured on these
+# 2-core machines (BENCHMARKS.md), exact search over 100,000 rows takes about
+# 5 ms and grows linearly (50 ms at 1M), while building HNSW costs about 15 s
+# per 100,000 rows, once.
+ANN_MIN_ROWS = 100_000
+ANN_MAX_DELTA = 20_000  # rows added since the HNSW index was written before it is extended
+ANN_M, ANN_EF_CONSTRUCTION, ANN_EF_SEARCH = 32, 80, 400
+COMPACT_DEAD_SHARE = 0.25  # compact when a quarter of the rows are tombstones ...
+COMPACT_MIN_DEAD = 1_000  # ... and there are at least this many
+
+
+def _rebuild_hint(root: Path) -> str:
+    return f"rebuild it with: python -m vraagbaak build --index {root}"
+
+
+def text_key(model: str, prompt: str, text: str) -> int:
+    """64 bits of SHA-256 of what is embedded: equal key, equal vector.
+
+    A signed 64-bit integer fits an SQLite INTEGER; a collision among even ten
+    million texts has a chance of about 3e-6.
+    """
+    digest = hashlib.sha256(f"{model}\x00{prompt}\x00{text}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "little", signed=True)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """What built the index; an index only accepts an embedder that matches."""
+
+    model: str
+    dimension: int
+    prompts: dict
+    chunking: dict
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "StoreConfig":
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    source: str  # path relative to the corpus folder, "/" separators
+    title: str
+    sha256: str
+    size: int  # bytes and modification time of the file when it was read:
+    mtime_ns: int  # equal stat, unchanged file, without reading it
+    first_row: int = 0  # its passages are rows first_row .. first_row + rows - 1
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A passage as the build hands it to the store."""
+
+    heading: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]  # absolute offsets in the document
+    key: int  # text_key of the embedded passage text
+    stems: str  # BM25 terms of title + text, space-separated
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    id: int  # its row: the same number in SQLite, the vector files and FTS
+    source: str
+    title: str
+    heading: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+    key: int
+
+
+def index_exists(root: str | Path) -> bool:
+    return (Path(root) / CURRENT).is_file()
+
+
+# ------------------------------------------------------------- vector files
+
+
+class _VectorFile:
+    """A file of fixed-width rows, appended to and memory-mapped."""
+
+    def __init__(self, path: Path, dtype, width: int):
+        self.path, self.dtype, self.width = path, np.dtype(dtype), width
+        self.row_bytes = self.dtype.itemsize * max(width, 1)
+
+    def map(self, rows: int) -> np.ndarray:
+        shape = (rows, self.width) if self.width else (rows,)
+        if rows == 0:
+            return np.zeros(shape, self.dtype)
+        if not self.path.is_file() or self.path.stat().st_size < rows * self.row_bytes:
+            raise ValueError(f"{self.path.name} is shorter than its {rows} committed rows")
+        return np.memmap(self.path, dtype=self.dtype, mode="r", shape=shape)
+
+    def open_append(self, committed_rows: int):
+        """Open for appending after cutting off rows an interrupted build left."""
+        f = open(self.path, "a+b")
+        f.truncate(committed_rows * self.row_bytes)
+        f.seek(0, os.SEEK_END)
+        return f
+
+
+def _quantise_sentences(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric 8-bit codes with one scale per row (cosine error ~1e-3, see BENCHMARKS.md).
+
+    Written by hand because it is three lines of numpy; FAISS's scalar
+    quantiser would need its own index object just to decode rows we gather.
+    """
+    vectors = np.asarray(vectors, np.float32)
+    scale = np.abs(vectors).max(axis=1) / 127.0 if len(vectors) else np.zeros(0, np.float32)
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    codes = np.clip(np.rint(vectors / scale[:, None]), -127, 127).astype(np.int8)
+    return codes, scale
+
+
+# ------------------------------------------------------------------ schema
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    first_row INTEGER NOT NULL, rows INTEGER NOT NULL, lexical_length INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY, doc INTEGER NOT NULL, heading TEXT NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    sentences TEXT NOT NULL, key INTEGER NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(stems, content='', detail=none);
+CREATE VIRTUAL TABLE IF NOT EXISTS lexical_terms USING fts5vocab(lexical, 'row');
+"""
+_COUNTERS = ("rows", "sentence_rows", "dead_rows", "lexical_tokens")
+
+
+def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        # A folder nobody may write to cannot hold WAL's shared-memory file;
+        # nothing can change such an index, so it may be read as immutable.
+        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    else:
+        con = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        con.execute("PRAGMA busy_timeout = 10000")
+    return con
+
+
+def _read_current(root: Path) -> str:
+    try:
+        current = json.loads((root / CURRENT).read_text(encoding="utf-8"))
+        version, generation = current.get("format_version"), current["generation"]
+    except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise IndexLoadError(f"the index in {root} is damaged (unreadable {CURRENT}); {_rebuild_hint(root)}") from exc
+    if version != FORMAT_VERSION:
+        raise IndexLoadError(
+            f"the index in {root} has format version {version}, this Vraagbaak reads {FORMAT_VERSION}; {_rebuild_hint(root)}"
+        )
+    return generation
+
+
+def _missing_index_error(root: Path) -> IndexLoadError:
+    if (root / "manifest.json").is_file():  # written by Vraagbaak 0.1 (format 2)
+        return IndexLoadError(
+            f"the index in {root} has format version 2 (Vraagbaak 0.1), this Vraagbaak reads {FORMAT_VERSION}; "
+            + _rebuild_hint(root)
+        )
+    return IndexLoadError(f"no index in {root}: build it with: python -m vraagbaak build --index {root}")
+
+
+# ------------------------------------------------------------------ reader
+
+
+class LocalStore:
+    """A committed state of an index folder, opened for searching."""
+
+    def __init__(self, root: Path, generation: str, con: sqlite3.Connection):
+        self.root, self.generation = root, generation
+        self.folder = root / generation
+        self._con, self._lock = con, threading.Lock()
+        meta = dict(con.execute("SELECT key, value FROM meta"))
+        self.config = StoreConfig.from_json(meta["config"])
+        self.counts = {name: int(meta.get(name, 0)) for name in _COUNTERS}
+        self.ann_file, self.ann_rows = meta.get("ann_file", ""), int(meta.get("ann_rows", 0))
+        self.updated = meta.get("updated", "")
+        self._load_documents()
+        d, rows = self.config.dimension, self.counts["rows"]
+        self.vectors = _VectorFile(self.folder / "passages.f16", np.float16, d).map(rows)
+        self.sentence_ranges = _VectorFile(self.folder / "passages.sent", np.int64, 2).map(rows)
+        n_sent = self.counts["sentence_rows"]
+        self.sentence_codes = _VectorFile(self.folder / "sentences.i8", np.int8, d).map(n_sent)
+        self.sentence_scale = _VectorFile(self.folder / "sentences.scale", np.float32, 0).map(n_sent)
+        self._exact = None  # float32 rows searched exactly (all, or those after the ANN index)
+        self._ann = None
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, root: str | Path) -> "LocalStore":
+        root = Path(root)
+        if not (root / CURRENT).is_file():
+            raise _missing_index_error(root)
+        generation = _read_current(root)
+        path = root / generation / DB
+        try:
+            if not path.is_file():
+                raise OSError(f"{path} is missing")
+            try:
+                con = _connect(path)
+                con.execute("SELECT 1 FROM meta LIMIT 1").fetchall()
+            except sqlite3.OperationalError:
+                if os.access(path.parent, os.W_OK):
+                    raise
+                con = _connect(path, readonly=True)
+            return cls(root, generation, con)
+        except IndexLoadError:
+            raise
+        except Exception as exc:  # any failure to read our own files means damage
+            raise IndexLoadError(f"the index in {root} is damaged ({type(exc).__name__}: {exc}); {_rebuild_hint(root)}") from exc
+
+    def _load_documents(self) -> None:
+        rows = self._con.execute("SELECT source, title, sha256, size, mtime_ns, first_row, rows FROM documents").fetchall()
+        self.document_records = {r[0]: DocumentRecord(*r) for r in rows}
+        n = self.counts["rows"]
+        self.alive = np.zeros(n, bool)
+        self.is_lead = np.zeros(n, np.float32)
+        for r in self.document_records.values():
+            if r.first_row + r.rows > n:
+                raise ValueError(f"document {r.source} points past the {n} committed rows")
+            self.alive[r.first_row : r.first_row + r.rows] = True
+            if r.rows:
+                self.is_lead[r.first_row] = 1.0
+        self.passage_count = int(self.alive.sum())
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def _query(self, sql: str, params: Iterable = ()):
+        with self._lock:
+            return self._con.execute(sql, tuple(params)).fetchall()
+
+    # -------------------------------------------------------------- facts
+
+    @property
+    def documents(self) -> dict[str, str]:
+        return {s: r.title for s, r in self.document_records.items()}
+
+    def document_range(self, source: str) -> tuple[int, int]:
+        r = self.document_records[source]
+        return r.first_row, r.first_row + r.rows
+
+    # -------------------------------------------------------------- dense
+
+    def _exact_rows(self) -> tuple[int, np.ndarray]:
+        """(first row, float32 matrix) of the rows not covered by the ANN index."""
+        if self._exact is None:
+            lo = self.ann_rows if self.ann_file else 0
+            self._exact = (lo, np.asarray(self.vectors[lo:], dtype=np.float32))
+        return self._exact
+
+    def _ann_index(self):
+        if self._ann is None and self.ann_file:
+            import faiss
+
+            self._ann = faiss.read_index(str(self.folder / self.ann_file))
+        return self._ann
+
+    def warm_up(self) -> None:
+        self._exact_rows()
+        self._ann_index()
+
+    def dense_search(self, query: np.ndarray, k: int, source: str | None = None):
+        """(cosines, rows) of the ``k`` nearest live passages, optionally of one document."""
+        query = np.asarray(query, np.float32).reshape(-1)
+        if source is not None:
+            a, b = self.document_range(source)
+            return _top_k(np.asarray(self.vectors[a:b], np.float32) @ query, k, offset=a)
+        lo, exact = self._exact_rows()
+        scores = exact @ query
+        scores[~self.alive[lo:]] = -np.inf
+        best_scores, best_rows = _top_k(scores, k, offset=lo)
+        if self.ann_file and lo > 0:
+            ann_rows = self._ann_candidates(query, k)
+            if len(ann_rows):  # re-scored exactly: HNSW's 8-bit distances only choose candidates
+                ann_scores = np.asarray(self.vectors[ann_rows], np.float32) @ query
+                best_scores = np.concatenate([best_scores, ann_scores])
+                best_rows = np.concatenate([best_rows, ann_rows])
+                order = np.argsort(-best_scores, kind="stable")[:k]
+                best_scores, best_rows = best_scores[order], best_rows[order]
+        return best_scores, best_rows
+
+    def _ann_candidates(self, query: np.ndarray, k: int) -> np.ndarray:
+        import faiss
+
+        index = self._ann_index()
+        alive = self.alive[: self.ann_rows]
+        params = faiss.SearchParametersHNSW()
+        params.efSearch = max(ANN_EF_SEARCH, 2 * k)
+        if not alive.all():  # skip tombstones during the graph search
+            bitmap = np.packbits(alive, bitorder="little")
+            params.sel = faiss.IDSelectorBitmap(len(alive), faiss.swig_ptr(bitmap))
+            params._bitmap = bitmap  # keep the buffer alive while FAISS reads it
+        _, rows = index.search(query.reshape(1, -1), min(k, int(alive.sum())) or 1, params=params)
+        rows = rows[0]
+        return rows[rows >= 0].astype(np.int64)
+
+    # ---------------------------------------------------------- passages
+
+    def passages(self, rows) -> list[StoredPassage | None]:
+        """The passages at ``rows`` (None for a row removed since this store was opened)."""
+        rows = [int(r) for r in rows]
+        if not rows:
+            return []
+        found = {}
+        for lo in range(0, len(rows), 500):  # SQLite's limit on bound parameters
+            chunk = rows[lo : lo + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self._query(
+                "SELECT p.id, d.source, d.title, p.heading, p.start, p.\"end\", p.text, p.sentences, p.key "
+                f"FROM passages p JOIN documents d ON d.id = p.doc WHERE p.id IN ({marks})",
+                chunk,
+            ):
+                spans = tuple((a + r[4], b + r[4]) for a, b in json.loads(r[7]))
+                found[r[0]] = StoredPassage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], spans, r[8])
+        return [found.get(r) for r in rows]
+
+    def document_passages(self, source: str) -> list[StoredPassage]:
+        a, b = self.document_range(source)
+        return [p for p in self.passages(range(a, b)) if p is not None]
+
+    def sentence_vectors(self, row: int) -> np.ndarray:
+        start, count = (int(x) for x in self.sentence_ranges[row])
+        codes = np.asarray(self.sentence_codes[start : start + count], np.float32)
+        return codes * self.sentence_scale[start : start + count, None]
+
+    def sentence_similarities(self, query: np.ndarray, rows) -> list[np.ndarray]:
+        """Per row, the cosine of ``query`` with each of its sentences."""
+        query = np.asarray(query, np.float32).reshape(-1)
+        return [self.sentence_vectors(int(r)) @ query for r in rows]
+
+    def passage_vector(self, row: int) -> np.ndarray:
+        return np.asarray(self.vectors[row], np.float32)
+
+    # ----------------------------------------------------------- lexical
+
+    def lexical_stats(self, terms: list[str]) -> tuple[dict[str, int], int, float]:
+        """(document frequency of each term, live passages, mean passage length in terms)."""
+        df = {}
+        for term in set(terms):
+            found = self._query("SELECT doc FROM lexical_terms WHERE term = ?", (term,))
+            if found:
+                df[term] = int(found[0][0])
+        n = self.passage_count
+        return df, n, (self.counts["lexical_tokens"] / n if n else 0.0)
+
+    def lexical_candidates(self, terms: list[str], limit: int, source: str | None = None) -> np.ndarray:
+        """Rows that contain the most of ``terms`` (SQLite FTS5), for exact BM25 scoring."""
+        if not terms:
+            return np.zeros(0, np.int64)
+        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
+        sql, params = "SELECT rowid FROM lexical WHERE lexical MATCH ?", [query]
+        if source is not None:
+            a, b = self.document_range(source)
+            sql += " AND rowid >= ? AND rowid < ?"
+            params += [a, b]
+        rows = np.array([r[0] for r in self._query(sql + " ORDER BY rank LIMIT ?", params + [limit])], np.int64)
+        return rows[(rows < len(self.alive))][self.alive[rows[rows < len(self.alive)]]] if len(rows) else rows
+
+
+def _top_k(scores: np.ndarray, k: int, offset: int = 0):
+    """(scores, rows + offset) of the ``k`` best finite scores, best first."""
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k <= 0:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    order = part[np.argsort(-scores[part], kind="stable")]
+    return scores[order].astype(np.float32), (order + offset).astype(np.int64)
+
+
+# ------------------------------------------------------------------ writer
+
+
+class StoreWriter:
+    """One build's changes to a store, committed at once by ``commit``.
+
+    ``StoreWriter.create`` starts a new generation (first build, other model,
+    other chunking, compaction), which becomes current only when committed;
+    ``StoreWriter.update`` changes the current generation in one transaction.
+    """
+
+    def __init__(self, root: Path, generation: str, con: sqlite3.Connection, fresh: bool):
+        self.root, self.generation, self.fresh = root, generation, fresh
+        self.folder = root / generation
+        self._con = con
+        meta = dict(con.execute("SELECT key, value FROM meta"))
+        self.config = StoreConfig.from_json(meta["config"])
+        self.counts = {name: int(meta.get(name, 0)) for name in _COUNTERS}
+        self.ann = {"ann_file": meta.get("ann_file", ""), "ann_rows": int(meta.get("ann_rows", 0))}
+        d = self.config.dimension
+        self._files = {
+            "vectors": _VectorFile(self.folder / "passages.f16", np.float16, d).open_append(self.counts["rows"]),
+            "ranges": _VectorFile(self.folder / "passages.sent", np.int64, 2).open_append(self.counts["rows"]),
+            "codes": _VectorFile(self.folder / "sentences.i8", np.int8, d).open_append(self.counts["sentence_rows"]),
+            "scale": _VectorFile(self.folder / "sentences.scale", np.float32, 0).open_append(self.counts["sentence_rows"]),
+        }
+        self.rows_written = 0  # passage rows appended by this writer (what tests check)
+        self.rows_removed = 0
+        con.execute("BEGIN IMMEDIATE")
+
+    @classmethod
+    def create(cls, root: str | Path, config: StoreConfig) -> "StoreWriter":
+        root = Path(root)
+        generation = _next_generation(root)
+        folder = root / generation
+        folder.mkdir(parents=True)
+        con = _connect(folder / DB)
+        # A new generation is invisible until CURRENT names it: a crash only
+        # leaves a folder to delete, so it needs no journal while it is written.
+        con.execute("PRAGMA journal_mode = OFF")
+        con.execute("PRAGMA synchronous = OFF")
+        con.executescript(_SCHEMA)
+        con.execute("INSERT INTO meta VALUES ('config', ?)", (config.to_json(),))
+        return cls(root, generation, con, fresh=True)
+
+    @classmethod
+    def update(cls, store: LocalStore) -> "StoreWriter":
+        con = _connect(store.folder / DB)
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")
+        return cls(store.root, store.generation, con, fresh=False)
+
+    # ------------------------------------------------------------ changes
+
+    def remove(self, source: str, passages: list[StoredPassage], stems: list[str]) -> None:
+        """Drop a document: its rows become tombstones, its terms leave the full-text index."""
+        row = self._con.execute("SELECT id, rows, lexical_length FROM documents WHERE source = ?", (source,)).fetchone()
+        if row is None:
+            return
+        doc_id, n_rows, lexical_length = row
+        self._con.executemany(
+            "INSERT INTO lexical(lexical, rowid, stems) VALUES ('delete', ?, ?)",
+            [(p.id, s) for p, s in zip(passages, stems)],
+        )
+        self._con.execute("DELETE FROM passages WHERE doc = ?", (doc_id,))
+        self._con.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        self.counts["dead_rows"] += n_rows
+        self.counts["lexical_tokens"] -= lexical_length
+        self.rows_removed += n_rows
+
+    def touch(self, record: DocumentRecord) -> None:
+        """Same text, new size or modification time: remember the new stat."""
+        self._con.execute(
+            "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ?", (record.size, record.mtime_ns, record.source)
+        )
+
+    def add(self, record: DocumentRecord, chunks: list[ChunkRecord], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
+        """Append a document's passages (rows in order) with their vectors."""
+        first_row, first_sentence = self.counts["rows"], self.counts["sentence_rows"]
+        lexical_length = sum(len(c.stems.split()) for c in chunks)
+        cur = self._con.execute(
+            "INSERT INTO documents (source, title, sha256, size, mtime_ns, first_row, rows, lexical_length) VALUES (?,?,?,?,?,?,?,?)",
+            (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks), lexical_length),
+        )
+        doc_id = cur.lastrowid
+        counts = np.array([len(c.sentences) for c in chunks], np.int64)
+        starts = first_sentence + np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(chunks) else counts
+        rows = [
+            (first_row + i, doc_id, c.heading, c.start, c.end, c.text,
+             json.dumps([[a - c.start, b - c.start] for a, b in c.sentences], separators=(",", ":")), c.key)
+            for i, c in enumerate(chunks)
+        ]
+        self._con.executemany('INSERT INTO passages (id, doc, heading, start, "end", text, sentences, key) VALUES (?,?,?,?,?,?,?,?)', rows)
+        self._con.executemany(
+            "INSERT INTO lexical(rowid, stems) VALUES (?, ?)", [(first_row + i, c.stems) for i, c in enumerate(chunks)]
+        )
+        self._append(vectors, np.stack([starts, counts], axis=1) if len(chunks) else np.zeros((0, 2), np.int64), sentence_vectors)
+        self.counts["rows"] += len(chunks)
+        self.counts["sentence_rows"] += int(counts.sum())
+        self.counts["lexical_tokens"] += lexical_length
+        self.rows_written += len(chunks)
+
+    def _append(self, vectors, ranges, sentence_vectors) -> None:
+        d = self.config.dimension
+        vectors = np.asarray(vectors, np.float32).reshape(-1, d)
+        self._files["vectors"].write(vectors.astype(np.float16).tobytes())
+        self._files["ranges"].write(np.ascontiguousarray(ranges, np.int64).tobytes())
+        if sentence_vectors:
+            codes, scale = _quantise_sentences(np.vstack(sentence_vectors).reshape(-1, d))
+            self._files["codes"].write(codes.tobytes())
+            self._files["scale"].write(scale.tobytes())
+
+    # ------------------------------------------------------------- commit
+
+    def commit(self, ann: bool = True) -> LocalStore:
+        """Make every change visible at once; return the committed store."""
+        for f in self._files.values():
+            f.flush()
+            os.fsync(f.fileno())
+            f.close()
+        if ann:
+            self._maintain_ann()
+        values = dict(self.counts, **self.ann, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self._con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in values.items()])
+        self._con.execute("COMMIT")
+        if self.fresh:
+            self._con.execute("PRAGMA journal_mode = WAL")  # readers keep answering during later updates
+            self._con.close()
+            _fsync_dir(self.folder)
+            _write_current(self.root, self.generation)
+            _remove_other_generations(self.root, keep=self.generation)
+        else:
+            self._con.close()
+            _remove_stale_ann_files(self.folder, keep=self.ann["ann_file"])
+        return LocalStore.open(self.root)
+
+    def abort(self) -> None:
+        for f in self._files.values():
+            f.close()
+        try:
+            self._con.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        self._con.close()
+        if self.fresh:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _maintain_ann(self) -> None:
+        """Build the HNSW index once the store is large, extend it when many rows were added."""
+        rows, covered = self.counts["rows"], self.ann["ann_rows"] if self.ann["ann_file"] else 0
+        if rows < ANN_MIN_ROWS or rows - covered <= (0 if not covered else ANN_MAX_DELTA):
+            return
+        import faiss
+
+        vectors = _VectorFile(self.folder / "passages.f16", np.float16, self.config.dimension).map(rows)
+        if covered:
+            index = faiss.read_index(str(self.folder / self.ann["ann_file"]))
+        else:
+            index = faiss.IndexHNSWSQ(self.config.dimension, faiss.ScalarQuantizer.QT_8bit, ANN_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = ANN_EF_CONSTRUCTION
+            sample = np.random.default_rng(0).choice(rows, min(rows, 50_000), replace=False)
+            index.train(np.asarray(vectors[np.sort(sample)], np.float32))
+        for lo in range(covered, rows, 50_000):
+            index.add(np.asarray(vectors[lo : min(rows, lo + 50_000)], np.float32))
+        name = f"ann-{rows}.faiss"
+        tmp = self.folder / f".{name}.tmp"
+        faiss.write_index(index, str(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.folder / name)
+        self.ann = {"ann_file": name, "ann_rows": rows}
+
+    def needs_compaction(self) -> bool:
+        dead = self.counts["dead_rows"]
+        return dead >= COMPACT_MIN_DEAD and dead >= COMPACT_DEAD_SHARE * self.counts["rows"]
+
+
+# ------------------------------------------------------------ generations
+
+
+def _next_generation(root: Path) -> str:
+    numbers = [int(p.name[1:]) for p in root.glob("g[0-9]*") if p.is_dir() and p.name[1:].isdigit()]
+    return f"g{max(numbers, default=0) + 1:06d}"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_current(root: Path, generation: str) -> None:
+    tmp = root / f".{CURRENT}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"format_version": FORMAT_VERSION, "generation": generation}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, root / CURRENT)
+    _fsync_dir(root)
+
+
+def _remove_other_generations(root: Path, keep: str) -> None:
+    """Delete older generations and the files of format 2. A reader that has
+    them open keeps its mapped files (POSIX unlink semantics)."""
+    for path in root.iterdir():
+        if path.is_dir() and path.name.startswith("g") and path.name[1:].isdigit() and path.name != keep:
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file() and (path.name == "manifest.json" or path.suffix in (".faiss", ".jsonl")):
+            path.unlink(missing_ok=True)
+
+
+def _remove_stale_ann_files(folder: Path, keep: str) -> None:
+    for path in folder.glob("ann-*.faiss"):
+        if path.name != keep:
+            path.unlink(missing_ok=True)
+
+
+def discard_unfinished_generations(root: Path) -> None:
+    """Generations never named by CURRENT are what a killed build left: delete them."""
+    current = _read_current(root) if (root / CURRENT).is_file() else None
+    for path in root.glob("g[0-9]*"):
+        if path.is_dir() and path.name[1:].isdigit() and path.name != current:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def check_writable(root: Path) -> None:
+    """A clear error before any work when the index folder cannot be written."""
+    if root.exists() and not root.is_dir():
+        raise VraagbaakError(f"--index {root} is a file, not a folder: choose a folder for the index")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise VraagbaakError(f"cannot write to the index folder {root}: {exc.strerror or exc}") from exc
