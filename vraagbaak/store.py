@@ -171,6 +171,15 @@ class _VectorFile:
         return f
 
 
+def _vector_files(folder: Path, dimension: int) -> dict[str, _VectorFile]:
+    return {
+        "vectors": _VectorFile(folder / "passages.f16", np.float16, dimension),
+        "ranges": _VectorFile(folder / "passages.sent", np.int64, 2),  # first sentence row, count
+        "codes": _VectorFile(folder / "sentences.i8", np.int8, dimension),
+        "scale": _VectorFile(folder / "sentences.scale", np.float32, 0),
+    }
+
+
 def _quantise_sentences(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric 8-bit codes with one scale per row (cosine error ~1e-3, see BENCHMARKS.md).
 
@@ -251,12 +260,17 @@ class LocalStore:
         self.ann_file, self.ann_rows = meta.get("ann_file", ""), int(meta.get("ann_rows", 0))
         self.updated = meta.get("updated", "")
         self._load_documents()
-        d, rows = self.config.dimension, self.counts["rows"]
-        self.vectors = _VectorFile(self.folder / "passages.f16", np.float16, d).map(rows)
-        self.sentence_ranges = _VectorFile(self.folder / "passages.sent", np.int64, 2).map(rows)
-        n_sent = self.counts["sentence_rows"]
-        self.sentence_codes = _VectorFile(self.folder / "sentences.i8", np.int8, d).map(n_sent)
-        self.sentence_scale = _VectorFile(self.folder / "sentences.scale", np.float32, 0).map(n_sent)
+        files = _vector_files(self.folder, self.config.dimension)
+        committed = json.loads(meta.get("vector_bytes", "{}"))
+        rows = {"vectors": self.counts["rows"], "ranges": self.counts["rows"]}
+        rows.update(codes=self.counts["sentence_rows"], scale=self.counts["sentence_rows"])
+        for name, f in files.items():  # e.g. a dimension that does not fit what was written
+            if committed.get(name) != rows[name] * f.row_bytes:
+                raise ValueError(f"{f.path.name} holds {committed.get(name)} committed bytes, not {rows[name]} rows")
+        self.vectors = files["vectors"].map(rows["vectors"])
+        self.sentence_ranges = files["ranges"].map(rows["ranges"])
+        self.sentence_codes = files["codes"].map(rows["codes"])
+        self.sentence_scale = files["scale"].map(rows["scale"])
         self._exact = None  # float32 rows searched exactly (all, or those after the ANN index)
         self._ann = None
 
@@ -464,13 +478,9 @@ class StoreWriter:
         self.config = StoreConfig.from_json(meta["config"])
         self.counts = {name: int(meta.get(name, 0)) for name in _COUNTERS}
         self.ann = {"ann_file": meta.get("ann_file", ""), "ann_rows": int(meta.get("ann_rows", 0))}
-        d = self.config.dimension
-        self._files = {
-            "vectors": _VectorFile(self.folder / "passages.f16", np.float16, d).open_append(self.counts["rows"]),
-            "ranges": _VectorFile(self.folder / "passages.sent", np.int64, 2).open_append(self.counts["rows"]),
-            "codes": _VectorFile(self.folder / "sentences.i8", np.int8, d).open_append(self.counts["sentence_rows"]),
-            "scale": _VectorFile(self.folder / "sentences.scale", np.float32, 0).open_append(self.counts["sentence_rows"]),
-        }
+        rows = {"vectors": "rows", "ranges": "rows", "codes": "sentence_rows", "scale": "sentence_rows"}
+        self._vector_files = _vector_files(self.folder, self.config.dimension)
+        self._files = {name: f.open_append(self.counts[rows[name]]) for name, f in self._vector_files.items()}
         self.rows_written = 0  # passage rows appended by this writer (what tests check)
         self.rows_removed = 0
         con.execute("BEGIN IMMEDIATE")
@@ -564,10 +574,12 @@ class StoreWriter:
         for f in self._files.values():
             f.flush()
             os.fsync(f.fileno())
+        committed = {name: f.tell() for name, f in self._files.items()}
+        for f in self._files.values():
             f.close()
         if ann:
             self._maintain_ann()
-        values = dict(self.counts, **self.ann, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        values = dict(self.counts, **self.ann, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"), vector_bytes=json.dumps(committed))
         self._con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in values.items()])
         self._con.execute("COMMIT")
         if self.fresh:
@@ -599,7 +611,7 @@ class StoreWriter:
             return
         import faiss
 
-        vectors = _VectorFile(self.folder / "passages.f16", np.float16, self.config.dimension).map(rows)
+        vectors = self._vector_files["vectors"].map(rows)
         if covered:
             index = faiss.read_index(str(self.folder / self.ann["ann_file"]))
         else:
