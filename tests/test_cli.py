@@ -107,3 +107,67 @@ def test_model_that_no_longer_matches_the_index(built, run):
 
 def test_unknown_document_filter(built, run):
     assert_user_error(run("ask", "preventie", "--index", built, "--source", "bestaat-niet.txt"), "no document")
+
+
+def test_index_location_that_is_a_regular_file(fake, corpus, tmp_path, run):
+    (tmp_path / "index").write_text("geen map")
+    assert_user_error(run("build", "--corpus", corpus, "--index", tmp_path / "index", "--model", "fake"), "is a file, not a folder")
+    assert_user_error(run("ask", "wat is preventie?", "--index", tmp_path / "index"), "is a file, not an index folder")
+
+
+def test_model_named_by_the_index_that_cannot_be_loaded(built, run):
+    import sqlite3
+
+    generation = json.loads((built / "CURRENT").read_text())["generation"]
+    with sqlite3.connect(built / generation / "store.sqlite") as con:
+        config = json.loads(con.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+        config["model"] = "/nergens/een-verdwenen-model"
+        con.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config),))
+    result = run("ask", "wat is preventie?", "--index", built)
+    assert_user_error(result, "built with model '/nergens/een-verdwenen-model', which cannot be loaded")
+    assert "python -m vraagbaak build --index" in result.stderr
+
+
+READ_ONLY_CLI = """
+import sys
+sys.path.insert(0, {tests!r})
+from fake_embedder import FakeEmbedder
+from vraagbaak import register_embedder
+from vraagbaak.cli import cli
+register_embedder("fake", FakeEmbedder)
+cli(sys.argv[1:], prog_name="vraagbaak")
+"""
+
+
+def _run_on_read_only_folder(folder, *args):
+    """Run the CLI with ``folder`` read-only: a read-only bind mount as root
+    (root ignores permission bits), permission bits otherwise."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    command = [sys.executable, "-c", READ_ONLY_CLI.format(tests=str(tests)), *map(str, args)]
+    env = dict(os.environ, PYTHONPATH=str(tests.parent))
+    if os.geteuid() != 0:
+        os.chmod(folder, 0o555)
+        try:
+            return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+        finally:
+            os.chmod(folder, 0o755)
+    if not shutil.which("unshare") or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
+        pytest.skip("cannot make a read-only mount here")
+    script = f'mount --bind "{folder}" "{folder}" && mount -o remount,bind,ro "{folder}" && exec "$@"'
+    return subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", *command], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_read_only_index_folder_refuses_builds_and_still_answers(built, corpus, run):
+    (corpus / "nieuw.txt").write_text("Een nieuwe tekst over zeilboten.", encoding="utf-8")
+    result = _run_on_read_only_folder(built, "build", "--corpus", corpus, "--index", built)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: cannot write to the index folder") and result.stderr.count("\n") == 1
+    result = _run_on_read_only_folder(built, "ask", "wat is preventie?", "--index", built, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["answer"]

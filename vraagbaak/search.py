@@ -138,7 +138,16 @@ class Searcher:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            embedder = self._embedder_loader()
+            try:
+                embedder = self._embedder_loader()
+            except IndexLoadError:
+                raise
+            except VraagbaakError as exc:
+                model, root = self.store.config.model, self.store.root
+                raise IndexLoadError(
+                    f"the index in {root} was built with model {model!r}, which cannot be loaded here ({exc}); "
+                    f"install that model, or rebuild the index with another: python -m vraagbaak build --index {root} --model NAME"
+                ) from exc
             check_embedder(self.store, embedder)
             self._embedder = embedder
         return self._embedder

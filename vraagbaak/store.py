@@ -279,6 +279,8 @@ class LocalStore:
     @classmethod
     def open(cls, root: str | Path) -> "LocalStore":
         root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise IndexLoadError(f"{root} is a file, not an index folder; build an index with: python -m vraagbaak build --index FOLDER")
         if not (root / CURRENT).is_file():
             raise _missing_index_error(root)
         generation = _read_current(root)
