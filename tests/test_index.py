@@ -381,3 +381,17 @@ def test_documents_are_split_in_a_process_pool(fake, corpus, tmp_path, monkeypat
     pooled = build(corpus, tmp_path / "pool", workers=2)
     single = build(corpus, tmp_path / "single", workers=1)
     assert _results(pooled) == _results(single)
+
+
+def test_every_passage_reads_back_the_vectors_of_its_own_sentences(fake, corpus, tmp_path):
+    """Overlapping passages share the row of their common sentence; each must still get its own sentences."""
+    index = build(corpus, tmp_path / "idx")
+    store, shared = index._store, 0
+    for p in live_passages(index):
+        stored = store.sentence_vectors(p.id)
+        expected = fake.embed_passages([p.text[a - p.start : b - p.start] for a, b in p.sentences])
+        assert stored.shape == expected.shape
+        assert np.all(np.sum(stored * expected, axis=1) > 0.99)  # 8-bit codes: cosine, not equality
+    starts = store.sentence_ranges[:, 0]
+    shared = int(np.sum(starts[1:] < starts[:-1] + store.sentence_ranges[:-1, 1]))
+    assert shared > 0 and store.counts["sentence_rows"] == int(store.sentence_ranges[:, 1].sum()) - shared

@@ -73,3 +73,16 @@ def test_dutch_stemming_and_stop_words():
     assert tokenize(["De wijken en het werken"])[0] == tokenize(["wijk werk"])[0]
     assert ours(DOCS, "de het een en").max() == 0  # only stop words
     assert ours(DOCS, "onbekendwoord").max() == 0
+
+
+def test_our_tokenizer_is_bm25s_tokenizer():
+    import bm25s
+    from conftest import ROOT, SHARED
+
+    from vraagbaak.lexical import _stem
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpus").glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((SHARED / "eval" / "rijksoverheid-faq" / "corpus").glob("*.txt"))[:100]]
+    texts += ["De wijken en het werken", "Ça va? Één-op-één, 12,5% van de 2e groep; e-mail: a@b.nl", ""]
+    expected = bm25s.tokenize(texts, stopwords="nl", stemmer=_stem(), return_ids=False, show_progress=False)
+    assert tokenize(texts) == [list(t) for t in expected]

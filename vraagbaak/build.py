@@ -254,18 +254,13 @@ class _Embedding:
 # ---------------------------------------------------------------- commit
 
 
-def _stored_terms(store: LocalStore, source: str):
-    passages = store.document_passages(source)
-    return passages, [passage_terms(p.title, p.text) for p in passages]
-
-
 def compact(store: LocalStore) -> LocalStore:
     """A new generation with only the live rows (tombstones dropped), same config."""
     writer = StoreWriter.create(store.root, store.config)
     try:
         for source, record in sorted(store.document_records.items(), key=lambda kv: kv[1].first_row):
-            passages, terms = _stored_terms(store, source)
-            chunks = [ChunkRecord(p.heading, p.start, p.end, p.text, p.sentences, p.key, t) for p, t in zip(passages, terms)]
+            passages = store.document_passages(source)
+            chunks = [ChunkRecord(p.heading, p.start, p.end, p.text, p.sentences, p.key, p.terms) for p in passages]
             vectors = np.array([store.passage_vector(p.id) for p in passages], np.float32)
             writer.add(record, chunks, vectors, [store.sentence_vectors(p.id) for p in passages])
         return writer.commit()
@@ -372,7 +367,7 @@ def _apply(plan: Plan, store, root, model, model_dir, settings, report, skipped,
             f = plan.files[source]
             writer.touch(DocumentRecord(source, "", "", f.size, f.mtime_ns))
         for source in plan.removed + unreadable:
-            writer.remove(source, *_stored_terms(store, source))
+            writer.remove(source)
         if to_split:
             _split_embed_write(writer, store, plan, to_split, embedder, config, settings, report, skipped, progress, workers)
         if writer.counts["rows"] == writer.counts["dead_rows"]:
@@ -421,7 +416,7 @@ def _split_embed_write(writer, store, plan, to_split, embedder, config, settings
             if isinstance(result, tuple):
                 skipped(*result)
                 if result[0] in old and not plan.new_generation:
-                    writer.remove(result[0], *_stored_terms(store, result[0]))
+                    writer.remove(result[0])
                     report.documents_removed += 1
             else:
                 docs.append(result)
@@ -434,5 +429,5 @@ def _split_embed_write(writer, store, plan, to_split, embedder, config, settings
             else:
                 report.documents_changed += 1
             if previous is not None and not plan.new_generation:
-                writer.remove(doc.record.source, *_stored_terms(store, doc.record.source))
+                writer.remove(doc.record.source)
             writer.add(doc.record, doc.chunks, vectors, sentence_vectors)

@@ -21,7 +21,7 @@ import numpy as np
 
 from .embeddings import Embedder
 from .errors import IndexLoadError, VraagbaakError
-from .lexical import bm25_scores, passage_terms, tokenize
+from .lexical import bm25_scores, tokenize
 from .store import LocalStore, StoredPassage
 
 __all__ = [
@@ -202,7 +202,7 @@ class Searcher:
     def _bm25(self, question: str, passages: list[StoredPassage]) -> np.ndarray:
         terms = tokenize([question])[0]
         df, n, mean_length = self.store.lexical_stats(terms)
-        return bm25_scores(terms, [passage_terms(p.title, p.text).split() for p in passages], df, n, mean_length)
+        return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
 
     def _lexical(self, question, k, source) -> _Candidates:
         """BM25 over the whole store: FTS5 finds the passages richest in the

@@ -139,6 +139,7 @@ class StoredPassage:
     text: str
     sentences: tuple[tuple[int, int], ...]
     key: int
+    terms: str = ""  # BM25 terms of title + text, space-separated: scoring a candidate needs no tokenizing
 
 
 def index_exists(root: str | Path) -> bool:
@@ -204,7 +205,7 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY, doc INTEGER NOT NULL, heading TEXT NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    sentences TEXT NOT NULL, key INTEGER NOT NULL);
+    sentences TEXT NOT NULL, key INTEGER NOT NULL, terms TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(stems, content='', detail=none);
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical_terms USING fts5vocab(lexical, 'row');
 """
@@ -400,12 +401,12 @@ class LocalStore:
             chunk = rows[lo : lo + 500]
             marks = ",".join("?" * len(chunk))
             for r in self._query(
-                "SELECT p.id, d.source, d.title, p.heading, p.start, p.\"end\", p.text, p.sentences, p.key "
+                "SELECT p.id, d.source, d.title, p.heading, p.start, p.\"end\", p.text, p.sentences, p.key, p.terms "
                 f"FROM passages p JOIN documents d ON d.id = p.doc WHERE p.id IN ({marks})",
                 chunk,
             ):
                 spans = tuple((a + r[4], b + r[4]) for a, b in json.loads(r[7]))
-                found[r[0]] = StoredPassage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], spans, r[8])
+                found[r[0]] = StoredPassage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], spans, r[8], r[9])
         return [found.get(r) for r in rows]
 
     def document_passages(self, source: str) -> list[StoredPassage]:
@@ -449,6 +450,22 @@ class LocalStore:
             params += [a, b]
         rows = np.array([r[0] for r in self._query(sql + " ORDER BY rank LIMIT ?", params + [limit])], np.int64)
         return rows[(rows < len(self.alive))][self.alive[rows[rows < len(self.alive)]]] if len(rows) else rows
+
+
+def _sentence_rows(chunks: list[ChunkRecord], sentence_vectors: list[np.ndarray], first_row: int):
+    """(first sentence row, count) per passage, and the sentence vectors to append.
+
+    A passage that opens with the previous passage's last sentence (the
+    overlap) shares that row instead of storing the vector twice.
+    """
+    ranges, append, next_row, previous_last = [], [], first_row, None
+    for chunk, vectors in zip(chunks, sentence_vectors):
+        shared = bool(chunk.sentences) and chunk.sentences[0] == previous_last
+        ranges.append((next_row - 1 if shared else next_row, len(chunk.sentences)))
+        append.append(vectors[1:] if shared else vectors)
+        next_row += len(chunk.sentences) - (1 if shared else 0)
+        previous_last = chunk.sentences[-1] if chunk.sentences else None
+    return np.array(ranges, np.int64).reshape(-1, 2), append
 
 
 def _top_k(scores: np.ndarray, k: int, offset: int = 0):
@@ -511,15 +528,15 @@ class StoreWriter:
 
     # ------------------------------------------------------------ changes
 
-    def remove(self, source: str, passages: list[StoredPassage], stems: list[str]) -> None:
+    def remove(self, source: str) -> None:
         """Drop a document: its rows become tombstones, its terms leave the full-text index."""
         row = self._con.execute("SELECT id, rows, lexical_length FROM documents WHERE source = ?", (source,)).fetchone()
         if row is None:
             return
         doc_id, n_rows, lexical_length = row
-        self._con.executemany(
-            "INSERT INTO lexical(lexical, rowid, stems) VALUES ('delete', ?, ?)",
-            [(p.id, s) for p, s in zip(passages, stems)],
+        # A contentless FTS5 table forgets a row when given the terms it was indexed with.
+        self._con.execute(
+            "INSERT INTO lexical(lexical, rowid, stems) SELECT 'delete', id, terms FROM passages WHERE doc = ?", (doc_id,)
         )
         self._con.execute("DELETE FROM passages WHERE doc = ?", (doc_id,))
         self._con.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
@@ -542,20 +559,21 @@ class StoreWriter:
             (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks), lexical_length),
         )
         doc_id = cur.lastrowid
-        counts = np.array([len(c.sentences) for c in chunks], np.int64)
-        starts = first_sentence + np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(chunks) else counts
+        ranges, sentence_rows = _sentence_rows(chunks, sentence_vectors, first_sentence)
         rows = [
             (first_row + i, doc_id, c.heading, c.start, c.end, c.text,
-             json.dumps([[a - c.start, b - c.start] for a, b in c.sentences], separators=(",", ":")), c.key)
+             json.dumps([[a - c.start, b - c.start] for a, b in c.sentences], separators=(",", ":")), c.key, c.stems)
             for i, c in enumerate(chunks)
         ]
-        self._con.executemany('INSERT INTO passages (id, doc, heading, start, "end", text, sentences, key) VALUES (?,?,?,?,?,?,?,?)', rows)
+        self._con.executemany(
+            'INSERT INTO passages (id, doc, heading, start, "end", text, sentences, key, terms) VALUES (?,?,?,?,?,?,?,?,?)', rows
+        )
         self._con.executemany(
             "INSERT INTO lexical(rowid, stems) VALUES (?, ?)", [(first_row + i, c.stems) for i, c in enumerate(chunks)]
         )
-        self._append(vectors, np.stack([starts, counts], axis=1) if len(chunks) else np.zeros((0, 2), np.int64), sentence_vectors)
+        self._append(vectors, ranges, sentence_rows)
         self.counts["rows"] += len(chunks)
-        self.counts["sentence_rows"] += int(counts.sum())
+        self.counts["sentence_rows"] += sum(len(v) for v in sentence_rows)
         self.counts["lexical_tokens"] += lexical_length
         self.rows_written += len(chunks)
 
@@ -564,7 +582,7 @@ class StoreWriter:
         vectors = np.asarray(vectors, np.float32).reshape(-1, d)
         self._files["vectors"].write(vectors.astype(np.float16).tobytes())
         self._files["ranges"].write(np.ascontiguousarray(ranges, np.int64).tobytes())
-        if sentence_vectors:
+        if sum(len(v) for v in sentence_vectors):
             codes, scale = _quantise_sentences(np.vstack(sentence_vectors).reshape(-1, d))
             self._files["codes"].write(codes.tobytes())
             self._files["scale"].write(scale.tobytes())
