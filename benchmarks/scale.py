@@ -95,7 +95,7 @@ def write_corpus(folder: Path, passages: int, seed: int = 0) -> int:
         if d % 1000 == 0:
             sub.mkdir(parents=True, exist_ok=True)
         title = rng.choice(sentences).rstrip(".?!")[:90]
-        paragraphs = [" ".join(rng.choice(sentences) for _ in range(rng.randint(3, 6))) for _ in range(rng.randint(6, 9))]
+        paragraphs = [" ".join(rng.choice(sentences) for _ in range(rng.randint(3, 6))) for _ in range(rng.randint(12, 18))]
         (sub / f"doc-{d:07d}.txt").write_text(title + "\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
     (folder / ".complete").write_text(str(n_docs))
     return n_docs
