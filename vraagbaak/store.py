@@ -54,7 +54,9 @@ __all__ = [
     "StoredPassage",
     "LocalStore",
     "StoreWriter",
+    "ann_search_parameters",
     "index_exists",
+    "new_ann_index",
     "text_key",
 ]
 
@@ -379,8 +381,7 @@ class LocalStore:
 
         index = self._ann_index()
         alive = self.alive[: self.ann_rows]
-        params = faiss.SearchParametersHNSW()
-        params.efSearch = max(ANN_EF_SEARCH, 2 * k)
+        params = ann_search_parameters(k)
         if not alive.all():  # skip tombstones during the graph search
             bitmap = np.packbits(alive, bitorder="little")
             params.sel = faiss.IDSelectorBitmap(len(alive), faiss.swig_ptr(bitmap))
@@ -637,10 +638,8 @@ class StoreWriter:
         if covered:
             index = faiss.read_index(str(self.folder / self.ann["ann_file"]))
         else:
-            index = faiss.IndexHNSWSQ(self.config.dimension, faiss.ScalarQuantizer.QT_8bit, ANN_M, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = ANN_EF_CONSTRUCTION
             sample = np.random.default_rng(0).choice(rows, min(rows, 50_000), replace=False)
-            index.train(np.asarray(vectors[np.sort(sample)], np.float32))
+            index = new_ann_index(np.asarray(vectors[np.sort(sample)], np.float32))
         for lo in range(covered, rows, 50_000):
             index.add(np.asarray(vectors[lo : min(rows, lo + 50_000)], np.float32))
         name = f"ann-{rows}.faiss"
@@ -654,6 +653,24 @@ class StoreWriter:
     def needs_compaction(self) -> bool:
         dead = self.counts["dead_rows"]
         return dead >= COMPACT_MIN_DEAD and dead >= COMPACT_DEAD_SHARE * self.counts["rows"]
+
+
+def new_ann_index(sample: np.ndarray):
+    """An empty HNSW index over 8-bit codes, trained on ``sample`` (benchmarks/ann_recall.py measures it)."""
+    import faiss
+
+    index = faiss.IndexHNSWSQ(sample.shape[1], faiss.ScalarQuantizer.QT_8bit, ANN_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = ANN_EF_CONSTRUCTION
+    index.train(np.ascontiguousarray(sample, np.float32))
+    return index
+
+
+def ann_search_parameters(k: int):
+    import faiss
+
+    params = faiss.SearchParametersHNSW()
+    params.efSearch = max(ANN_EF_SEARCH, 2 * k)
+    return params
 
 
 # ------------------------------------------------------------ generations
