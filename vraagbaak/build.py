@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, embedding_text
-from .corpus import CorpusFile, decode_text, document_title
+from .corpus import CorpusFile, decode_text, document_title, scan_corpus
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
@@ -89,7 +89,7 @@ def plan_changes(files: list[CorpusFile], store: LocalStore | None, model: str, 
     same_model = store is not None and store.config.model == model
     new_generation = not same_model or store.config.chunking != chunking
     known = store.document_records if store is not None and not new_generation else {}
-    unchanged = [s for s, f in by_source.items() if s in known and (known[s].size, known[s].mtime_ns) == (f.size, f.mtime_ns)]
+    unchanged = [s for s, f in by_source.items() if s in known and known.stat(s) == (f.size, f.mtime_ns)]
     same = set(unchanged)
     return Plan(
         files=by_source,
@@ -319,8 +319,6 @@ def build_index(
     """
     from filelock import FileLock
 
-    from .corpus import scan_corpus
-
     t0 = time.perf_counter()
     corpus_dir, root = Path(corpus_dir), Path(index_dir)
     files = scan_corpus(corpus_dir)  # before touching the index: a wrong folder changes nothing
@@ -332,7 +330,8 @@ def build_index(
         (on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
 
     with FileLock(str(root / ".build.lock")):
-        discard_unfinished_generations(root) if index_exists(root) else None
+        if index_exists(root):
+            discard_unfinished_generations(root)
         store = _open_existing(root)
         model = model or (store.config.model if store else DEFAULT_MODEL)
         settings = settings or ChunkingSettings()

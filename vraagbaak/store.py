@@ -39,6 +39,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Iterable
 
 import numpy as np
@@ -63,11 +64,13 @@ __all__ = [
 FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 DB = "store.sqlite"
-# Exact search below this many passage rows, HNSW above: measured on these
-# 2-core machines (BENCHMARKS.md), exact search over 100,000 rows takes about
-# 5 ms and grows linearly (50 ms at 1M), while building HNSW costs about 15 s
-# per 100,000 rows, once.
-ANN_MIN_ROWS = 100_000
+# Exact search below this many passage rows, HNSW above. Measured on these
+# 2-core machines (BENCHMARKS.md): exact search costs about 0.15 ms per 1,000
+# rows (14 ms at 97,559), growing linearly, and keeps the rows in memory as
+# float32; HNSW answers in about a millisecond at any size we measured and
+# costs about 3 s per 20,000 rows to build, once. At 20,000 rows exact search
+# still takes ~3 ms, so below it HNSW would buy nothing worth its build.
+ANN_MIN_ROWS = 20_000
 ANN_MAX_DELTA = 20_000  # rows added since the HNSW index was written before it is extended
 ANN_M, ANN_EF_CONSTRUCTION, ANN_EF_SEARCH = 32, 80, 400
 COMPACT_DEAD_SHARE = 0.25  # compact when a quarter of the rows are tombstones ...
@@ -250,6 +253,33 @@ def _missing_index_error(root: Path) -> IndexLoadError:
 # ------------------------------------------------------------------ reader
 
 
+class _Documents(Mapping):
+    """source -> DocumentRecord, kept as the rows SQLite returned (a hundred
+    thousand documents load in a tenth of a second; dataclasses are made on access)."""
+
+    def __init__(self, rows: list[tuple]):
+        self._rows = {r[0]: r for r in rows}
+
+    def __getitem__(self, source: str) -> DocumentRecord:
+        return DocumentRecord(*self._rows[source])
+
+    def __contains__(self, source) -> bool:
+        return source in self._rows
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def titles(self) -> dict[str, str]:
+        return {source: r[1] for source, r in self._rows.items()}
+
+    def stat(self, source: str) -> tuple[int, int]:
+        r = self._rows[source]
+        return r[3], r[4]
+
+
 class LocalStore:
     """A committed state of an index folder, opened for searching."""
 
@@ -306,17 +336,20 @@ class LocalStore:
 
     def _load_documents(self) -> None:
         rows = self._con.execute("SELECT source, title, sha256, size, mtime_ns, first_row, rows FROM documents").fetchall()
-        self.document_records = {r[0]: DocumentRecord(*r) for r in rows}
+        self.document_records = _Documents(rows)
         n = self.counts["rows"]
-        self.alive = np.zeros(n, bool)
+        first = np.fromiter((r[5] for r in rows), np.int64, len(rows))
+        count = np.fromiter((r[6] for r in rows), np.int64, len(rows))
+        if len(rows) and int((first + count).max()) > n:
+            raise ValueError(f"a document points past the {n} committed rows")
+        # Live rows are the union of the documents' ranges: +1 at each start, -1 after each end.
+        marks = np.zeros(n + 1, np.int64)
+        np.add.at(marks, first, 1)
+        np.add.at(marks, first + count, -1)
+        self.alive = np.cumsum(marks[:-1]) > 0
         self.is_lead = np.zeros(n, np.float32)
-        for r in self.document_records.values():
-            if r.first_row + r.rows > n:
-                raise ValueError(f"document {r.source} points past the {n} committed rows")
-            self.alive[r.first_row : r.first_row + r.rows] = True
-            if r.rows:
-                self.is_lead[r.first_row] = 1.0
-        self.passage_count = int(self.alive.sum())
+        self.is_lead[first[count > 0]] = 1.0
+        self.passage_count = int(count.sum())
 
     def close(self) -> None:
         with self._lock:
@@ -330,7 +363,7 @@ class LocalStore:
 
     @property
     def documents(self) -> dict[str, str]:
-        return {s: r.title for s, r in self.document_records.items()}
+        return self.document_records.titles()
 
     def document_range(self, source: str) -> tuple[int, int]:
         r = self.document_records[source]
