@@ -1,18 +1,18 @@
-"""Speed benchmark: prints one JSON object. Not a test; nothing here asserts.
+"""Speed benchmark of both backends: prints one JSON object. Not a test; nothing here asserts.
 
     python benchmarks/speed.py [--corpus ../shared/eval/rijksoverheid-faq/corpus]
                                [--questions ../shared/eval/rijksoverheid-faq/questions.jsonl]
 
-Measures, in one run on this machine:
-- a full build into a fresh index folder: passages embedded per second (each
-  passage's sentences are embedded too, so also texts per second);
-- 200 warm single-question ``Index.search`` calls (hybrid, k=5), p50/p95, both
-  with answer sentences (the default) and ranking only (``answers=0``);
-- the bare work for the same questions: ``SentenceTransformer.encode_query``
-  + the store's dense search, so the overhead is a ratio taken in the same run;
-- peak resident memory of this process;
-- seconds from starting ``python app.py`` (index already built) to the first
-  answered ``/search`` request.
+Runs the torch (fp32) and the onnx (int8) backend on the same texts, each in
+a process of its own, and prints both and their ratios:
+- a full build into a fresh index folder (model loaded, and exported, before
+  timing): passages per second and texts per second (each passage's
+  sentences are embedded too);
+- 200 warm single questions: query encoding alone, and ``Index.search``
+  (hybrid, k=5, with answers), p50/p95;
+- peak resident memory of the benchmark process;
+- ``python app.py --backend B`` with the index built: seconds to the first
+  answered ``/search``, and the app's peak resident memory after 21 questions.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def percentiles(seconds):
     return {"p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2)}
 
 
-def time_to_first_answer(index_dir: Path, corpus: Path) -> float:
+def time_to_first_answer(index_dir: Path, corpus: Path, backend: str) -> tuple[float, float]:
+    """(seconds from starting app.py to the first answered /search, peak MB of that process)."""
     from gradio_client import Client
 
     with socket.socket() as s:
@@ -53,7 +54,7 @@ def time_to_first_answer(index_dir: Path, corpus: Path) -> float:
         port = s.getsockname()[1]
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--corpus", str(corpus), "--index", str(index_dir), "--port", str(port)],
+        [sys.executable, "app.py", "--corpus", str(corpus), "--index", str(index_dir), "--port", str(port), "--backend", backend],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -67,10 +68,49 @@ def time_to_first_answer(index_dir: Path, corpus: Path) -> float:
                 time.sleep(0.1)
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         client.predict("Waar mag ik parkeren met een parkeerschijf?", 5, "", api_name="/search")
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        for _ in range(20):  # a few more questions, then read the peak
+            client.predict("Hoe vraag ik huurtoeslag aan?", 5, "", api_name="/search")
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+        return seconds, round(peak_kb / 1024, 1)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def measure(backend: str, corpus: Path, questions_file: Path, queries: int) -> dict:
+    """One backend, in its own process (so peak memory is its own)."""
+    from vraagbaak.embeddings import load_embedder
+
+    embedder = load_embedder(backend=backend)  # load (and if needed convert/export) outside the timed build
+    questions = [q.query for q in read_questions(questions_file)][:queries]
+    with tempfile.TemporaryDirectory() as tmp:
+        index_dir = Path(tmp) / "index"
+        t0 = time.perf_counter()
+        index = Index.build(corpus, index_dir, progress=False, backend=backend)
+        build_seconds = time.perf_counter() - t0
+        r = index.report
+        embedder.embed_queries([questions[0]])
+        index.search(questions[0])  # warm
+        encode, search = [], []
+        for q in questions:
+            t = time.perf_counter()
+            embedder.embed_queries([q])
+            encode.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            index.search(q, k=5)
+            search.append(time.perf_counter() - t)
+        peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        startup, app_peak = time_to_first_answer(index_dir, corpus, backend)
+    return {
+        "backend": index.backend, "documents": len(index.documents), "passages": index.passage_count,
+        "sentences_embedded": r.sentences_embedded, "build_seconds": round(build_seconds, 1),
+        "passages_per_second": round(r.passages_embedded / build_seconds, 1),
+        "texts_per_second": round((r.passages_embedded + r.sentences_embedded) / build_seconds, 1),
+        "query_encode": percentiles(encode), "search": percentiles(search),
+        "benchmark_peak_rss_mb": peak, "app_start_to_first_answer_seconds": round(startup, 1), "app_peak_rss_mb": app_peak,
+    }
 
 
 def main():
@@ -78,55 +118,29 @@ def main():
     parser.add_argument("--corpus", type=Path, default=SHARED / "corpus")
     parser.add_argument("--questions", type=Path, default=SHARED / "questions.jsonl")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)  # a child run of one backend
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory() as tmp:
-        index_dir = Path(tmp) / "index"
-        from vraagbaak.embeddings import load_embedder
-
-        embedder = load_embedder()  # load (and if needed convert) outside the timed build
-        t0 = time.perf_counter()
-        index = Index.build(args.corpus, index_dir, progress=False)
-        build_seconds = time.perf_counter() - t0
-        embedded = index.report.passages_embedded
-
-        questions = [q.query for q in read_questions(args.questions)][: args.queries]
-        index.search(questions[0])  # warm: BM25 index, torch kernels
-        full, ranking_only, bare = [], [], []
-        model, store = embedder.model, index._store
-        for q in questions:
-            t = time.perf_counter()
-            index.search(q, k=5)
-            full.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            index.search(q, k=5, answers=0)
-            ranking_only.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            v = model.encode_query([q], convert_to_numpy=True, normalize_embeddings=True)
-            store.dense_search(v[0], 5)
-            bare.append(time.perf_counter() - t)
-
-        startup = time_to_first_answer(index_dir, args.corpus)
-
-    result = {
-        "machine_cores": os.cpu_count(),
-        "corpus": str(args.corpus),
-        "documents": len(index.documents),
-        "passages": index.passage_count,
-        "build_seconds": round(build_seconds, 1),
-        "sentences": index.report.sentences_embedded,
-        "passages_embedded_per_second": round(embedded / build_seconds, 1),
-        "texts_embedded_per_second": round((embedded + index.report.sentences_embedded) / build_seconds, 1),
-        "queries": len(questions),
-        "search_with_answers": percentiles(full),
-        "search_ranking_only": percentiles(ranking_only),
-        "bare_encode_plus_dense_search": percentiles(bare),
-        "overhead_ratio_p50_with_answers": round(float(np.median(full) / np.median(bare)), 2),
-        "overhead_ratio_p50_ranking_only": round(float(np.median(ranking_only) / np.median(bare)), 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "app_start_to_first_answer_seconds": round(startup, 1),
+    if args.backend:
+        print(json.dumps(measure(args.backend, args.corpus, args.questions, args.queries)))
+        return
+    runs = {}
+    for backend in ("torch", "onnx"):
+        out = subprocess.run(
+            [sys.executable, __file__, "--backend", backend, "--corpus", str(args.corpus),
+             "--questions", str(args.questions), "--queries", str(args.queries)],
+            capture_output=True, text=True, check=True,
+        )
+        runs[backend] = json.loads(out.stdout.strip().splitlines()[-1])
+    t, o = runs["torch"], runs["onnx"]
+    ratios = {
+        "build_texts_per_second_onnx_over_torch": round(o["texts_per_second"] / t["texts_per_second"], 2),
+        "build_passages_per_second_onnx_over_torch": round(o["passages_per_second"] / t["passages_per_second"], 2),
+        "query_encode_p50_onnx_over_torch": round(o["query_encode"]["p50_ms"] / t["query_encode"]["p50_ms"], 2),
+        "query_encode_p95_onnx_over_torch": round(o["query_encode"]["p95_ms"] / t["query_encode"]["p95_ms"], 2),
+        "search_p50_onnx_over_torch": round(o["search"]["p50_ms"] / t["search"]["p50_ms"], 2),
+        "app_peak_onnx_over_torch": round(o["app_peak_rss_mb"] / t["app_peak_rss_mb"], 2),
     }
-    print(json.dumps(result, indent=1))
+    print(json.dumps({"machine_cores": os.cpu_count(), "corpus": str(args.corpus), "torch": t, "onnx": o, "ratios": ratios}, indent=1))
 
 
 if __name__ == "__main__":

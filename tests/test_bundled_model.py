@@ -62,7 +62,7 @@ KNOWN_DIFFERENCES = [
 def st_model():
     from vraagbaak.embeddings import load_embedder
 
-    return load_embedder().model
+    return load_embedder(backend="torch").model
 
 
 @pytest.fixture(scope="module")

@@ -84,7 +84,7 @@ def test_eval_command_prints_exactly_the_metric_object(fake, corpus, tmp_path):
         result = CliRunner().invoke(cli, args + ["--mode", mode], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         data = json.loads(result.stdout)
-        assert set(data) == set(METRIC_KEYS) | {"questions", "mode", "seconds"}
+        assert set(data) == set(METRIC_KEYS) | {"questions", "mode", "backend", "seconds"}
         assert data["mode"] == mode and data["questions"] == 2
         assert 0 <= data["mrr@10"] <= data["hit@10"] <= 1
 

@@ -395,3 +395,25 @@ def test_every_passage_reads_back_the_vectors_of_its_own_sentences(fake, corpus,
     starts = store.sentence_ranges[:, 0]
     shared = int(np.sum(starts[1:] < starts[:-1] + store.sentence_ranges[:-1, 1]))
     assert shared > 0 and store.counts["sentence_rows"] == int(store.sentence_ranges[:, 1].sum()) - shared
+
+
+def test_an_index_refuses_questions_embedded_by_another_backend(corpus, tmp_path):
+    from fake_embedder import FakeEmbedder
+
+    from vraagbaak import embeddings
+
+    class Int8(FakeEmbedder):
+        backend = "onnx-int8"
+
+    class Fp32(FakeEmbedder):
+        backend = "torch"
+
+    embeddings.register_embedder("fake", Int8)
+    try:
+        index = build(corpus, tmp_path / "idx")
+        assert index.backend == "onnx-int8" and index.search("wat is preventie?", k=1)
+        embeddings.register_embedder("fake", Fp32)
+        with pytest.raises(IndexLoadError, match="built with the onnx-int8 backend, not torch; search it with --backend onnx"):
+            Index.load(tmp_path / "idx").search("wat is preventie?")
+    finally:
+        embeddings._cache.clear()

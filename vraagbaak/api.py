@@ -24,23 +24,28 @@ class Index:
     """
 
     def __init__(self, store: LocalStore, model_dir: str | Path | None = None, report: BuildReport | None = None,
-                 ranking: RankingSettings = RankingSettings()):
+                 ranking: RankingSettings = RankingSettings(), backend: str | None = None):
         self._store = store
         self._model_dir = model_dir
         self.report = report  # what the last build did, when this came from build()
-        self._searcher = Searcher(store, lambda: load_embedder(store.config.model, model_dir), ranking)
+        backend = backend or store.config.backend or None  # the index's own backend unless told otherwise
+        self._searcher = Searcher(store, lambda: load_embedder(store.config.model, model_dir, backend), ranking)
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", model: str | None = None, model_dir: str | Path | None = None,
-             ranking: RankingSettings = RankingSettings()) -> "Index":
-        """Open an index folder; ``model``, if given, must be the model that built it."""
+             ranking: RankingSettings = RankingSettings(), backend: str | None = None) -> "Index":
+        """Open an index folder; ``model``, if given, must be the model that built it.
+
+        Questions are embedded with the backend that built the index
+        ("onnx" or "torch"); another ``backend`` is refused on the first search.
+        """
         store = LocalStore.open(index_dir)
         if model is not None and model != store.config.model:
             raise IndexLoadError(
                 f"the index in {index_dir} was built with model {store.config.model!r}, not {model!r}; "
                 f"rebuild it with: python -m vraagbaak build --index {index_dir} --model {model}"
             )
-        return cls(store, model_dir, ranking=ranking)
+        return cls(store, model_dir, ranking=ranking, backend=backend)
 
     @classmethod
     def build(
@@ -54,12 +59,14 @@ class Index:
         on_skip=None,
         workers: int | None = None,
         ranking: RankingSettings = RankingSettings(),
+        backend: str | None = None,
     ) -> "Index":
         """Build the index of ``corpus_dir`` or bring it up to date; return it loaded.
 
-        ``workers``: processes that split documents (default: every core).
+        ``workers``: processes that split documents (default: every core);
+        ``backend``: "onnx" (default for the bundled model) or "torch".
         """
-        store, report = build_index(corpus_dir, index_dir, model, model_dir, settings, progress, on_skip, workers)
+        store, report = build_index(corpus_dir, index_dir, model, model_dir, settings, progress, on_skip, workers, backend)
         return cls(store, model_dir, report, ranking)
 
     def search(self, question: str, k: int = 5, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
@@ -93,6 +100,10 @@ class Index:
     @property
     def updated(self) -> str:
         return self._store.updated
+
+    @property
+    def backend(self) -> str:
+        return self._store.config.backend
 
     @property
     def ranking(self) -> RankingSettings:

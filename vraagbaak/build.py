@@ -30,7 +30,7 @@ import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, embedding_text
 from .corpus import CorpusFile, decode_text, document_title, scan_corpus
-from .embeddings import DEFAULT_MODEL, Embedder, load_embedder
+from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
 from .store import (
@@ -84,17 +84,18 @@ class Plan:
     reuse: LocalStore | None  # where vectors of unchanged texts may come from
 
 
-def plan_changes(files: list[CorpusFile], store: LocalStore | None, model: str, chunking: dict) -> Plan:
+def plan_changes(files: list[CorpusFile], store: LocalStore | None, model: str, chunking: dict, backend: str = "") -> Plan:
     by_source = {f.source: f for f in files}
-    same_model = store is not None and store.config.model == model
+    same_model = store is not None and (store.config.model, store.config.backend) == (model, backend)
     new_generation = not same_model or store.config.chunking != chunking
     known = store.document_records if store is not None and not new_generation else {}
-    unchanged = [s for s, f in by_source.items() if s in known and known.stat(s) == (f.size, f.mtime_ns)]
+    rows = known.rows() if known else {}  # (source, title, sha256, size, mtime_ns, ...) by source
+    unchanged = [f.source for f in files if (r := rows.get(f.source)) is not None and r[3] == f.size and r[4] == f.mtime_ns]
     same = set(unchanged)
     return Plan(
         files=by_source,
         unchanged=unchanged,
-        to_read=[s for s in by_source if s not in same],
+        to_read=[s for s in by_source if s not in same] if len(same) < len(by_source) else [],
         removed=[s for s in known if s not in by_source],
         new_generation=new_generation,
         reuse=store if same_model else None,
@@ -129,7 +130,7 @@ _job: _Job | None = None
 def prepare_file(file: CorpusFile):
     """Read, hash and split one file: a PreparedDocument, or (source, reason) if it cannot be read."""
     try:
-        text = decode_text(file.path.read_bytes())
+        text = decode_text(Path(file.path).read_bytes())
     except (OSError, ValueError) as exc:
         return (file.source, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
     if not text.strip():
@@ -311,11 +312,14 @@ def build_index(
     progress: Callable[[int, int], None] | None | bool = True,
     on_skip: Callable[[str, str], None] | None = None,
     workers: int | None = None,
+    backend: str | None = None,
 ) -> tuple[LocalStore, BuildReport]:
     """Build or update the index of ``corpus_dir`` in ``index_dir``; return it and what was done.
 
     ``progress(done, total)`` is called while embedding (True: a terminal bar);
-    ``workers``: processes that split documents (default: every core).
+    ``workers``: processes that split documents (default: every core);
+    ``backend``: "onnx" or "torch" (default: the index's, else int8 ONNX for
+    the bundled model); another backend than the index's builds it anew.
     """
     from filelock import FileLock
 
@@ -335,13 +339,15 @@ def build_index(
         store = _open_existing(root)
         model = model or (store.config.model if store else DEFAULT_MODEL)
         settings = settings or ChunkingSettings()
-        plan = plan_changes(files, store, model, settings.to_dict())
-        store = _apply(plan, store, root, model, model_dir, settings, report, skipped, progress, workers)
+        same = store is not None and store.config.model == model
+        recorded = resolve_backend(model, backend, store.config.backend if same else None)
+        plan = plan_changes(files, store, model, settings.to_dict(), recorded)
+        store = _apply(plan, store, root, model, model_dir, recorded, settings, report, skipped, progress, workers)
     report.seconds = round(time.perf_counter() - t0, 3)
     return store, report
 
 
-def _apply(plan: Plan, store, root, model, model_dir, settings, report, skipped, progress, workers) -> LocalStore:
+def _apply(plan: Plan, store, root, model, model_dir, backend, settings, report, skipped, progress, workers) -> LocalStore:
     """The prepare, embed and commit stages of ``build_index``."""
     report.documents_unchanged = len(plan.unchanged)
     report.documents_removed = len(plan.removed)
@@ -355,9 +361,11 @@ def _apply(plan: Plan, store, root, model, model_dir, settings, report, skipped,
         raise VraagbaakError("the corpus folder holds no readable .txt or .md files")
     embedder = None
     if to_split or plan.new_generation:
-        embedder = load_embedder(model, model_dir)
+        embedder = load_embedder(model, model_dir, backend or None)
         report.model_loaded = True
-    config = StoreConfig(model, embedder.dimension, embedder.prompts, settings.to_dict()) if embedder else store.config
+    config = store.config if store is not None else None
+    if embedder:
+        config = StoreConfig(model, embedder.dimension, embedder.prompts, settings.to_dict(), backend=getattr(embedder, "backend", ""))
     if progress is True:
         progress = _progress_printer()
     writer = StoreWriter.create(root, config) if plan.new_generation else StoreWriter.update(store)
@@ -392,7 +400,7 @@ def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[st
             to_split.append(source)
             continue
         try:
-            text = decode_text(plan.files[source].path.read_bytes())
+            text = decode_text(Path(plan.files[source].path).read_bytes())
         except (OSError, ValueError) as exc:
             skipped(source, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
             unreadable.append(source)

@@ -44,6 +44,15 @@ model_dir_option = click.option(
 )
 
 
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(["onnx", "torch"]),
+    envvar="VRAAGBAAK_BACKEND",
+    default=None,
+    help="Model runtime: int8 ONNX (default for the bundled model) or fp32 torch; a search uses the index's own (env VRAAGBAAK_BACKEND).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name=None, version="0.1.0", prog_name="vraagbaak")
 def cli():
@@ -56,15 +65,16 @@ def cli():
 @click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled multilingual-e5-small, or the index's own model).")
 @model_dir_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes that split documents (default: every core).")
+@backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @_user_errors
-def build(corpus_dir, index_dir, model, model_dir, workers, as_json):
+def build(corpus_dir, index_dir, model, model_dir, workers, backend, as_json):
     """Build or update the index of a corpus folder (only new text is embedded)."""
-    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, workers=workers)
+    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, workers=workers, backend=backend)
     r = index.report
     if as_json:
         d = r.to_dict()
-        d.update(index=str(index_dir), model=index.model)
+        d.update(index=str(index_dir), model=index.model, backend=index.backend)
         click.echo(json.dumps(d, ensure_ascii=False))
         return
     click.echo(
@@ -84,11 +94,12 @@ def build(corpus_dir, index_dir, model, model_dir, workers, as_json):
 @click.option("--source", default=None, help="Only search this document (file name in the corpus).")
 @click.option("--model", default=None, help="Refuse the index unless this model built it.")
 @model_dir_option
+@backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
 @_user_errors
-def ask(question, index_dir, k, mode, source, model, model_dir, as_json):
+def ask(question, index_dir, k, mode, source, model, model_dir, backend, as_json):
     """Ask QUESTION and print the passages that answer it."""
-    index = Index.load(index_dir, model=model, model_dir=model_dir)
+    index = Index.load(index_dir, model=model, model_dir=model_dir, backend=backend)
     hits = index.search(question, k=k, mode=mode, source=source)
     if as_json:
         click.echo(json.dumps([hit_to_json(h) for h in hits], ensure_ascii=False, indent=1))
@@ -110,21 +121,22 @@ def ask(question, index_dir, k, mode, source, model, model_dir, as_json):
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--model", default=None)
 @model_dir_option
+@backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
 @_user_errors
-def eval_(questions, corpus_dir, index_dir, k, mode, model, model_dir, as_json):
+def eval_(questions, corpus_dir, index_dir, k, mode, model, model_dir, backend, as_json):
     """Measure retrieval on labelled QUESTIONS (JSONL; see README)."""
     from .evaluate import METRIC_KEYS, metrics, read_questions
 
     qs = read_questions(questions)
     if index_dir is None:
-        index_dir = _eval_index_dir(corpus_dir)
-    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json)
+        index_dir = _eval_index_dir(corpus_dir, backend)
+    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json, backend=backend)
     index.warm_up()  # time the questions, not loading the model
     t0 = time.perf_counter()
     rankings = [[hit_to_json(h) for h in index.search(q.query, k=k, mode=mode, answers=1)] for q in qs]
     result = metrics(qs, rankings)
-    result.update(mode=mode, seconds=round(time.perf_counter() - t0, 2))
+    result.update(mode=mode, backend=index.backend, seconds=round(time.perf_counter() - t0, 2))
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -134,13 +146,14 @@ def eval_(questions, corpus_dir, index_dir, k, mode, model, model_dir, as_json):
         click.echo(f"  {key:<13} {'n/a' if value is None else f'{value:.3f}'}")
 
 
-def _eval_index_dir(corpus_dir: Path) -> Path:
-    """A separate index per evaluated corpus, so eval never touches the main index."""
+def _eval_index_dir(corpus_dir: Path, backend: str | None = None) -> Path:
+    """A separate index per evaluated corpus (and backend), so eval never touches the main index."""
     import hashlib
 
     resolved = str(Path(corpus_dir).resolve())
     digest = hashlib.sha1(resolved.encode()).hexdigest()[:8]
-    return Path("index") / "eval" / f"{Path(resolved).name}-{digest}"
+    suffix = f"-{backend}" if backend else ""
+    return Path("index") / "eval" / f"{Path(resolved).name}-{digest}{suffix}"
 
 
 def main():

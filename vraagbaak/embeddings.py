@@ -20,12 +20,17 @@ from .bundled_model import ensure_bundled_model
 from .errors import VraagbaakError
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_MODEL",
     "Embedder",
     "SentenceTransformerEmbedder",
     "load_embedder",
     "register_embedder",
+    "resolve_backend",
 ]
+
+BACKENDS = ("onnx", "torch")  # what --backend / VRAAGBAAK_BACKEND take
+_RECORDED = {"onnx": "onnx-int8", "torch": "torch"}  # what an index records
 
 
 class Embedder(Protocol):
@@ -43,6 +48,8 @@ class Embedder(Protocol):
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model; prompts come from the model's own config."""
+
+    backend = "torch"
 
     def __init__(self, name: str, path: str):
         # Never reach for a model hub: this tool runs offline.
@@ -81,7 +88,7 @@ class SentenceTransformerEmbedder:
 
 
 _registry: dict[str, Callable[[], Embedder]] = {}
-_cache: dict[tuple[str, str], Embedder] = {}
+_cache: dict[tuple[str, str, str], Embedder] = {}
 _cache_lock = threading.Lock()
 
 
@@ -92,14 +99,39 @@ def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
         del _cache[key]
 
 
-def load_embedder(name: str | None = None, model_dir: str | Path | None = None) -> Embedder:
+def resolve_backend(name: str | None, backend: str | None = None, recorded: str | None = None) -> str:
+    """The backend an index of model ``name`` records: "onnx-int8" or "torch" ("" for registered embedders).
+
+    ``backend`` ("onnx"/"torch") is the caller's choice, else VRAAGBAAK_BACKEND,
+    else what the index already records, else int8 ONNX for the bundled model
+    (the only one exported to ONNX) and torch for any other.
+    """
+    name = name or DEFAULT_MODEL
+    if name in _registry:  # a plugin's or test's embedder states its own (unknown until it is made)
+        return recorded or ""
+    choice = backend or os.environ.get("VRAAGBAAK_BACKEND") or None
+    if choice is None and recorded:
+        return recorded
+    choice = choice or ("onnx" if name == DEFAULT_MODEL else "torch")
+    if choice not in BACKENDS:
+        raise VraagbaakError(f"unknown backend {choice!r}; choose one of {', '.join(BACKENDS)}")
+    if choice == "onnx" and name != DEFAULT_MODEL:
+        raise VraagbaakError(f"the int8 ONNX backend is made for the bundled model only; use --backend torch for {name!r}")
+    return _RECORDED[choice]
+
+
+def load_embedder(name: str | None = None, model_dir: str | Path | None = None, backend: str | None = None) -> Embedder:
     """The embedder called ``name`` (default: the bundled e5-small), loaded once per process.
 
     ``name`` is a registered name, the bundled model's name, or any
-    sentence-transformers model folder (or a name already in the local cache).
+    sentence-transformers model folder (or a name already in the local cache);
+    ``backend`` is "onnx", "torch" or a recorded backend ("onnx-int8"), see
+    ``resolve_backend``.
     """
     name = name or DEFAULT_MODEL
-    key = (name, str(model_dir or "") if name == DEFAULT_MODEL else "")  # model_dir is only the bundled model's
+    backend = {v: k for k, v in _RECORDED.items()}.get(backend, backend)
+    recorded = resolve_backend(name, backend)
+    key = (name, str(model_dir or "") if name == DEFAULT_MODEL else "", recorded)  # model_dir is only the bundled model's
     with _cache_lock:
         if key in _cache:
             return _cache[key]
@@ -107,8 +139,19 @@ def load_embedder(name: str | None = None, model_dir: str | Path | None = None) 
             embedder = _registry[name]()
         elif name == DEFAULT_MODEL:
             folder = ensure_bundled_model(Path(model_dir) if model_dir else None)
-            embedder = SentenceTransformerEmbedder(name, str(folder))
+            if recorded == "onnx-int8":
+                from .onnx_model import OnnxEmbedder, ensure_onnx_model
+
+                embedder = OnnxEmbedder(name, ensure_onnx_model(folder, progress=_say))
+            else:
+                embedder = SentenceTransformerEmbedder(name, str(folder))
         else:
             embedder = SentenceTransformerEmbedder(name, name)
         _cache[key] = embedder
         return embedder
+
+
+def _say(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr)

@@ -20,11 +20,12 @@ __all__ = ["LiveIndex"]
 
 
 class LiveIndex:
-    def __init__(self, corpus_dir: str | Path, index_dir: str | Path, model: str | None = None, model_dir=None):
+    def __init__(self, corpus_dir: str | Path, index_dir: str | Path, model: str | None = None, model_dir=None, backend: str | None = None):
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = Path(index_dir)
         self.model = model
         self.model_dir = model_dir
+        self.backend = backend
         self._update_lock = threading.Lock()  # one build at a time
         # Set by the first update(), which reads the index folder anyway: loading
         # it here as well would read every file twice at start-up.
@@ -35,7 +36,7 @@ class LiveIndex:
         with self._update_lock:
             fresh = Index.build(
                 self.corpus_dir, self.index_dir, model=self.model, model_dir=self.model_dir,
-                progress=progress, on_skip=on_skip,
+                progress=progress, on_skip=on_skip, backend=self.backend,
             )
             previous = self.current
             if previous is not None and previous.model == fresh.model:

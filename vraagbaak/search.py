@@ -236,6 +236,14 @@ class Searcher:
 def check_embedder(store: LocalStore, embedder: Embedder) -> None:
     """Refuse to search with a model other than the one that built the index."""
     c = store.config
+    backend = getattr(embedder, "backend", "")
+    if c.backend != backend and embedder.name == c.model:
+        # int8 and fp32 vectors differ slightly: measured in BENCHMARKS.md, mixing is refused
+        choice = "onnx" if c.backend == "onnx-int8" else c.backend
+        raise IndexLoadError(
+            f"the index in {store.root} was built with the {c.backend or 'default'} backend, not {backend or 'default'}; "
+            f"search it with --backend {choice}, or rebuild it with: python -m vraagbaak build --index {store.root} --backend {'torch' if choice == 'onnx' else 'onnx'}"
+        )
     if embedder.name != c.model or embedder.dimension != c.dimension or embedder.prompts != c.prompts:
         raise IndexLoadError(
             f"the index in {store.root} was built with model {c.model!r} "

@@ -100,6 +100,7 @@ class StoreConfig:
     prompts: dict
     chunking: dict
     format_version: int = FORMAT_VERSION
+    backend: str = ""  # "onnx-int8" or "torch": int8 vectors differ slightly from fp32 ones
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -215,6 +216,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(stems, content='', detail=
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical_terms USING fts5vocab(lexical, 'row');
 """
 _COUNTERS = ("rows", "sentence_rows", "dead_rows", "lexical_tokens")
+_DOCUMENT_COLUMNS = "source, title, sha256, size, mtime_ns, first_row, rows"  # the fields of DocumentRecord
 
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -272,18 +274,17 @@ class _Documents(Mapping):
     def __len__(self) -> int:
         return len(self._rows)
 
+    def rows(self) -> dict[str, tuple]:
+        return self._rows
+
     def titles(self) -> dict[str, str]:
         return {source: r[1] for source, r in self._rows.items()}
-
-    def stat(self, source: str) -> tuple[int, int]:
-        r = self._rows[source]
-        return r[3], r[4]
 
 
 class LocalStore:
     """A committed state of an index folder, opened for searching."""
 
-    def __init__(self, root: Path, generation: str, con: sqlite3.Connection):
+    def __init__(self, root: Path, generation: str, con: sqlite3.Connection, document_rows: list[tuple] | None = None):
         self.root, self.generation = root, generation
         self.folder = root / generation
         self._con, self._lock = con, threading.Lock()
@@ -292,7 +293,7 @@ class LocalStore:
         self.counts = {name: int(meta.get(name, 0)) for name in _COUNTERS}
         self.ann_file, self.ann_rows = meta.get("ann_file", ""), int(meta.get("ann_rows", 0))
         self.updated = meta.get("updated", "")
-        self._load_documents()
+        self._load_documents(document_rows)
         files = _vector_files(self.folder, self.config.dimension)
         committed = json.loads(meta.get("vector_bytes", "{}"))
         rows = {"vectors": self.counts["rows"], "ranges": self.counts["rows"]}
@@ -310,7 +311,9 @@ class LocalStore:
     # ------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, root: str | Path) -> "LocalStore":
+    def open(cls, root: str | Path, document_rows: list[tuple] | None = None) -> "LocalStore":
+        """Open the current generation; ``document_rows`` (from the writer that
+        just committed it) spares reading the documents table again."""
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise IndexLoadError(f"{root} is a file, not an index folder; build an index with: python -m vraagbaak build --index FOLDER")
@@ -328,14 +331,15 @@ class LocalStore:
                 if os.access(path.parent, os.W_OK):
                     raise
                 con = _connect(path, readonly=True)
-            return cls(root, generation, con)
+            return cls(root, generation, con, document_rows)
         except IndexLoadError:
             raise
         except Exception as exc:  # any failure to read our own files means damage
             raise IndexLoadError(f"the index in {root} is damaged ({type(exc).__name__}: {exc}); {_rebuild_hint(root)}") from exc
 
-    def _load_documents(self) -> None:
-        rows = self._con.execute("SELECT source, title, sha256, size, mtime_ns, first_row, rows FROM documents").fetchall()
+    def _load_documents(self, rows: list[tuple] | None = None) -> None:
+        if rows is None:
+            rows = self._con.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents").fetchall()
         self.document_records = _Documents(rows)
         n = self.counts["rows"]
         first = np.fromiter((r[5] for r in rows), np.int64, len(rows))
@@ -523,7 +527,7 @@ class StoreWriter:
     ``StoreWriter.update`` changes the current generation in one transaction.
     """
 
-    def __init__(self, root: Path, generation: str, con: sqlite3.Connection, fresh: bool):
+    def __init__(self, root: Path, generation: str, con: sqlite3.Connection, fresh: bool, documents: dict | None = None):
         self.root, self.generation, self.fresh = root, generation, fresh
         self.folder = root / generation
         self._con = con
@@ -537,6 +541,8 @@ class StoreWriter:
         self.rows_written = 0  # passage rows appended by this writer (what tests check)
         self.rows_removed = 0
         con.execute("BEGIN IMMEDIATE")
+        # the documents as they will be committed, handed to the reader that commit() returns
+        self._documents: dict[str, tuple] = dict(documents or {})
 
     @classmethod
     def create(cls, root: str | Path, config: StoreConfig) -> "StoreWriter":
@@ -560,22 +566,24 @@ class StoreWriter:
         con = _connect(store.folder / DB)
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA synchronous = NORMAL")
-        return cls(store.root, store.generation, con, fresh=False)
+        return cls(store.root, store.generation, con, fresh=False, documents=store.document_records.rows())
 
     # ------------------------------------------------------------ changes
 
     def remove(self, source: str) -> None:
         """Drop a document: its rows become tombstones, its terms leave the full-text index."""
-        row = self._con.execute("SELECT id, rows, lexical_length FROM documents WHERE source = ?", (source,)).fetchone()
+        row = self._con.execute("SELECT id, first_row, rows, lexical_length FROM documents WHERE source = ?", (source,)).fetchone()
         if row is None:
             return
-        doc_id, n_rows, lexical_length = row
+        doc_id, first_row, n_rows, lexical_length = row
+        rows = (first_row, first_row + n_rows)  # a document's passages are consecutive rows: the primary key finds them
         # A contentless FTS5 table forgets a row when given the terms it was indexed with.
         self._con.execute(
-            "INSERT INTO lexical(lexical, rowid, stems) SELECT 'delete', id, terms FROM passages WHERE doc = ?", (doc_id,)
+            "INSERT INTO lexical(lexical, rowid, stems) SELECT 'delete', id, terms FROM passages WHERE id >= ? AND id < ?", rows
         )
-        self._con.execute("DELETE FROM passages WHERE doc = ?", (doc_id,))
+        self._con.execute("DELETE FROM passages WHERE id >= ? AND id < ?", rows)
         self._con.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        self._documents.pop(source, None)
         self.counts["dead_rows"] += n_rows
         self.counts["lexical_tokens"] -= lexical_length
         self.rows_removed += n_rows
@@ -585,6 +593,8 @@ class StoreWriter:
         self._con.execute(
             "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ?", (record.size, record.mtime_ns, record.source)
         )
+        old = self._documents[record.source]
+        self._documents[record.source] = old[:3] + (record.size, record.mtime_ns) + old[5:]
 
     def add(self, record: DocumentRecord, chunks: list[ChunkRecord], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
         """Append a document's passages (rows in order) with their vectors."""
@@ -595,6 +605,7 @@ class StoreWriter:
             (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks), lexical_length),
         )
         doc_id = cur.lastrowid
+        self._documents[record.source] = (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks))
         ranges, sentence_rows = _sentence_rows(chunks, sentence_vectors, first_sentence)
         rows = [
             (first_row + i, doc_id, c.heading, c.start, c.end, c.text,
@@ -647,7 +658,7 @@ class StoreWriter:
         else:
             self._con.close()
             _remove_stale_ann_files(self.folder, keep=self.ann["ann_file"])
-        return LocalStore.open(self.root)
+        return LocalStore.open(self.root, list(self._documents.values()))
 
     def abort(self) -> None:
         for f in self._files.values():
