@@ -62,13 +62,13 @@ def main():
     passages = np.asarray(store.vectors, np.float32)
     sentences = np.asarray(store.sentence_codes, np.float32) * np.asarray(store.sentence_scale)[:, None]
     pool = np.ascontiguousarray(np.vstack([passages, sentences]))
-    embedder = load_embedder(store.config.model)
+    embedder = load_embedder(store.config.model, backend=store.config.backend or None)  # the vectors' own model and backend
     questions = [q.query for q in read_questions(args.questions)]
     t = time.perf_counter()
     queries = embedder.embed_queries(questions)
-    texts = [p.text for p in store.passages(range(min(2000, len(passages))))]
-    exact32 = embedder.embed_passages([t for t in texts if t])
-    quality = queries[: len(exact32)]
+    texts = [p.text for p in store.passages(range(min(len(queries), len(passages)))) if p is not None]
+    exact32 = embedder.embed_passages(texts)
+    quality = queries[: len(exact32)]  # question i with passage i: mostly unrelated pairs, which is fine for an error
     cos32 = np.sum(quality * exact32, axis=1)
     cos16 = np.sum(quality * exact32.astype(np.float16).astype(np.float32), axis=1)
     codes, scale = _quantise_sentences(exact32)

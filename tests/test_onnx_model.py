@@ -78,6 +78,7 @@ TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
     "emoji 😀👍🏽 en de vlag 🇳🇱 ❤️",
     "Dit is een langere tekst. " * 40,
+    "Een tekst langer dan het model leest, die dus wordt afgekapt. " * 60,  # > 512 tokens
     "x",
 ]
 # Measured with benchmarks/ann_recall.py's texts and these: the lowest cosine
@@ -95,6 +96,9 @@ def test_int8_vectors_agree_with_the_torch_backend(embedders):
         assert cos.min() >= MIN_COSINE, (fn, dict(zip(TEXTS, cos.round(4))))
     for text in TEXTS:
         assert onnx.count_tokens(text) == torch_.count_tokens(text)
+        ids, _ = onnx._encode(["query: " + text])
+        expected = torch_.model.tokenizer("query: " + text, truncation=True, max_length=512)["input_ids"]
+        assert ids[0].tolist() == expected  # the same truncation as the tokenizer's own
 
 
 @integration

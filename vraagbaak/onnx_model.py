@@ -127,6 +127,7 @@ def ensure_onnx_model(model_folder: Path, progress=None) -> Path:
             export_int8(model_folder, staging)
             if folder.exists():  # an incomplete leftover
                 shutil.rmtree(folder)
+            staging.chmod(0o755)  # mkdtemp makes it private; the model folder beside it is not
             os.replace(staging, folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -147,13 +148,14 @@ class OnnxEmbedder:
         self.dimension = int(settings["dimension"])
         self.prompts = {k: v for k, v in settings["prompts"].items() if k in ("query", "document")}
         self.max_tokens = int(settings["max_tokens"])
-        self._counter = Tokenizer.from_file(str(folder / "tokenizer.json"))  # untruncated, to count
-        self._counter.no_truncation()
-        self._counter.no_padding()
+        # One tokenizer, without truncation or padding (each instance of this
+        # 250,000-piece tokenizer holds about 280 MB): counting needs the full
+        # length, and _embed truncates and pads by hand.
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.enable_truncation(self.max_tokens)
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
         pad = self._tokenizer.token_to_id("<pad>")
-        self._tokenizer.enable_padding(pad_id=pad if pad is not None else 0, pad_token="<pad>")
+        self._pad = pad if pad is not None else 0
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
@@ -175,12 +177,23 @@ class OnnxEmbedder:
         if batch:
             yield batch
 
+    def _encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask, cut to ``max_tokens`` as the tokenizer's
+        own truncation does (the first tokens, then the closing special token)."""
+        sequences = [e.ids for e in self._tokenizer.encode_batch(texts)]
+        sequences = [s if len(s) <= self.max_tokens else s[: self.max_tokens - 1] + s[-1:] for s in sequences]
+        width = max(len(s) for s in sequences)
+        ids = np.full((len(sequences), width), self._pad, np.int64)
+        mask = np.zeros((len(sequences), width), np.int64)
+        for row, s in enumerate(sequences):
+            ids[row, : len(s)] = s
+            mask[row, : len(s)] = 1
+        return ids, mask
+
     def _embed(self, texts: list[str], prompt: str) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), np.float32)
         for batch in self._batches(texts):
-            encodings = self._tokenizer.encode_batch([prompt + texts[i] for i in batch])
-            ids = np.array([e.ids for e in encodings], np.int64)
-            mask = np.array([e.attention_mask for e in encodings], np.int64)
+            ids, mask = self._encode([prompt + texts[i] for i in batch])
             with self._lock:
                 hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
             summed = (hidden * mask[:, :, None]).sum(axis=1)
@@ -196,4 +209,4 @@ class OnnxEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for a passage: document prompt and special tokens included."""
-        return len(self._counter.encode(self.prompts.get("document", "") + text).ids)
+        return len(self._tokenizer.encode(self.prompts.get("document", "") + text).ids)
