@@ -417,3 +417,10 @@ def test_an_index_refuses_questions_embedded_by_another_backend(corpus, tmp_path
             Index.load(tmp_path / "idx").search("wat is preventie?")
     finally:
         embeddings._cache.clear()
+
+
+def test_the_report_counts_unchanged_documents_passages_as_reused(fake, corpus, tmp_path):
+    first = build(corpus, tmp_path / "idx")
+    (corpus / "nieuw.txt").write_text("Nieuw\n\nEen korte tekst over de wijkboot.", encoding="utf-8")
+    r = build(corpus, tmp_path / "idx").report
+    assert (r.passages_embedded, r.passages_reused, r.passages_total) == (1, first.passage_count, first.passage_count + 1)

@@ -353,9 +353,12 @@ def _apply(plan: Plan, store, root, model, model_dir, backend, settings, report,
     report.documents_removed = len(plan.removed)
     touched, unreadable, to_split = _check_changed_files(plan, store, skipped)
     report.documents_unchanged += len(touched)
+    if store is not None and not plan.new_generation:  # their passages keep their rows and vectors
+        rows = store.document_records.rows()
+        report.passages_reused += sum(rows[s][6] for s in plan.unchanged + touched)
     report.documents_removed += len(unreadable)
     if not (to_split or touched or unreadable or plan.removed or plan.new_generation):
-        report.passages_total = report.passages_reused = store.passage_count
+        report.passages_total = store.passage_count
         return store  # nothing changed: not a byte written, no model loaded
     if not plan.files:
         raise VraagbaakError("the corpus folder holds no readable .txt or .md files")
