@@ -487,7 +487,8 @@ class LocalStore:
             sql += " AND rowid >= ? AND rowid < ?"
             params += [a, b]
         rows = np.array([r[0] for r in self._query(sql + " ORDER BY rank LIMIT ?", params + [limit])], np.int64)
-        return rows[(rows < len(self.alive))][self.alive[rows[rows < len(self.alive)]]] if len(rows) else rows
+        known = rows[rows < len(self.alive)]  # rows a later build added are not this reader's
+        return known[self.alive[known]]
 
 
 def _sentence_rows(chunks: list[ChunkRecord], sentence_vectors: list[np.ndarray], first_row: int):
