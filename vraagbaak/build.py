@@ -419,7 +419,7 @@ def _split_embed_write(writer, store, plan, to_split, embedder, config, settings
     old = store.document_records if store is not None else {}
     job = _Job(settings, embedder.count_tokens, config.model, config.prompts.get("document", ""))
     embedding = _Embedding(embedder, plan.reuse, progress, report)
-    results = prepare_files([plan.files[s] for s in to_split], job, workers or min(2, os.cpu_count() or 1))
+    results = prepare_files([plan.files[s] for s in to_split], job, workers or os.cpu_count() or 1)
     for step in results:
         docs = []
         for result in step:

@@ -62,7 +62,6 @@ class RankingSettings:
     lead_weight: float = 0.025  # a document's opening passage
     answer_lead_bonus: float = 0.02  # a passage's first sentence, when choosing the answer
     short_sentence: int = 60  # characters: shorter answer sentences are shown with the next one
-    no_match_similarity: float = NO_MATCH_SIMILARITY
 
 
 @dataclass

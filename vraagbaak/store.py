@@ -355,10 +355,6 @@ class LocalStore:
         self.is_lead[first[count > 0]] = 1.0
         self.passage_count = int(count.sum())
 
-    def close(self) -> None:
-        with self._lock:
-            self._con.close()
-
     def _query(self, sql: str, params: Iterable = ()):
         with self._lock:
             return self._con.execute(sql, tuple(params)).fetchall()
@@ -539,8 +535,6 @@ class StoreWriter:
         rows = {"vectors": "rows", "ranges": "rows", "codes": "sentence_rows", "scale": "sentence_rows"}
         self._vector_files = _vector_files(self.folder, self.config.dimension)
         self._files = {name: f.open_append(self.counts[rows[name]]) for name, f in self._vector_files.items()}
-        self.rows_written = 0  # passage rows appended by this writer (what tests check)
-        self.rows_removed = 0
         con.execute("BEGIN IMMEDIATE")
         # the documents as they will be committed, handed to the reader that commit() returns
         self._documents: dict[str, tuple] = dict(documents or {})
@@ -587,7 +581,6 @@ class StoreWriter:
         self._documents.pop(source, None)
         self.counts["dead_rows"] += n_rows
         self.counts["lexical_tokens"] -= lexical_length
-        self.rows_removed += n_rows
 
     def touch(self, record: DocumentRecord) -> None:
         """Same text, new size or modification time: remember the new stat."""
@@ -623,7 +616,6 @@ class StoreWriter:
         self.counts["rows"] += len(chunks)
         self.counts["sentence_rows"] += sum(len(v) for v in sentence_rows)
         self.counts["lexical_tokens"] += lexical_length
-        self.rows_written += len(chunks)
 
     def _append(self, vectors, ranges, sentence_vectors) -> None:
         d = self.config.dimension
@@ -637,7 +629,7 @@ class StoreWriter:
 
     # ------------------------------------------------------------- commit
 
-    def commit(self, ann: bool = True) -> LocalStore:
+    def commit(self) -> LocalStore:
         """Make every change visible at once; return the committed store."""
         for f in self._files.values():
             f.flush()
@@ -645,8 +637,7 @@ class StoreWriter:
         committed = {name: f.tell() for name, f in self._files.items()}
         for f in self._files.values():
             f.close()
-        if ann:
-            self._maintain_ann()
+        self._maintain_ann()
         values = dict(self.counts, **self.ann, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"), vector_bytes=json.dumps(committed))
         self._con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in values.items()])
         self._con.execute("COMMIT")
