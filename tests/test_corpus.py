@@ -17,7 +17,7 @@ def test_title_falls_back_to_file_name(tmp_path):
     skipped = []
     docs = read_corpus(tmp_path, on_skip=lambda s, r: skipped.append((s, r)))
     assert [d.source for d in docs] == ["ok.txt"]
-    assert skipped == [("alleen-witruimte.txt", "empty file")]
+    assert skipped == [("alleen-witruimte.txt", "leeg bestand")]
 
 
 def test_windows_1252_is_decoded_and_bom_and_crlf_normalised():

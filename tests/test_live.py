@@ -74,9 +74,9 @@ def test_safe_file_names(name, expected):
     assert safe_file_name(name) == expected
 
 
-@pytest.mark.parametrize("name", ["rapport.pdf", "script.sh", "archief.tar.gz"])
-def test_only_text_suffixes(name):
-    with pytest.raises(VraagbaakError, match="alleen .txt- en .md-bestanden"):
+@pytest.mark.parametrize("name", ["script.sh", "archief.tar.gz", "foto.jpg"])
+def test_only_readable_suffixes(name):
+    with pytest.raises(VraagbaakError, match="kunnen niet worden gelezen; wel .txt, .md, .pdf"):
         safe_file_name(name)
 
 
@@ -93,7 +93,7 @@ def test_add_document_never_overwrites_nor_escapes(tmp_path):
 
 @pytest.mark.parametrize(
     "data, message",
-    [(b"", "is leeg"), (b"  \n\t ", "is leeg"), (b"\x89PNG\x00\x00", "geen tekstbestand"), (b"a" * (5 * 1024 * 1024 + 1), "maximaal 5 MB")],
+    [(b"", "niet leesbaar: leeg bestand"), (b"  \n\t ", "niet leesbaar: leeg bestand"), (b"\x89PNG\x00\x00", "niet leesbaar: bevat NUL-bytes"), (b"a" * (5 * 1024 * 1024 + 1), "maximaal 5 MB")],
 )
 def test_add_document_refuses_non_text(tmp_path, data, message):
     with pytest.raises(VraagbaakError, match=message):

@@ -17,7 +17,7 @@ read of the documents table, without loading the model.
 
 from __future__ import annotations
 
-import hashlib
+import bisect
 import multiprocessing
 import os
 import sys
@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, embedding_text
-from .corpus import CorpusFile, decode_text, document_title, scan_corpus
+from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document, scan_corpus
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
@@ -127,27 +127,40 @@ class _Job:
 _job: _Job | None = None
 
 
+def _reason(exc: Exception) -> str:
+    return (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+
+
 def prepare_file(file: CorpusFile):
-    """Read, hash and split one file: a PreparedDocument, or (source, reason) if it cannot be read."""
+    """Read, extract and split one file: a PreparedDocument, or (source, reason) if it cannot be read."""
     try:
-        text = decode_text(Path(file.path).read_bytes())
-    except (OSError, ValueError) as exc:
-        return (file.source, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
-    if not text.strip():
-        return (file.source, "empty file")
-    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    title = document_title(text, file.path)
-    record = DocumentRecord(file.source, title, sha, file.size, file.mtime_ns)
-    return _split(record, text, _job)
+        document = read_document(file.path, file.source)
+    except (OSError, Unreadable) as exc:
+        return (file.source, _reason(exc))
+    record = DocumentRecord(file.source, document.title, document.sha256, file.size, file.mtime_ns)
+    return _split(record, document, _job)
 
 
-def _split(record: DocumentRecord, text: str, job: _Job) -> PreparedDocument:
+def _page_breaks(page_starts: tuple[int, ...], start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """(offset, page) of the page ``start`` is on, then of each page that starts before ``end``."""
+    if not page_starts:
+        return ()
+    first = max(1, bisect.bisect_right(page_starts, start))
+    later = [(a, n + 1) for n, a in enumerate(page_starts) if start < a < end and n + 1 > first]
+    return ((start, first), *later)
+
+
+def _split(record: DocumentRecord, document: Document, job: _Job) -> PreparedDocument:
     doc = PreparedDocument(record, [], [], [], [])
-    for c in chunk_document(text, record.title, job.settings, job.count_tokens):
+    text = document.text
+    for c in chunk_document(text, record.title, job.settings, job.count_tokens, document.headings):
         embedded = embedding_text(record.title, c.text, job.settings)
         sentences = [text[a:b] for a, b in c.sentences]
         doc.chunks.append(
-            ChunkRecord(c.heading, c.start, c.end, c.text, c.sentences, text_key(job.model, job.prompt, embedded), passage_terms(record.title, c.text))
+            ChunkRecord(
+                c.heading, c.start, c.end, c.text, c.sentences, text_key(job.model, job.prompt, embedded),
+                passage_terms(record.title, c.text), _page_breaks(document.page_starts, c.start, c.end),
+            )
         )
         doc.embedding_texts.append(embedded)
         doc.sentence_texts.append(sentences)
@@ -261,7 +274,7 @@ def compact(store: LocalStore) -> LocalStore:
     try:
         for source, record in sorted(store.document_records.items(), key=lambda kv: kv[1].first_row):
             passages = store.document_passages(source)
-            chunks = [ChunkRecord(p.heading, p.start, p.end, p.text, p.sentences, p.key, p.terms) for p in passages]
+            chunks = [ChunkRecord(p.heading, p.start, p.end, p.text, p.sentences, p.key, p.terms, p.pages) for p in passages]
             vectors = np.array([store.passage_vector(p.id) for p in passages], np.float32)
             writer.add(record, chunks, vectors, [store.sentence_vectors(p.id) for p in passages])
         return writer.commit()
@@ -325,13 +338,14 @@ def build_index(
 
     t0 = time.perf_counter()
     corpus_dir, root = Path(corpus_dir), Path(index_dir)
-    files = scan_corpus(corpus_dir)  # before touching the index: a wrong folder changes nothing
-    check_writable(root)
     report = BuildReport()
 
     def skipped(source, reason):
         report.skipped.append([source, reason])
         (on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
+
+    files = scan_corpus(corpus_dir, skipped)  # before touching the index: a wrong folder changes nothing
+    check_writable(root)
 
     with FileLock(str(root / ".build.lock")):
         if index_exists(root):
@@ -361,7 +375,7 @@ def _apply(plan: Plan, store, root, model, model_dir, backend, settings, report,
         report.passages_total = store.passage_count
         return store  # nothing changed: not a byte written, no model loaded
     if not plan.files:
-        raise VraagbaakError("the corpus folder holds no readable .txt or .md files")
+        raise VraagbaakError("the corpus folder holds no readable files (.txt, .md, .pdf, .docx, .odt, .html)")
     embedder = None
     if to_split or plan.new_generation:
         embedder = load_embedder(model, model_dir, backend or None)
@@ -381,7 +395,7 @@ def _apply(plan: Plan, store, root, model, model_dir, backend, settings, report,
         if to_split:
             _split_embed_write(writer, store, plan, to_split, embedder, config, settings, report, skipped, progress, workers)
         if writer.counts["rows"] == writer.counts["dead_rows"]:
-            raise VraagbaakError("the corpus folder holds no readable .txt or .md files")
+            raise VraagbaakError("the corpus folder holds no readable files (.txt, .md, .pdf, .docx, .odt, .html)")
         committed = writer.commit()
     except BaseException:
         writer.abort()
@@ -402,13 +416,14 @@ def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[st
         if source not in known:
             to_split.append(source)
             continue
+        path = plan.files[source].path
         try:
-            text = decode_text(Path(plan.files[source].path).read_bytes())
-        except (OSError, ValueError) as exc:
-            skipped(source, exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+            sha = fingerprint(path, Path(path).read_bytes())
+        except (OSError, Unreadable) as exc:
+            skipped(source, _reason(exc))
             unreadable.append(source)
             continue
-        if hashlib.sha256(text.encode("utf-8")).hexdigest() == known[source].sha256:
+        if sha == known[source].sha256:
             touched.append(source)
         else:
             to_split.append(source)

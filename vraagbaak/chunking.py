@@ -233,8 +233,26 @@ def chunk_document(
     title: str = "",
     settings: ChunkingSettings = ChunkingSettings(),
     count_tokens: Callable[[str], int] | None = None,
+    headings: tuple[tuple[int, int], ...] | None = None,
 ) -> list[Passage]:
-    """Pack the sentences of ``text`` into passages (see module docstring)."""
+    """Pack the sentences of ``text`` into passages (see module docstring).
+
+    ``headings``: the spans a structured format marks as headings (Word's
+    "Heading 1", HTML's <h2>); without them, headings are guessed from the text.
+    """
+    if headings is None:
+
+        def heading(span):
+            return _is_heading(text, span)
+
+    else:
+        from bisect import bisect_right
+
+        heading_starts = [a for a, _ in headings]
+
+        def heading(span):  # a sentence inside a marked heading's span
+            i = bisect_right(heading_starts, span[0]) - 1
+            return i >= 0 and span[0] < headings[i][1]
 
     def fits_model(start: int, end: int) -> bool:
         if count_tokens is None:
@@ -247,7 +265,7 @@ def chunk_document(
     sentences: list[tuple[tuple[int, int], bool]] = []
     for span in split_sentences(text):
         if fits_model(*span):
-            sentences.append((span, _is_heading(text, span)))
+            sentences.append((span, heading(span)))
         else:
             sentences.extend((piece, False) for piece in _split_long_sentence(text, span, fits_model))
 
@@ -274,7 +292,7 @@ def chunk_document(
                 continue
             if has_body:
                 flush()
-            elif current and not _is_heading(text, current[-1]):
+            elif current and not heading(current[-1]):
                 current = []  # only overlap so far: a new section drops it
             section_heading = text[span[0] : span[1]]
             current_heading = section_heading

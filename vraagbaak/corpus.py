@@ -1,8 +1,8 @@
-"""Reading the corpus folder: which files count, how they decode, their titles.
+"""Reading the corpus folder: which files count, their text (``readers``), their titles.
 
-Offsets of passages later point into ``Document.text`` exactly as decoded here
-(only a byte-order mark and Windows line ends are normalised), so a passage's
-``start:end`` slice of the file's text is the passage.
+Offsets of passages later point into ``Document.text`` exactly as extracted
+here (for a text file: as decoded, only a byte-order mark and Windows line
+ends normalised), so a passage's ``start:end`` slice of it is the passage.
 """
 
 from __future__ import annotations
@@ -12,35 +12,38 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from .errors import VraagbaakError
+from .readers import SUFFIXES, TEXT_SUFFIXES, Extracted, Unreadable, decode_text, extract
 
 __all__ = [
     "CorpusFile",
     "Document",
     "SUFFIXES",
     "MAX_UPLOAD_BYTES",
+    "Unreadable",
     "add_document",
     "decode_text",
-    "list_corpus_files",
+    "fingerprint",
     "read_corpus",
     "read_document",
     "safe_file_name",
     "scan_corpus",
+    "upload_limit",
 ]
 
 log = logging.getLogger(__name__)
-
-SUFFIXES = (".txt", ".md")
 
 
 @dataclass(frozen=True)
 class Document:
     source: str  # path relative to the corpus folder, with "/" separators
     title: str
-    text: str
-    sha256: str  # of the decoded text, so re-encoding a file alone is no change
+    text: str  # the extracted text; passage offsets point into it
+    sha256: str  # see ``fingerprint``
+    page_starts: tuple[int, ...] = ()  # offsets where PDF pages start; () for formats without pages
+    headings: tuple[tuple[int, int], ...] | None = None  # heading spans the format marks (None: guessed)
 
 
 class CorpusFile(NamedTuple):
@@ -52,23 +55,13 @@ class CorpusFile(NamedTuple):
     mtime_ns: int
 
 
-def decode_text(raw: bytes) -> str:
-    """Decode UTF-8 (with or without BOM), else cp1252, the usual Dutch Windows encoding.
-
-    cp1252 leaves five byte values undefined; a file using them is not text
-    in any encoding we know and is refused.
-    """
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("cp1252")
-        except UnicodeDecodeError as exc:
-            raise ValueError("not UTF-8 or Windows-1252 text") from exc
-        log.warning("decoded as Windows-1252 (not valid UTF-8)")
-    if "\x00" in text:
-        raise ValueError("contains NUL bytes: a binary file, not text")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+def fingerprint(path: str | Path, raw: bytes) -> str:
+    """What tells a changed file: the sha256 of a text file's decoded text (so
+    re-encoding it alone is no change), of any other file's bytes (so telling
+    a touched PDF from a changed one needs no text extraction)."""
+    if Path(path).suffix.lower() in TEXT_SUFFIXES:
+        return hashlib.sha256(decode_text(raw).encode("utf-8")).hexdigest()
+    return hashlib.sha256(raw).hexdigest()
 
 
 def document_title(text: str, path: str | Path) -> str:
@@ -76,39 +69,38 @@ def document_title(text: str, path: str | Path) -> str:
         line = line.strip().lstrip("#").strip()
         if line:
             return line[:200]
-    return path.stem
+    return Path(path).stem
 
 
-def read_document(path: Path, source: str) -> Document:
-    text = decode_text(path.read_bytes())
-    return Document(source, document_title(text, path), text, hashlib.sha256(text.encode("utf-8")).hexdigest())
+def read_document(path: str | Path, source: str) -> Document:
+    """Read and extract one file (``Unreadable`` or ``OSError`` if it cannot be)."""
+    raw = Path(path).read_bytes()
+    got: Extracted = extract(path, raw)
+    title = got.title.strip() or document_title(got.text, path)
+    return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings)
 
 
-def list_corpus_files(folder: Path) -> list[tuple[str, Path]]:
-    """(source, path) of every .txt/.md file under ``folder``, hidden ones skipped, sorted."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise VraagbaakError(f"corpus folder not found: {folder}")
-    files = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.suffix.lower() in SUFFIXES and path.is_file():
-            files.append((rel.as_posix(), path))
-    return files
+def _skip_reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
 
 
-def scan_corpus(folder: Path) -> list[CorpusFile]:
-    """Every .txt/.md file under ``folder`` with its size and modification time, sorted.
+def scan_corpus(folder: Path, on_skip: Callable[[str, str], None] | None = None) -> list[CorpusFile]:
+    """Every readable-looking file under ``folder`` with its size and modification time, sorted.
 
     Walks with ``os.scandir`` (one stat per file, nothing read), which is what
     lets an unchanged corpus of a hundred thousand files be recognised in
-    about a second.
+    about a second. Hidden files and folders are passed over in silence; a
+    file of a type no reader takes, and a symbolic link, are reported to
+    ``on_skip(source, reason)``: a link is never followed, so the corpus
+    folder cannot be used to read files elsewhere (nor walk in circles).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise VraagbaakError(f"corpus folder not found: {folder}")
+    skip = on_skip or _warn_skip
+    root = folder.resolve()
     files: list[CorpusFile] = []
 
     def walk(path: str, prefix: str) -> None:
@@ -117,11 +109,19 @@ def scan_corpus(folder: Path) -> list[CorpusFile]:
                 name = entry.name
                 if name[0] == ".":
                     continue
-                if entry.is_dir():
+                if entry.is_symlink():
+                    target = Path(os.path.realpath(entry.path))
+                    where = "binnen" if target.is_relative_to(root) else "buiten"
+                    skip(prefix + name, f"symbolische link naar {where} de corpusmap, niet gevolgd")
+                elif entry.is_dir():
                     walk(entry.path, f"{prefix}{name}/")
-                elif name[name.rfind(".") :].lower() in SUFFIXES and entry.is_file():
+                elif not entry.is_file():
+                    continue
+                elif name[name.rfind(".") :].lower() in SUFFIXES:
                     st = entry.stat()
                     files.append(CorpusFile(prefix + name, entry.path, st.st_size, st.st_mtime_ns))
+                else:
+                    skip(prefix + name, "onbekend bestandstype")
 
     walk(str(folder), "")
     files.sort()  # by source, the first field
@@ -134,18 +134,13 @@ def read_corpus(folder: Path, on_skip=None) -> list[Document]:
     ``on_skip(source, reason)`` is called for each skipped file (default: log a warning),
     so one bad file never aborts a build.
     """
+    skip = on_skip or _warn_skip
     documents = []
-    for source, path in list_corpus_files(folder):
+    for file in scan_corpus(folder, skip):
         try:
-            doc = read_document(path, source)
-        except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            (on_skip or _warn_skip)(source, reason)
-            continue
-        if not doc.text.strip():
-            (on_skip or _warn_skip)(source, "empty file")
-            continue
-        documents.append(doc)
+            documents.append(read_document(file.path, file.source))
+        except (OSError, Unreadable) as exc:
+            skip(file.source, _skip_reason(exc))
     return documents
 
 
@@ -155,7 +150,15 @@ def _warn_skip(source: str, reason: str) -> None:
 
 # ------------------------------------------------------------- adding texts
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a text file: 5 MB is a book
+# PDF, Word and OpenDocument files carry fonts and images besides their text:
+# a 300-page report with figures is commonly 20-40 MB.
+MAX_DOCUMENT_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def upload_limit(name: str) -> int:
+    suffix = Path(name or "").suffix.lower()
+    return MAX_UPLOAD_BYTES if suffix in TEXT_SUFFIXES + (".html", ".htm") else MAX_DOCUMENT_UPLOAD_BYTES
 
 
 def safe_file_name(name: str, default_suffix: str = ".txt") -> str:
@@ -172,17 +175,19 @@ def safe_file_name(name: str, default_suffix: str = ".txt") -> str:
         stem, suffix = base, default_suffix.lstrip(".")
     suffix = "." + suffix.lower()
     if suffix not in SUFFIXES:
-        raise VraagbaakError(f"alleen .txt- en .md-bestanden kunnen worden toegevoegd, geen {suffix}")
+        raise VraagbaakError(f"{suffix}-bestanden kunnen niet worden gelezen; wel {', '.join(SUFFIXES)}")
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")[:80] or "tekst"
     return slug + suffix
 
 
 def add_document(folder: Path, name: str, data: bytes, size: int | None = None) -> Path:
-    """Save an uploaded or pasted text into the corpus folder and return its path.
+    """Save an uploaded or pasted file into the corpus folder and return its path.
 
     The name is reduced to a safe file name; an existing file is never
-    overwritten (a number is appended instead); only text up to 5 MB is taken.
+    overwritten (a number is appended instead); the size limit is
+    ``upload_limit``. The file is read first, so one that the build would
+    skip (scanned, encrypted, damaged) is refused here with the same reason.
     ``size`` is the file's real size when ``data`` holds only its first bytes.
     """
     folder = Path(folder).resolve()
@@ -191,22 +196,23 @@ def add_document(folder: Path, name: str, data: bytes, size: int | None = None) 
     # Messages in Dutch: they are shown on the (Dutch) web page.
     file_name = safe_file_name(name)
     size = len(data) if size is None else size
-    if max(size, len(data)) > MAX_UPLOAD_BYTES:
+    limit = upload_limit(file_name)
+    if max(size, len(data)) > limit:
         mb = f"{size / 1024 / 1024:.1f}".replace(".", ",")
-        raise VraagbaakError(f"{file_name} is {mb} MB; maximaal 5 MB per bestand")
+        raise VraagbaakError(f"{file_name} is {mb} MB; maximaal {limit // 1024 // 1024} MB per bestand van dit type")
     try:
-        text = decode_text(data)
-    except ValueError as exc:
-        raise VraagbaakError(f"{file_name} is geen tekstbestand ({exc})") from exc
-    if not text.strip():
-        raise VraagbaakError(f"{file_name} is leeg")
+        extract(file_name, data)
+    except Unreadable as exc:
+        raise VraagbaakError(f"{file_name} is niet leesbaar: {exc}") from exc
+    if Path(file_name).suffix in TEXT_SUFFIXES:
+        data = decode_text(data).encode("utf-8")  # stored as UTF-8 whatever it came in
     stem, suffix = file_name.rsplit(".", 1)
     for n in range(1, 1000):
         candidate = folder / (file_name if n == 1 else f"{stem}-{n}.{suffix}")
         try:
             # "x" mode fails if the file exists: no check-then-write race.
-            with open(candidate, "x", encoding="utf-8") as f:
-                f.write(text)
+            with open(candidate, "xb") as f:
+                f.write(data)
             return candidate
         except FileExistsError:
             continue

@@ -79,12 +79,13 @@ class Hit:
     answer_end: int = -1
     id: str = ""  # "<source>#<row>"
     similarity: float | None = None  # e5 cosine of question and passage (None in lexical mode)
+    page: int | None = None  # PDF page of the answer (else of the passage start); None for formats without pages
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-JSON_KEYS = ("rank", "score", "similarity", "source", "title", "heading", "text", "start", "end", "answer", "answer_start", "answer_end")
+JSON_KEYS = ("rank", "score", "similarity", "source", "title", "heading", "page", "text", "start", "end", "answer", "answer_start", "answer_end")
 
 
 def hit_to_json(hit: Hit) -> dict:
@@ -221,7 +222,10 @@ class Searcher:
         hits = []
         for rank, (p, score) in enumerate(zip(found.passages, found.scores), start=1):
             sim = None if found.similarities is None else round(float(found.similarities[rank - 1]), 4)
-            hits.append(Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading, id=f"{p.source}#{p.id}", similarity=sim))
+            hits.append(
+                Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading,
+                    id=f"{p.source}#{p.id}", similarity=sim, page=p.page_at(p.start))
+            )
         if n_answers and hits:
             sims = found.sentence_sims
             if sims is None:
@@ -229,6 +233,7 @@ class Searcher:
             for hit, passage, sentence_sims in zip(hits[:n_answers], found.passages, sims):
                 hit.answer_start, hit.answer_end = choose_answer(passage, sentence_sims, self.settings)
                 hit.answer = hit.text[hit.answer_start - hit.start : hit.answer_end - hit.start]
+                hit.page = passage.page_at(hit.answer_start)
         return hits
 
 

@@ -132,6 +132,7 @@ class ChunkRecord:
     sentences: tuple[tuple[int, int], ...]  # absolute offsets in the document
     key: int  # text_key of the embedded passage text
     stems: str  # BM25 terms of title + text, space-separated
+    pages: tuple[tuple[int, int], ...] = ()  # (offset, page) where its pages start, the first at ``start``; () if unpaged
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,24 @@ class StoredPassage:
     sentences: tuple[tuple[int, int], ...]
     key: int
     terms: str = ""  # BM25 terms of title + text, space-separated: scoring a candidate needs no tokenizing
+    pages: tuple[tuple[int, int], ...] = ()  # as in ChunkRecord
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (1-based) of the document that ``offset`` is on; None if it has no pages."""
+        page = None
+        for start, number in self.pages:
+            if start > offset:
+                break
+            page = number
+        return page
+
+
+def _pages_to_json(pages, start: int) -> str:
+    return json.dumps([[a - start, n] for a, n in pages], separators=(",", ":")) if pages else ""
+
+
+def _pages_from_json(text: str, start: int) -> tuple[tuple[int, int], ...]:
+    return tuple((a + start, n) for a, n in json.loads(text)) if text else ()
 
 
 def index_exists(root: str | Path) -> bool:
@@ -211,7 +230,7 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY, doc INTEGER NOT NULL, heading TEXT NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    sentences TEXT NOT NULL, key INTEGER NOT NULL, terms TEXT NOT NULL);
+    sentences TEXT NOT NULL, key INTEGER NOT NULL, terms TEXT NOT NULL, pages TEXT NOT NULL DEFAULT '');
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(stems, content='', detail=none);
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical_terms USING fts5vocab(lexical, 'row');
 """
@@ -306,6 +325,9 @@ class LocalStore:
         self.sentence_codes = files["codes"].map(rows["codes"])
         self.sentence_scale = files["scale"].map(rows["scale"])
         self._exact = None  # float32 rows searched exactly (all, or those after the ANN index)
+        # Indexes written before PDFs were read have no page column (added then, no format change).
+        columns = {r[1] for r in con.execute("PRAGMA table_info(passages)")}
+        self._pages_column = "p.pages" if "pages" in columns else "''"
         self._ann = None
 
     # ------------------------------------------------------------ opening
@@ -435,12 +457,12 @@ class LocalStore:
             chunk = rows[lo : lo + 500]
             marks = ",".join("?" * len(chunk))
             for r in self._query(
-                "SELECT p.id, d.source, d.title, p.heading, p.start, p.\"end\", p.text, p.sentences, p.key, p.terms "
-                f"FROM passages p JOIN documents d ON d.id = p.doc WHERE p.id IN ({marks})",
+                "SELECT p.id, d.source, d.title, p.heading, p.start, p.\"end\", p.text, p.sentences, p.key, p.terms, "
+                f"{self._pages_column} FROM passages p JOIN documents d ON d.id = p.doc WHERE p.id IN ({marks})",
                 chunk,
             ):
                 spans = tuple((a + r[4], b + r[4]) for a, b in json.loads(r[7]))
-                found[r[0]] = StoredPassage(r[0], r[1], r[2], r[3], r[4], r[5], r[6], spans, r[8], r[9])
+                found[r[0]] = StoredPassage(*r[:7], spans, r[8], r[9], _pages_from_json(r[10], r[4]))
         return [found.get(r) for r in rows]
 
     def document_passages(self, source: str) -> list[StoredPassage]:
@@ -561,6 +583,8 @@ class StoreWriter:
         con = _connect(store.folder / DB)
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA synchronous = NORMAL")
+        if "pages" not in {r[1] for r in con.execute("PRAGMA table_info(passages)")}:
+            con.execute("ALTER TABLE passages ADD COLUMN pages TEXT NOT NULL DEFAULT ''")  # instant in SQLite
         return cls(store.root, store.generation, con, fresh=False, documents=store.document_records.rows())
 
     # ------------------------------------------------------------ changes
@@ -603,11 +627,12 @@ class StoreWriter:
         ranges, sentence_rows = _sentence_rows(chunks, sentence_vectors, first_sentence)
         rows = [
             (first_row + i, doc_id, c.heading, c.start, c.end, c.text,
-             json.dumps([[a - c.start, b - c.start] for a, b in c.sentences], separators=(",", ":")), c.key, c.stems)
+             json.dumps([[a - c.start, b - c.start] for a, b in c.sentences], separators=(",", ":")), c.key, c.stems,
+             _pages_to_json(c.pages, c.start))
             for i, c in enumerate(chunks)
         ]
         self._con.executemany(
-            'INSERT INTO passages (id, doc, heading, start, "end", text, sentences, key, terms) VALUES (?,?,?,?,?,?,?,?,?)', rows
+            'INSERT INTO passages (id, doc, heading, start, "end", text, sentences, key, terms, pages) VALUES (?,?,?,?,?,?,?,?,?,?)', rows
         )
         self._con.executemany(
             "INSERT INTO lexical(rowid, stems) VALUES (?, ?)", [(first_row + i, c.stems) for i, c in enumerate(chunks)]

@@ -1,0 +1,326 @@
+"""Text out of files: one function per format, all returning an ``Extracted``.
+
+    .txt .md     decoded as they are (UTF-8, else Windows-1252)
+    .pdf         pypdfium2 (PDFium, Chrome's PDF engine), page by page, cleaned
+    .docx        python-docx: paragraphs and tables in document order
+    .odt         odfpy: the same for OpenDocument text
+    .html .htm   trafilatura: the article, without menus, banners and footers
+
+Whatever the format, the rest of the pipeline sees one plain text: passages
+are offsets into ``Extracted.text``, headings the format marks are given as
+spans, and a PDF's pages as the offsets where they start. A file that cannot
+be read raises ``Unreadable`` with a short Dutch reason that the build, the CLI
+and the page show as they are ("versleuteld", "geen tekstlaag (gescand?)").
+
+PDF text comes out of PDFium line by line, so the clean-up the format needs is
+done here (no library does this for PDFium's output): words hyphenated at a
+line end are joined, lines of one paragraph are joined, lines repeated at the
+top or bottom of most pages (running headers, footers) and bare page numbers
+are dropped, and ligatures become letters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Extracted", "Unreadable", "READERS", "SUFFIXES", "TEXT_SUFFIXES", "decode_text", "extract", "clean_pdf_pages"]
+
+TEXT_SUFFIXES = (".txt", ".md")
+
+
+class Unreadable(ValueError):
+    """A file this format's reader cannot read; ``str()`` is the reason, in Dutch."""
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str
+    page_starts: tuple[int, ...] = ()  # offset in text where page 1, 2, ... starts; () if the format has no pages
+    headings: tuple[tuple[int, int], ...] | None = None  # spans the format marks as headings; None: guess from the text
+    title: str = ""  # the document's own title, if it has a usable one
+    notes: list[str] = field(default_factory=list)  # what was left out, for the log
+
+
+# ------------------------------------------------------------------ text
+
+
+def decode_text(raw: bytes) -> str:
+    """Decode UTF-8 (with or without BOM), else cp1252, the usual Dutch Windows encoding.
+
+    cp1252 leaves five byte values undefined; a file using them is not text
+    in any encoding we know and is refused.
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise Unreadable("geen UTF-8- of Windows-1252-tekst") from exc
+    if "\x00" in text:
+        raise Unreadable("bevat NUL-bytes: een binair bestand, geen tekst")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_text(data: bytes) -> Extracted:
+    return Extracted(decode_text(data))
+
+
+# ----------------------------------------------------------- structured
+
+
+class _TextBuilder:
+    """Paragraphs joined by blank lines, with the spans of the headings among them."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.length = 0
+        self.headings: list[tuple[int, int]] = []
+
+    def add(self, text: str, heading: bool = False) -> None:
+        text = " ".join(text.split()) if heading else "\n".join(" ".join(line.split()) for line in text.splitlines())
+        text = text.strip()
+        if not text:
+            return
+        if self.parts:
+            self.parts.append("\n\n")
+            self.length += 2
+        if heading:
+            self.headings.append((self.length, self.length + len(text)))
+        self.parts.append(text)
+        self.length += len(text)
+
+    def add_table(self, rows: list[list[str]]) -> None:
+        """Rows on their own lines, cells separated by " | ": a table stays readable text."""
+        lines = [" | ".join(" ".join(cell.split()) for cell in row) for row in rows]
+        self.add("\n".join(line for line in lines if line.strip(" |")))
+
+    def result(self, title: str = "") -> Extracted:
+        text = "".join(self.parts)
+        if not title and self.headings:
+            title = text[slice(*self.headings[0])]
+        return Extracted(text, headings=tuple(self.headings), title=title[:200])
+
+
+def read_docx(data: bytes) -> Extracted:
+    import io
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        out = _TextBuilder()
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                out.add_table([[cell.text for cell in row.cells] for row in block.rows])
+                continue
+            style = (block.style.name if block.style is not None else "") or ""
+            out.add(block.text, heading=style.startswith(("Heading", "Title", "Kop", "Titel")))
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, EOFError) as exc:
+        raise Unreadable("beschadigd (geen leesbaar Word-bestand)") from exc
+    return out.result(document.core_properties.title or "")
+
+
+def read_odt(data: bytes) -> Extracted:
+    import io
+    import zipfile
+
+    from odf import teletype
+    from odf.opendocument import load
+    from odf.namespaces import TABLENS, TEXTNS
+
+    try:
+        document = load(io.BytesIO(data))
+    except Exception as exc:  # odfpy lets zipfile's, KeyError and the XML parser's errors through
+        raise Unreadable("beschadigd (geen leesbaar OpenDocument-bestand)") from exc
+    out = _TextBuilder()
+
+    def walk(element):
+        for node in element.childNodes:
+            kind = getattr(node, "qname", None)
+            if kind == (TEXTNS, "h"):
+                out.add(teletype.extractText(node), heading=True)
+            elif kind == (TEXTNS, "p"):
+                out.add(teletype.extractText(node))
+            elif kind == (TABLENS, "table"):
+                rows = [
+                    [teletype.extractText(cell) for cell in row.childNodes if getattr(cell, "qname", None) == (TABLENS, "table-cell")]
+                    for row in node.getElementsByType(_odf_table_row())
+                ]
+                out.add_table(rows)
+            elif kind is not None:
+                walk(node)  # lists, sections, frames: their paragraphs count
+
+    walk(document.text)
+    return out.result()
+
+
+def _odf_table_row():
+    from odf.table import TableRow
+
+    return TableRow
+
+
+def read_html(data: bytes) -> Extracted:
+    import trafilatura
+    from lxml import etree
+
+    page = data.decode("utf-8", errors="replace") if not data.startswith(b"\xff\xfe") else data.decode("utf-16")
+    xml = trafilatura.extract(page, output_format="xml", include_tables=True, include_comments=False, favor_recall=True)
+    if not xml:
+        raise Unreadable("geen artikeltekst gevonden in deze webpagina")
+    root = etree.fromstring(xml.encode("utf-8"))
+    out = _TextBuilder()
+    title = root.get("title") or ""
+    if title:
+        out.add(title, heading=True)
+    for element in root.iter("head", "p", "item", "table", "quote", "code"):
+        if element.tag == "table":
+            out.add_table([["".join(cell.itertext()) for cell in row.iter("cell")] for row in element.iter("row")])
+        elif not any(parent.tag in ("table", "item", "p", "quote") for parent in element.iterancestors()):
+            text = "".join(element.itertext())
+            out.add(("- " + text) if element.tag == "item" else text, heading=element.tag == "head")
+    return out.result(title)
+
+
+# ------------------------------------------------------------------- PDF
+
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st", "\u00ad": ""})
+_LINE_END_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011\u00ad\x02]$")
+_PAGE_NUMBER = re.compile(r"^(?:[-–—\s]*\d{1,4}[-–—\s]*|(?:pagina|blz\.?|p\.|page)\s*\d{1,4}(?:\s*(?:van|/|of)\s*\d{1,4})?|\d{1,4}\s*(?:/|van)\s*\d{1,4})$", re.I)
+_EDGE_LINES = 2  # a running header or footer is among the first or last lines of a page
+
+
+def read_pdf(data: bytes) -> Extracted:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise Unreadable("versleuteld (met een wachtwoord beveiligd)") from exc
+        raise Unreadable("beschadigd (geen leesbare PDF)") from exc
+    try:
+        pages = []
+        for page in pdf:
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+    except pdfium.PdfiumError as exc:
+        raise Unreadable("beschadigd (een pagina is onleesbaar)") from exc
+    finally:
+        pdf.close()
+    text, starts = clean_pdf_pages(pages)
+    if len(re.findall(r"\w", text)) < 10 * max(1, len(pages)):  # a page of text has hundreds of letters
+        raise Unreadable("geen tekstlaag (gescand?)")
+    return Extracted(text, page_starts=starts)
+
+
+def _edge_key(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.lower().split()))
+
+
+def _running_lines(pages: list[list[str]]) -> set[str]:
+    """Lines (digits as #) found at the top or bottom of at least half the pages, and of two or more."""
+    counts: dict[str, int] = {}
+    for lines in pages:
+        edge = {_edge_key(l) for l in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:] if l.strip()}
+        for key in edge:
+            counts[key] = counts.get(key, 0) + 1
+    needed = max(2, (len(pages) + 1) // 2)
+    return {key for key, n in counts.items() if n >= needed}
+
+
+def _strip_edges(lines: list[str], running: set[str]) -> list[str]:
+    def noise(line: str) -> bool:
+        return _edge_key(line) in running or bool(_PAGE_NUMBER.match(line.strip()))
+
+    head = 0
+    while head < min(_EDGE_LINES, len(lines)) and (not lines[head].strip() or noise(lines[head])):
+        head += 1
+    tail = len(lines)
+    while tail > head and len(lines) - tail < _EDGE_LINES and (not lines[tail - 1].strip() or noise(lines[tail - 1])):
+        tail -= 1
+    return lines[head:tail]
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Join the lines of each paragraph: a line ends its paragraph when it is blank
+    or clearly shorter than the page's full lines (a last line, a heading)."""
+    lengths = sorted(len(l) for l in lines if l.strip())
+    full = lengths[int(len(lengths) * 0.8)] if len(lengths) >= 4 else 0
+    paragraphs: list[str] = []
+    current = ""
+    for line in lines:
+        line = " ".join(line.split())
+        if not line:
+            if current:
+                paragraphs.append(current)
+            current = ""
+            continue
+        if current and _LINE_END_HYPHEN.search(current) and line[0].islower():
+            current = current[:-1] + line  # "maat-" + "schappelijk"
+        elif current:
+            current += " " + line
+        else:
+            current = line
+        if not full or len(line) < 0.75 * full:
+            paragraphs.append(current)
+            current = ""
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+def clean_pdf_pages(pages: list[str]) -> tuple[str, tuple[int, ...]]:
+    """The text of the pages, cleaned (module docstring), and where each page starts in it."""
+    split = [page.translate(_LIGATURES).replace("\r\n", "\n").replace("\r", "\n").split("\n") for page in pages]
+    running = _running_lines(split) if len(split) >= 2 else set()
+    text, starts = "", []
+    for lines in split:
+        paragraphs = _paragraphs(_strip_edges(lines, running))
+        if text and paragraphs:
+            continues = not re.search(r"[.!?:;…\"”’)]$", text) and paragraphs[0][:1].islower()
+            if continues and _LINE_END_HYPHEN.search(text):
+                text = text[:-1]
+                separator = ""
+            else:
+                separator = " " if continues else "\n\n"
+            text += separator
+        starts.append(len(text))
+        text += "\n\n".join(paragraphs)
+    return text, tuple(starts)
+
+
+# --------------------------------------------------------------- dispatch
+
+READERS = {
+    ".txt": read_text,
+    ".md": read_text,
+    ".pdf": read_pdf,
+    ".docx": read_docx,
+    ".odt": read_odt,
+    ".html": read_html,
+    ".htm": read_html,
+}
+SUFFIXES = tuple(READERS)
+
+
+def extract(path: str | Path, data: bytes) -> Extracted:
+    """The text of a file of a supported type (``Unreadable`` if it has none we can read)."""
+    suffix = Path(path).suffix.lower()
+    reader = READERS.get(suffix)
+    if reader is None:
+        raise Unreadable("onbekend bestandstype")
+    if not data.strip():
+        raise Unreadable("leeg bestand")
+    extracted = reader(data)
+    if not extracted.text.strip():
+        raise Unreadable("leeg bestand" if suffix in TEXT_SUFFIXES else "geen tekst gevonden")
+    return extracted
