@@ -191,7 +191,8 @@ def read_html(data: bytes) -> Extracted:
 # ------------------------------------------------------------------- PDF
 
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st", "\u00ad": ""})
-_LINE_END_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011\u00ad\x02]$")
+# PDFium writes the hyphen of a word broken at a line end as U+FFFE (or U+0002) when the PDF marks it as such
+_LINE_END_HYPHEN = re.compile(r"(?<=\w)[-\u2010\u2011\u00ad\x02\ufffe]$")
 _PAGE_NUMBER = re.compile(r"^(?:[-–—\s]*\d{1,4}[-–—\s]*|(?:pagina|blz\.?|p\.|page)\s*\d{1,4}(?:\s*(?:van|/|of)\s*\d{1,4})?|\d{1,4}\s*(?:/|van)\s*\d{1,4})$", re.I)
 _EDGE_LINES = 2  # a running header or footer is among the first or last lines of a page
 
@@ -222,6 +223,12 @@ def read_pdf(data: bytes) -> Extracted:
     return Extracted(text, page_starts=starts)
 
 
+def _normalise(page: str) -> str:
+    # U+FFFE is PDFium's mark for a hyphen it already joined across the line end
+    page = page.replace("\ufffe\r\n", "").replace("\ufffe", "")
+    return page.translate(_LIGATURES).replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _edge_key(line: str) -> str:
     return re.sub(r"\d+", "#", " ".join(line.lower().split()))
 
@@ -230,47 +237,72 @@ def _running_lines(pages: list[list[str]]) -> set[str]:
     """Lines (digits as #) found at the top or bottom of at least half the pages, and of two or more."""
     counts: dict[str, int] = {}
     for lines in pages:
-        edge = {_edge_key(l) for l in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:] if l.strip()}
+        edge = {_edge_key(l) for l in _edges(lines)}
         for key in edge:
             counts[key] = counts.get(key, 0) + 1
     needed = max(2, (len(pages) + 1) // 2)
     return {key for key, n in counts.items() if n >= needed}
 
 
+def _edge_size(lines: list[str]) -> int:
+    """How many lines at each end may be a header or footer: two, but never half a short page."""
+    return max(1, min(_EDGE_LINES, (len(lines) - 1) // 2))
+
+
+def _edges(lines: list[str]) -> list[str]:
+    lines = [l for l in lines if l.strip()]
+    n = _edge_size(lines)
+    return lines[:n] + lines[-n:] if len(lines) > 1 else lines
+
+
 def _strip_edges(lines: list[str], running: set[str]) -> list[str]:
     def noise(line: str) -> bool:
         return _edge_key(line) in running or bool(_PAGE_NUMBER.match(line.strip()))
 
+    lines = [l for l in lines if l.strip()] if running else lines
+    n = _edge_size([l for l in lines if l.strip()])
     head = 0
-    while head < min(_EDGE_LINES, len(lines)) and (not lines[head].strip() or noise(lines[head])):
+    while head < len(lines) and (not lines[head].strip() or (head < n and noise(lines[head]))):
         head += 1
     tail = len(lines)
-    while tail > head and len(lines) - tail < _EDGE_LINES and (not lines[tail - 1].strip() or noise(lines[tail - 1])):
+    while tail > head and (not lines[tail - 1].strip() or (len(lines) - tail < n and noise(lines[tail - 1]))):
         tail -= 1
     return lines[head:tail]
 
 
-def _paragraphs(lines: list[str]) -> list[str]:
-    """Join the lines of each paragraph: a line ends its paragraph when it is blank
-    or clearly shorter than the page's full lines (a last line, a heading)."""
-    lengths = sorted(len(l) for l in lines if l.strip())
-    full = lengths[int(len(lengths) * 0.8)] if len(lengths) >= 4 else 0
+def _full_line_length(pages: list[list[str]]) -> int:
+    """How long a full line of running text is in this document (in characters)."""
+    lengths = sorted(len(" ".join(l.split())) for lines in pages for l in lines if l.strip())
+    if not lengths:
+        return 0
+    return lengths[int(len(lengths) * 0.8)] if len(lengths) >= 10 else lengths[-1]
+
+
+def _paragraphs(lines: list[str], full: int) -> list[str]:
+    """Join the lines of each paragraph. A line continues into the next when
+    that one starts with a lower-case letter (a Dutch sentence or heading does
+    not), or when it is about as long as a full line; a blank line, or a
+    clearly shorter one (a paragraph's last line, a heading), ends it."""
+    lines = [" ".join(line.split()) for line in lines]
     paragraphs: list[str] = []
     current = ""
-    for line in lines:
-        line = " ".join(line.split())
+    for i, line in enumerate(lines):
         if not line:
             if current:
                 paragraphs.append(current)
             current = ""
             continue
-        if current and _LINE_END_HYPHEN.search(current) and line[0].islower():
-            current = current[:-1] + line  # "maat-" + "schappelijk"
-        elif current:
-            current += " " + line
+        if current and _LINE_END_HYPHEN.search(current):
+            # "maat-" + "schappelijk" is one word; "Noord-" + "Brabant" and "2023-" + "2024" keep the hyphen
+            broken_word = current[-2].isalpha() and line[0].islower() or current[-1] in "\u00ad\x02\ufffe"
+            current = current[:-1] + ("" if broken_word else "-") + line
         else:
-            current = line
-        if not full or len(line) < 0.75 * full:
+            current = f"{current} {line}" if current else line
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        continues = bool(following) and (
+            following[0].islower() or len(line) >= 0.75 * full or bool(_LINE_END_HYPHEN.search(line))
+        )
+        if not continues:
             paragraphs.append(current)
             current = ""
     if current:
@@ -280,11 +312,13 @@ def _paragraphs(lines: list[str]) -> list[str]:
 
 def clean_pdf_pages(pages: list[str]) -> tuple[str, tuple[int, ...]]:
     """The text of the pages, cleaned (module docstring), and where each page starts in it."""
-    split = [page.translate(_LIGATURES).replace("\r\n", "\n").replace("\r", "\n").split("\n") for page in pages]
+    split = [_normalise(page).split("\n") for page in pages]
     running = _running_lines(split) if len(split) >= 2 else set()
+    split = [_strip_edges(lines, running) for lines in split]
+    full = _full_line_length(split)
     text, starts = "", []
     for lines in split:
-        paragraphs = _paragraphs(_strip_edges(lines, running))
+        paragraphs = _paragraphs(lines, full)
         if text and paragraphs:
             continues = not re.search(r"[.!?:;…\"”’)]$", text) and paragraphs[0][:1].islower()
             if continues and _LINE_END_HYPHEN.search(text):

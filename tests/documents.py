@@ -1,0 +1,141 @@
+"""Real test documents, written by the libraries people's files come from."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+PAGE_ONE = (
+    "Het sociaal werk in Nederland staat voor een grote opgave. Gemeenten vragen om "
+    "preventie en vroegsignalering, dichtbij de bewoners. Dat vraagt om een brede blik op het "
+    "maat-\nschappelijk werk en op de samenwerking met de eerste lijn."
+)
+PAGE_TWO = (
+    "De financiering van het buurtwerk verschilt sterk per gemeente. In Zwolle krijgt het "
+    "opbouwwerk een vast budget voor vier jaar. Daardoor kunnen sociaal werkers "
+    "langlopende projecten met bewoners opzetten."
+)
+HEADER = "Beleidsnotitie Sociaal Domein 2024"
+
+
+def write_pdf(path: Path, *, password: str | None = None) -> Path:
+    """Two pages of Dutch text with a running header, page numbers in the
+    footer and a word hyphenated at a line end ("maat-" / "schappelijk")."""
+    from fpdf import FPDF
+
+    class Notitie(FPDF):
+        def header(self):
+            self.set_font("Helvetica", size=9)
+            self.cell(0, 8, HEADER, align="C")
+            self.ln(12)
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("Helvetica", size=9)
+            self.cell(0, 8, f"Pagina {self.page_no()}", align="C")
+
+    pdf = Notitie()
+    if password:
+        pdf.set_encryption(owner_password="eigenaar", user_password=password)
+    pdf.set_font("Helvetica", size=11)
+    for heading, body in (("Inleiding: de opgave", PAGE_ONE), ("Financiering van het buurtwerk", PAGE_TWO)):
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 13)
+        pdf.cell(0, 8, heading)
+        pdf.ln(10)
+        pdf.set_font("Helvetica", size=11)
+        pdf.multi_cell(0, 6, body)
+    pdf.output(str(path))
+    return path
+
+
+def write_scanned_pdf(path: Path) -> Path:
+    """A page that is only a picture of text, as a scanner makes it."""
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 200), "white")
+    ImageDraw.Draw(image).text((20, 80), "Gescande brief over de Wmo-aanvraag", fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(buffer, x=10, y=10, w=180)
+    pdf.output(str(path))
+    return path
+
+
+def write_docx(path: Path) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Jaarverslag wijkteam", level=1)
+    document.add_paragraph(
+        "Het wijkteam hielp dit jaar ruim driehonderd gezinnen met schulden en opvoedvragen. "
+        "De meeste gezinnen kwamen zelf langs op het spreekuur in het wijkcentrum; een kwart werd "
+        "doorverwezen door school of consultatiebureau. Wachtlijsten waren er niet."
+    )
+    document.add_heading("Cijfers per wijk", level=2)
+    table = document.add_table(rows=3, cols=2)
+    for row, cells in zip(table.rows, [("Wijk", "Gezinnen"), ("Centrum", "120"), ("Noord", "185")]):
+        for cell, value in zip(row.cells, cells):
+            cell.text = value
+    document.add_paragraph("In Noord kwamen de meeste aanvragen binnen via de huisarts.")
+    document.save(str(path))
+    return path
+
+
+def write_odt(path: Path) -> Path:
+    from odf.opendocument import OpenDocumentText
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import H, P
+
+    document = OpenDocumentText()
+    document.text.addElement(H(outlinelevel=1, text="Verslag van de bewonersavond"))
+    document.text.addElement(P(text="Ruim zestig bewoners spraken over eenzaamheid onder ouderen in de wijk."))
+    document.text.addElement(H(outlinelevel=2, text="Afspraken"))
+    table = Table()
+    table.addElement(TableColumn(numbercolumnsrepeated=2))
+    for cells in (("Wie", "Wat"), ("Buurtcoach", "belt elke oudere na twee weken")):
+        row = TableRow()
+        for value in cells:
+            cell = TableCell()
+            cell.addElement(P(text=value))
+            row.addElement(cell)
+        table.addElement(row)
+    document.text.addElement(table)
+    document.save(str(path))
+    return path
+
+
+MENU = "Home Over ons Nieuws Contact Vacatures"
+COOKIES = "Deze website gebruikt cookies. Accepteer alle cookies of stel je voorkeuren in."
+FOOTER = "Copyright Stichting Welzijn Oost. Privacyverklaring. Disclaimer. Toegankelijkheid."
+
+
+def write_html(path: Path) -> Path:
+    paragraphs = "".join(
+        f"<p>{text}</p>"
+        for text in (
+            "Mantelzorgers in onze gemeente kunnen sinds dit voorjaar terecht bij een vast steunpunt. "
+            "Daar krijgen ze advies over respijtzorg en over de mantelzorgwaardering.",
+            "Het steunpunt is open op dinsdag en donderdag, en organiseert elke maand een lotgenotenavond "
+            "voor jonge mantelzorgers die naast school voor een ouder zorgen.",
+            "Wie een aanvraag wil doen voor respijtzorg, kan bellen of langskomen zonder afspraak. "
+            "Een consulent kijkt samen met de mantelzorger wat nodig is en hoe lang.",
+        )
+    )
+    page = f"""<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Steunpunt mantelzorg geopend</title></head>
+<body>
+<div class="cookie-banner" id="cookie-consent"><p>{COOKIES}</p><button>Akkoord</button></div>
+<header><nav class="menu"><ul>{''.join(f'<li><a href="/{w.lower()}">{w}</a></li>' for w in MENU.split())}</ul></nav></header>
+<main><article>
+<h1>Steunpunt mantelzorg geopend</h1>
+{paragraphs}
+<h2>Zo bereik je het steunpunt</h2>
+<p>Het steunpunt zit in het wijkcentrum aan de Dorpsstraat en is bereikbaar met de bus vanaf het station.</p>
+</article></main>
+<footer><p>{FOOTER}</p></footer>
+</body></html>"""
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,234 @@
+"""PDF, Word, OpenDocument and web pages: real files written by real writers (fake model)."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import documents
+from vraagbaak import Index, VraagbaakError
+from vraagbaak.corpus import add_document, scan_corpus
+from vraagbaak.readers import Unreadable, clean_pdf_pages, extract
+from vraagbaak.search import hit_to_json
+
+
+def build(corpus, index_dir, **kw):
+    return Index.build(corpus, index_dir, model="fake", progress=False, on_skip=lambda s, r: None, **kw)
+
+
+def all_passages(index):
+    store = index._store
+    return [p for p in store.passages(np.flatnonzero(store.alive)) if p is not None]
+
+
+@pytest.fixture
+def library(tmp_path):
+    folder = tmp_path / "archief"
+    folder.mkdir()
+    documents.write_pdf(folder / "notitie.pdf")
+    documents.write_docx(folder / "jaarverslag.docx")
+    documents.write_odt(folder / "verslag.odt")
+    documents.write_html(folder / "steunpunt.html")
+    return folder
+
+
+# ------------------------------------------------------------ PDF clean-up
+
+
+def test_hyphenated_line_end_is_joined():
+    text, _ = clean_pdf_pages(["De hulp is maat-\nschappelijk nodig en wordt betaald door de gemeente zelf."])
+    assert "maatschappelijk" in text and "maat-" not in text
+
+
+def test_a_hyphen_before_a_capital_or_a_number_is_kept():
+    text, _ = clean_pdf_pages(["Wij helpen in Noord-\nBrabant en in de regio van de stad 2023-\n2024 mee."])
+    assert text == "Wij helpen in Noord-Brabant en in de regio van de stad 2023-2024 mee."
+
+
+def test_lines_of_a_paragraph_are_joined_and_paragraphs_kept():
+    page = (
+        "Sociaal werkers helpen mensen die het zelf niet meer redden en\n"
+        "werken samen met vrijwilligers, mantelzorgers en de huisarts in\n"
+        "de wijk, zodat hulp dichtbij en op tijd beschikbaar is.\n"
+        "\n"
+        "Een tweede alinea begint hier.\n"
+    )
+    text, _ = clean_pdf_pages([page])
+    paragraphs = text.split("\n\n")
+    assert paragraphs[0].startswith("Sociaal werkers") and "\n" not in paragraphs[0]
+    assert "redden en werken samen" in paragraphs[0]
+    assert paragraphs[1] == "Een tweede alinea begint hier."
+
+
+def test_running_headers_footers_and_page_numbers_are_dropped():
+    pages = [
+        f"Gemeente Utrecht | Beleidsnota\nTekst van pagina {n} over de aanpak van eenzaamheid.\nPagina {n} van 3"
+        for n in (1, 2, 3)
+    ]
+    pages[1] = pages[1].replace("Pagina 2 van 3", "- 2 -")
+    text, starts = clean_pdf_pages(pages)
+    assert "Beleidsnota" not in text and "Pagina" not in text and "- 2 -" not in text
+    assert [text[s:].split(".")[0] for s in starts] == [f"Tekst van pagina {n} over de aanpak van eenzaamheid" for n in (1, 2, 3)]
+
+
+def test_ligatures_become_letters():
+    text, _ = clean_pdf_pages(["De ﬁnanciering van ofﬁciële ﬂexplekken."])
+    assert text == "De financiering van officiële flexplekken."
+
+
+def test_a_sentence_running_over_a_page_break_stays_one_sentence():
+    text, starts = clean_pdf_pages(["Het budget voor het buurtwerk wordt elk jaar", "opnieuw vastgesteld door de raad."])
+    assert text == "Het budget voor het buurtwerk wordt elk jaar opnieuw vastgesteld door de raad."
+    assert text[starts[1]:].startswith("opnieuw")
+
+
+# --------------------------------------------------------------- readers
+
+
+def test_pdf_text_pages_header_and_hyphen(tmp_path):
+    path = documents.write_pdf(tmp_path / "notitie.pdf")
+    got = extract(path, path.read_bytes())
+    assert len(got.page_starts) == 2
+    assert "maatschappelijk werk" in got.text
+    assert documents.HEADER not in got.text and "Pagina" not in got.text
+    second = got.text[got.page_starts[1] :]
+    assert second.startswith("Financiering van het buurtwerk") and "In Zwolle krijgt het opbouwwerk" in second
+    assert "Zwolle" not in got.text[: got.page_starts[1]]
+
+
+def test_docx_headings_and_table(tmp_path):
+    path = documents.write_docx(tmp_path / "jaarverslag.docx")
+    got = extract(path, path.read_bytes())
+    assert [got.text[a:b] for a, b in got.headings] == ["Jaarverslag wijkteam", "Cijfers per wijk"]
+    assert "Wijk | Gezinnen\nCentrum | 120\nNoord | 185" in got.text
+    assert got.title == "Jaarverslag wijkteam"
+
+
+def test_odt_headings_and_table(tmp_path):
+    path = documents.write_odt(tmp_path / "verslag.odt")
+    got = extract(path, path.read_bytes())
+    assert [got.text[a:b] for a, b in got.headings] == ["Verslag van de bewonersavond", "Afspraken"]
+    assert "Buurtcoach | belt elke oudere na twee weken" in got.text
+    assert "eenzaamheid onder ouderen" in got.text
+
+
+def test_html_keeps_the_article_and_drops_menu_banner_and_footer(tmp_path):
+    path = documents.write_html(tmp_path / "steunpunt.html")
+    got = extract(path, path.read_bytes())
+    assert "lotgenotenavond voor jonge mantelzorgers" in got.text
+    assert "Zo bereik je het steunpunt" in [got.text[a:b] for a, b in got.headings]
+    for noise in ("Vacatures", "cookies", "Privacyverklaring", "Akkoord"):
+        assert noise not in got.text
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda p: documents.write_scanned_pdf(p.with_suffix(".pdf")), "geen tekstlaag (gescand?)"),
+        (lambda p: documents.write_pdf(p.with_suffix(".pdf"), password="geheim"), "versleuteld"),
+        (lambda p: _truncated(documents.write_docx(p.with_suffix(".docx"))), "beschadigd"),
+        (lambda p: _write(p.with_suffix(".pdf"), b"%PDF-1.7\n1 0 obj <<"), "beschadigd"),
+        (lambda p: _write(p.with_suffix(".odt"), b"PK\x03\x04 niet echt"), "beschadigd"),
+    ],
+)
+def test_unreadable_files_say_why(tmp_path, make, reason):
+    path = make(tmp_path / "bestand")
+    with pytest.raises(Unreadable, match=reason.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
+        extract(path, path.read_bytes())
+
+
+def _truncated(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _write(path, data):
+    path.write_bytes(data)
+    return path
+
+
+# ------------------------------------------------------------------ build
+
+
+def test_build_finds_text_with_pages_and_headings(fake, library, tmp_path):
+    index = build(library, tmp_path / "idx")
+    assert index.report.skipped == []
+    assert sorted(index.documents) == ["jaarverslag.docx", "notitie.pdf", "steunpunt.html", "verslag.odt"]
+    hit = index.search("Zwolle opbouwwerk vast budget", mode="lexical", k=1)[0]
+    assert (hit.source, hit.page) == ("notitie.pdf", 2)
+    assert hit_to_json(hit)["page"] == 2
+    first = index.search("preventie vroegsignalering maatschappelijk", mode="lexical", k=1)[0]
+    assert (first.source, first.page) == ("notitie.pdf", 1)
+    word = index.search("huisarts aanvragen Noord", mode="lexical", k=1)[0]
+    assert (word.source, word.heading, word.page) == ("jaarverslag.docx", "Cijfers per wijk", None)
+    texts = [p.text for p in all_passages(index)]
+    for noise in (documents.HEADER, "Pagina 1", documents.MENU.split()[-1], "cookies", "Privacyverklaring"):
+        assert not any(noise in t for t in texts), noise
+    assert any("maatschappelijk werk" in t for t in texts)
+    # offsets stay valid into the extracted text
+    pdf = extract(library / "notitie.pdf", (library / "notitie.pdf").read_bytes()).text
+    assert pdf[hit.start : hit.end] == hit.text and pdf[hit.answer_start : hit.answer_end] == hit.answer
+
+
+def test_unreadable_files_are_skipped_and_named_and_the_rest_is_indexed(fake, library, tmp_path):
+    documents.write_scanned_pdf(library / "scan.pdf")
+    documents.write_pdf(library / "geheim.pdf", password="geheim")
+    _truncated(documents.write_docx(library / "kapot.docx"))
+    (library / "foto.jpg").write_bytes(b"\xff\xd8\xff")
+    warnings = []
+    index = Index.build(library, tmp_path / "idx", model="fake", progress=False, on_skip=lambda s, r: warnings.append((s, r)))
+    skipped = dict(index.report.skipped)
+    assert skipped["scan.pdf"] == "geen tekstlaag (gescand?)"
+    assert skipped["geheim.pdf"].startswith("versleuteld")
+    assert skipped["kapot.docx"].startswith("beschadigd")
+    assert skipped["foto.jpg"] == "onbekend bestandstype"
+    assert sorted(warnings) == sorted(map(tuple, index.report.skipped))
+    assert sorted(index.documents) == ["jaarverslag.docx", "notitie.pdf", "steunpunt.html", "verslag.odt"]
+
+
+def test_changed_and_touched_pdfs(fake, library, tmp_path):
+    build(library, tmp_path / "idx")
+    pdf = library / "notitie.pdf"
+    os.utime(pdf, ns=(1, 1))  # touched, same bytes: no change
+    again = build(library, tmp_path / "idx")
+    assert again.report.documents_unchanged == 4 and again.report.passages_embedded == 0
+    shutil.copy(documents.write_docx(tmp_path / "ander.docx"), library / "jaarverslag.docx")
+    documents.write_html(library / "steunpunt.html")  # rewritten, same content
+    third = build(library, tmp_path / "idx")
+    assert third.report.documents_changed == 0 and third.report.documents_unchanged == 4
+
+
+def test_symlinks_are_not_followed(fake, library, tmp_path):
+    outside = tmp_path / "elders"
+    outside.mkdir()
+    (outside / "geheim.txt").write_text("Wachtwoorden van de directie.", encoding="utf-8")
+    (library / "link.txt").symlink_to(outside / "geheim.txt")
+    (library / "map").symlink_to(outside, target_is_directory=True)
+    (library / "binnen.pdf").symlink_to(library / "notitie.pdf")
+    skipped = []
+    files = scan_corpus(library, lambda s, r: skipped.append((s, r)))
+    assert "link.txt" not in [f.source for f in files]
+    assert dict(skipped) == {
+        "link.txt": "symbolische link naar buiten de corpusmap, niet gevolgd",
+        "map": "symbolische link naar buiten de corpusmap, niet gevolgd",
+        "binnen.pdf": "symbolische link naar binnen de corpusmap, niet gevolgd",
+    }
+    index = build(library, tmp_path / "idx")
+    assert not any("Wachtwoorden" in p.text for p in all_passages(index))
+    assert len(index.report.skipped) == 3
+
+
+def test_upload_of_documents(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pdf = documents.write_pdf(tmp_path / "Nota 2024.PDF")
+    saved = add_document(corpus, pdf.name, pdf.read_bytes())
+    assert saved.name == "nota-2024.pdf" and saved.read_bytes() == pdf.read_bytes()
+    scanned = documents.write_scanned_pdf(tmp_path / "scan.pdf")
+    with pytest.raises(VraagbaakError, match=r"scan.pdf is niet leesbaar: geen tekstlaag \(gescand\?\)"):
+        add_document(corpus, scanned.name, scanned.read_bytes())
+    with pytest.raises(VraagbaakError, match="maximaal 50 MB"):
+        add_document(corpus, "groot.pdf", b"%PDF", size=51 * 1024 * 1024)
+    assert sorted(p.name for p in corpus.iterdir()) == ["nota-2024.pdf"]
