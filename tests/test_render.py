@@ -23,3 +23,11 @@ def test_left_out_passages_are_counted():
     hit = Hit(1, 0.9, "a.txt", "A", "Tekst.", 0, 6, answer="Tekst.", answer_start=0, answer_end=6, similarity=0.9)
     assert "2 andere passage(s)" in render_hits("vraag", [hit], hidden=2)
     assert "andere passage" not in render_hits("vraag", [hit])
+
+
+def test_page_and_heading_shown_when_known():
+    hit = Hit(1, 0.9, "nota.pdf", "Nota", "Tekst.", 0, 6, heading="Financiering", similarity=0.9, page=12)
+    out = render_hits("vraag", [hit])
+    assert '<span class="vb-page">p. 12</span>' in out and "§ Financiering" in out
+    plain = render_hits("vraag", [Hit(1, 0.9, "a.txt", "A", "Tekst.", 0, 6, similarity=0.9)])
+    assert "vb-page" not in plain and "§" not in plain

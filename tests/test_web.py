@@ -147,10 +147,10 @@ def test_browser_search_highlights_the_answer(page):
     page.screenshot(path=str(ARTIFACTS / "zoeken.png"), full_page=True)
 
 
-def _upload(page, name, data):
+def _upload(page, name, data, mime="text/plain"):
     if not page.locator("#toevoegen").is_visible():
         page.get_by_text("Teksten toevoegen").click()
-    page.locator("#upload input[type=file]").set_input_files({"name": name, "mimeType": "text/plain", "buffer": data})
+    page.locator("#upload input[type=file]").set_input_files({"name": name, "mimeType": mime, "buffer": data})
     page.wait_for_timeout(1500)
     page.locator("#toevoegen").click()
     # Wait for the final message, which names the file (while it works, the
@@ -177,11 +177,34 @@ def test_browser_upload_then_find_the_new_text(page, server):
     page.screenshot(path=str(ARTIFACTS / "na-upload.png"), full_page=True)
 
 
+def test_browser_upload_a_pdf_and_find_its_second_page(page, server, tmp_path):
+    import documents
+
+    pdf = documents.write_pdf(tmp_path / "notitie.pdf")
+    message = _upload(page, "beleidsnotitie.pdf", pdf.read_bytes(), mime="application/pdf")
+    assert "beleidsnotitie.pdf" in message, message
+    ask(page, "Hoe wordt het opbouwwerk in Zwolle betaald?")
+    first = page.locator("#resultaten .vb-hit").first
+    assert first.get_attribute("data-source") == "beleidsnotitie.pdf"
+    assert "Zwolle" in first.locator("mark.vb-answer").inner_text()
+    assert first.locator(".vb-page").inner_text() == "p. 2"
+    page.screenshot(path=str(ARTIFACTS / "pdf-upload.png"), full_page=True)
+
+
+def test_browser_a_scanned_pdf_is_refused_with_the_reason(page, server, tmp_path):
+    import documents
+
+    scanned = documents.write_scanned_pdf(tmp_path / "scan.pdf")
+    message = _upload(page, "scan.pdf", scanned.read_bytes(), mime="application/pdf")
+    assert "scan.pdf is niet leesbaar: geen tekstlaag (gescand?)" in message, message
+    assert not (server["corpus"] / "scan.pdf").exists()
+
+
 @pytest.mark.parametrize(
     "name, data, expected",
     [
-        ("plaatje.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "plaatje.txt is geen tekstbestand"),
-        ("leeg.txt", b"", "leeg.txt is leeg"),
+        ("plaatje.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "plaatje.txt is niet leesbaar"),
+        ("leeg.txt", b"", "leeg.txt is niet leesbaar: leeg bestand"),
         ("groot.txt", b"woord " * (6 * 1024 * 1024 // 6 + 10), "groot.txt is 6,0 MB; maximaal 5 MB per bestand"),
         ("../../evil.txt", b"Een tekst die een pad probeert te misbruiken.", "Opgeslagen als evil.txt"),
     ],

@@ -22,6 +22,7 @@ __all__ = [
     "Document",
     "SUFFIXES",
     "MAX_UPLOAD_BYTES",
+    "MAX_DOCUMENT_UPLOAD_BYTES",
     "Unreadable",
     "add_document",
     "decode_text",

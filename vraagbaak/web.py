@@ -12,7 +12,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .corpus import MAX_UPLOAD_BYTES
+from .corpus import MAX_DOCUMENT_UPLOAD_BYTES, MAX_UPLOAD_BYTES, SUFFIXES, upload_limit
 from .errors import VraagbaakError
 from .lexical import stem_word, tokenize
 from .live import LiveIndex
@@ -66,10 +66,15 @@ def render_hits(question: str, hits, hidden: int = 0) -> str:
         else:
             body = _mark_terms(text, stems)
         relevance = f"relevantie {h.similarity:.2f}" if h.similarity is not None else f"score {h.score:.2f}"
+        where = [html.escape(h.source)]
+        if h.page is not None:
+            where.append(f'<span class="vb-page">p. {h.page}</span>')
+        if h.heading and h.heading != h.title:
+            where.append(f"§ {html.escape(h.heading)}")
         parts.append(
             f'<div class="vb-hit" data-source="{html.escape(h.source)}">'
             f'<div class="vb-head">{h.rank}. {html.escape(h.title)}</div>'
-            f'<div class="vb-meta">{html.escape(h.source)} · {relevance}</div>'
+            f'<div class="vb-meta">{" · ".join(where)} · {relevance}</div>'
             f'<div class="vb-text">{body}</div></div>'
         )
     if hidden:
@@ -127,6 +132,7 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         def report(done, total):
             progress(done / total, desc=f"Insluiten: {done} van {total} passages en zinnen")
 
+        progress(0, desc="Teksten lezen en in passages splitsen")
         try:
             r = live.update(progress=report, on_skip=lambda s, reason: skipped.append(f"{s}: {reason}"))
         except VraagbaakError as exc:
@@ -140,11 +146,12 @@ def build_page(live: LiveIndex) -> gr.Blocks:
 
     def add_texts(files, title, text, progress=gr.Progress()):
         saved, problems = [], []
-        for f in files or []:
+        for n, f in enumerate(files or []):
             path = Path(f)
+            progress(n / len(files), desc=f"Lezen: {path.name}")
             try:
                 with open(path, "rb") as upload_file:  # never more than the limit into memory
-                    data = upload_file.read(MAX_UPLOAD_BYTES + 1)
+                    data = upload_file.read(upload_limit(path.name) + 1)
                 saved.append(live.add(path.name, data, size=path.stat().st_size).name)
             except VraagbaakError as exc:
                 problems.append(f"Niet toegevoegd: {exc}")
@@ -158,7 +165,7 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         elif title and title.strip() and not files:
             problems.append("Niet toegevoegd: plak ook de tekst zelf, niet alleen een titel.")
         if not saved:
-            text = "\n\n".join(problems or ["Kies een .txt- of .md-bestand of plak een tekst."])
+            text = "\n\n".join(problems or ["Kies een bestand (.txt, .md, .pdf, .docx, .odt, .html) of plak een tekst."])
             return text, _status(live), gr.update(), None
         notes = problems + [f"Opgeslagen als {name}." for name in saved]
         return *_update(progress, "Tekst toegevoegd en doorzoekbaar.", notes), None
@@ -184,7 +191,11 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         with gr.Accordion("Teksten toevoegen", open=False):
             with gr.Row():
                 with gr.Column():
-                    upload = gr.File(label="Bestanden (.txt of .md, max. 5 MB)", file_count="multiple", type="filepath", elem_id="upload")
+                    upload = gr.File(
+                        label=f"Bestanden ({', '.join(SUFFIXES)}; tekst en html max. {MAX_UPLOAD_BYTES >> 20} MB, "
+                        f"pdf, docx en odt max. {MAX_DOCUMENT_UPLOAD_BYTES >> 20} MB)",
+                        file_count="multiple", type="filepath", elem_id="upload",
+                    )
                 with gr.Column():
                     paste_title = gr.Textbox(label="Titel", elem_id="plak-titel")
                     paste_text = gr.Textbox(label="Tekst", lines=6, elem_id="plak-tekst")
