@@ -232,3 +232,8 @@ def test_upload_of_documents(tmp_path):
     with pytest.raises(VraagbaakError, match="maximaal 50 MB"):
         add_document(corpus, "groot.pdf", b"%PDF", size=51 * 1024 * 1024)
     assert sorted(p.name for p in corpus.iterdir()) == ["nota-2024.pdf"]
+
+
+def test_pdfiums_own_hyphen_mark():
+    text, _ = clean_pdf_pages(["Het maat\ufffeschappelijk werk van Meinen\ufffe\r\nBodewits is nodig en wordt betaald."])
+    assert text == "Het maatschappelijk werk van Meinen-Bodewits is nodig en wordt betaald."

@@ -107,7 +107,8 @@ def ask(question, index_dir, k, mode, source, model, model_dir, backend, as_json
     if not good_matches(hits):
         click.echo("Geen passage beantwoordt deze vraag goed; de beste gevonden passages:\n", err=True)
     for h in hits:
-        click.secho(f"{h.rank}. {h.title}  ({h.source}, score {h.score:.3f})", bold=True)
+        where = h.source if h.page is None else f"{h.source}, p. {h.page}"
+        click.secho(f"{h.rank}. {h.title}  ({where}, score {h.score:.3f})", bold=True)
         click.echo(f"   Antwoord: {h.answer}")
         click.echo("   " + " ".join(h.text.split())[:600])
         click.echo()

@@ -224,8 +224,9 @@ def read_pdf(data: bytes) -> Extracted:
 
 
 def _normalise(page: str) -> str:
-    # U+FFFE is PDFium's mark for a hyphen it already joined across the line end
-    page = page.replace("\ufffe\r\n", "").replace("\ufffe", "")
+    # U+FFFE is PDFium's mark for a hyphen at a line end that it already joined:
+    # dropped inside a word ("maat-schappelijk"), kept before a capital ("Meinen-Bodewits")
+    page = re.sub(r"\ufffe(?:\r\n)?(?=(.))", lambda m: "" if m.group(1).islower() else "-", page).replace("\ufffe", "")
     return page.translate(_LIGATURES).replace("\r\n", "\n").replace("\r", "\n")
 
 
