@@ -22,7 +22,7 @@ are dropped, and ligatures become letters.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Extracted", "Unreadable", "READERS", "SUFFIXES", "TEXT_SUFFIXES", "decode_text", "extract", "clean_pdf_pages"]
@@ -40,7 +40,6 @@ class Extracted:
     page_starts: tuple[int, ...] = ()  # offset in text where page 1, 2, ... starts; () if the format has no pages
     headings: tuple[tuple[int, int], ...] | None = None  # spans the format marks as headings; None: guess from the text
     title: str = ""  # the document's own title, if it has a usable one
-    notes: list[str] = field(default_factory=list)  # what was left out, for the log
 
 
 # ------------------------------------------------------------------ text
