@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, embedding_text
-from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document, scan_corpus
+from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document, scan_corpus, skip_reason
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
@@ -127,16 +127,12 @@ class _Job:
 _job: _Job | None = None
 
 
-def _reason(exc: Exception) -> str:
-    return (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
-
-
 def prepare_file(file: CorpusFile):
     """Read, extract and split one file: a PreparedDocument, or (source, reason) if it cannot be read."""
     try:
         document = read_document(file.path, file.source)
     except (OSError, Unreadable) as exc:
-        return (file.source, _reason(exc))
+        return (file.source, skip_reason(exc))
     record = DocumentRecord(file.source, document.title, document.sha256, file.size, file.mtime_ns)
     return _split(record, document, _job)
 
@@ -420,7 +416,7 @@ def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[st
         try:
             sha = fingerprint(path, Path(path).read_bytes())
         except (OSError, Unreadable) as exc:
-            skipped(source, _reason(exc))
+            skipped(source, skip_reason(exc))
             unreadable.append(source)
             continue
         if sha == known[source].sha256:

@@ -31,6 +31,7 @@ __all__ = [
     "read_document",
     "safe_file_name",
     "scan_corpus",
+    "skip_reason",
     "upload_limit",
 ]
 
@@ -81,7 +82,8 @@ def read_document(path: str | Path, source: str) -> Document:
     return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings)
 
 
-def _skip_reason(exc: Exception) -> str:
+def skip_reason(exc: Exception) -> str:
+    """The reason shown for a file that could not be read (``OSError`` or ``Unreadable``)."""
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc)
@@ -141,7 +143,7 @@ def read_corpus(folder: Path, on_skip=None) -> list[Document]:
         try:
             documents.append(read_document(file.path, file.source))
         except (OSError, Unreadable) as exc:
-            skip(file.source, _skip_reason(exc))
+            skip(file.source, skip_reason(exc))
     return documents
 
 
