@@ -237,3 +237,10 @@ def test_upload_of_documents(tmp_path):
 def test_pdfiums_own_hyphen_mark():
     text, _ = clean_pdf_pages(["Het maat\ufffeschappelijk werk van Meinen\ufffe\r\nBodewits is nodig en wordt betaald."])
     assert text == "Het maatschappelijk werk van Meinen-Bodewits is nodig en wordt betaald."
+
+
+def test_a_blank_line_still_ends_a_paragraph_on_pages_with_a_running_header():
+    body = "Een regel van een alinea die ongeveer even lang is als alle andere regels hier"
+    pages = [f"Nota Jeugdhulp\n{body}.\n\n{body} op pagina {n}.\nPagina {n}" for n in (1, 2)]
+    text, _ = clean_pdf_pages(pages)
+    assert text.split("\n\n") == [f"{body}.", f"{body} op pagina 1.", f"{body}.", f"{body} op pagina 2."]

@@ -199,6 +199,21 @@ def _is_heading(text: str, span: tuple[int, int]) -> bool:
     return own_line and end - start <= 120 and text[end - 1] not in ".!?:;,)\"'”’"
 
 
+def _heading_test(text: str, headings: tuple[tuple[int, int], ...] | None) -> Callable[[tuple[int, int]], bool]:
+    """Is a sentence span a heading: inside one of the marked ``headings``, or, without them, guessed."""
+    if headings is None:
+        return lambda span: _is_heading(text, span)
+    from bisect import bisect_right
+
+    starts = [a for a, _ in headings]
+
+    def inside(span):
+        i = bisect_right(starts, span[0]) - 1
+        return i >= 0 and span[0] < headings[i][1]
+
+    return inside
+
+
 def looks_like_title(title: str) -> bool:
     """A real title is short and no full sentence; a first line that is the
     opening paragraph itself (common in FAQ answers) would only make every
@@ -240,19 +255,7 @@ def chunk_document(
     ``headings``: the spans a structured format marks as headings (Word's
     "Heading 1", HTML's <h2>); without them, headings are guessed from the text.
     """
-    if headings is None:
-
-        def heading(span):
-            return _is_heading(text, span)
-
-    else:
-        from bisect import bisect_right
-
-        heading_starts = [a for a, _ in headings]
-
-        def heading(span):  # a sentence inside a marked heading's span
-            i = bisect_right(heading_starts, span[0]) - 1
-            return i >= 0 and span[0] < headings[i][1]
+    heading = _heading_test(text, headings)
 
     def fits_model(start: int, end: int) -> bool:
         if count_tokens is None:

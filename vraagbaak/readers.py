@@ -132,6 +132,7 @@ def read_odt(data: bytes) -> Extracted:
     from odf import teletype
     from odf.opendocument import load
     from odf.namespaces import TABLENS, TEXTNS
+    from odf.table import TableRow
 
     try:
         document = load(io.BytesIO(data))
@@ -149,7 +150,7 @@ def read_odt(data: bytes) -> Extracted:
             elif kind == (TABLENS, "table"):
                 rows = [
                     [teletype.extractText(cell) for cell in row.childNodes if getattr(cell, "qname", None) == (TABLENS, "table-cell")]
-                    for row in node.getElementsByType(_odf_table_row())
+                    for row in node.getElementsByType(TableRow)
                 ]
                 out.add_table(rows)
             elif kind is not None:
@@ -159,18 +160,11 @@ def read_odt(data: bytes) -> Extracted:
     return out.result()
 
 
-def _odf_table_row():
-    from odf.table import TableRow
-
-    return TableRow
-
-
 def read_html(data: bytes) -> Extracted:
     import trafilatura
     from lxml import etree
 
-    page = data.decode("utf-8", errors="replace") if not data.startswith(b"\xff\xfe") else data.decode("utf-16")
-    xml = trafilatura.extract(page, output_format="xml", include_tables=True, include_comments=False, favor_recall=True)
+    xml = trafilatura.extract(data, output_format="xml", include_tables=True, include_comments=False, favor_recall=True)
     if not xml:
         raise Unreadable("geen artikeltekst gevonden in deze webpagina")
     root = etree.fromstring(xml.encode("utf-8"))
@@ -259,15 +253,23 @@ def _strip_edges(lines: list[str], running: set[str]) -> list[str]:
     def noise(line: str) -> bool:
         return _edge_key(line) in running or bool(_PAGE_NUMBER.match(line.strip()))
 
-    lines = [l for l in lines if l.strip()] if running else lines
     n = _edge_size([l for l in lines if l.strip()])
-    head = 0
-    while head < len(lines) and (not lines[head].strip() or (head < n and noise(lines[head]))):
-        head += 1
-    tail = len(lines)
-    while tail > head and (not lines[tail - 1].strip() or (len(lines) - tail < n and noise(lines[tail - 1]))):
-        tail -= 1
-    return lines[head:tail]
+
+    def first_kept(order) -> int:
+        """Index of the first line, in ``order``, that is neither blank nor one of the n edge lines that are noise."""
+        seen = 0
+        for i in order:
+            if not lines[i].strip():
+                continue
+            if seen >= n or not noise(lines[i]):
+                return i
+            seen += 1
+        return -1
+
+    head = first_kept(range(len(lines)))
+    if head < 0:
+        return []
+    return lines[head : first_kept(range(len(lines) - 1, head - 1, -1)) + 1]
 
 
 def _full_line_length(pages: list[list[str]]) -> int:
