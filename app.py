@@ -15,7 +15,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no requests to oth
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Vraagbaak: search Dutch texts in the browser.")
     parser.add_argument("--corpus", default="corpus", help="folder of .txt/.md texts (default: corpus)")
-    parser.add_argument("--index", default="index", help="index folder (default: index)")
+    parser.add_argument("--store", "--index", dest="index", default="index",
+                        help="index folder (default: index), or milvus:URI[#NAME] for a Milvus collection "
+                             "(URI: a local .db folder or http://host:19530; token from env VRAAGBAAK_MILVUS_TOKEN)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     parser.add_argument("--model-dir", default=None, help="folder of the converted bundled model")

@@ -13,7 +13,7 @@ bundled model. Printed, as one JSON object:
   re-scored exactly as the store does, both for ``k=10`` (dense mode) and for
   the 200 candidates hybrid mode asks for;
 - the cosine error of float16 passage vectors and of 8-bit sentence codes
-  (``store._quantise_sentences``) against float32, over question-text pairs.
+  (``store.quantise_sentences``) against float32, over question-text pairs.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from vraagbaak.embeddings import load_embedder  # noqa: E402
 from vraagbaak.evaluate import read_questions  # noqa: E402
-from vraagbaak.store import LocalStore, _quantise_sentences, ann_search_parameters, new_ann_index  # noqa: E402
+from vraagbaak.store import LocalStore, quantise_sentences, ann_search_parameters, new_ann_index  # noqa: E402
 
 FAQ = ROOT.parent / "shared" / "eval" / "rijksoverheid-faq"
 
@@ -71,7 +71,7 @@ def main():
     quality = queries[: len(exact32)]  # question i with passage i: mostly unrelated pairs, which is fine for an error
     cos32 = np.sum(quality * exact32, axis=1)
     cos16 = np.sum(quality * exact32.astype(np.float16).astype(np.float32), axis=1)
-    codes, scale = _quantise_sentences(exact32)
+    codes, scale = quantise_sentences(exact32)
     cos8 = np.sum(quality * (codes * scale[:, None]), axis=1)
     print(json.dumps({
         "pool_vectors": len(pool), "queries": len(queries), "dimension": pool.shape[1],

@@ -9,21 +9,22 @@ from .chunking import ChunkingSettings
 from .embeddings import load_embedder
 from .errors import IndexLoadError
 from .search import Hit, RankingSettings, Searcher
-from .store import LocalStore
+from .locations import locate
 
 __all__ = ["Index"]
 
 
 class Index:
-    """A searchable index folder.
+    """A searchable index: a folder, or a Milvus collection (``"milvus:URI[#NAME]"``).
 
     >>> index = Index.build("corpus", "index")   # build or update, then load
     >>> index = Index.load("index")
+    >>> index = Index.load(store="milvus:./vraagbaak.db")
     >>> hits = index.search("wat is preventie?", k=5)
     >>> hits[0].source, hits[0].answer
     """
 
-    def __init__(self, store: LocalStore, model_dir: str | Path | None = None, report: BuildReport | None = None,
+    def __init__(self, store, model_dir: str | Path | None = None, report: BuildReport | None = None,
                  ranking: RankingSettings = RankingSettings(), backend: str | None = None):
         self._store = store
         self._model_dir = model_dir
@@ -33,19 +34,20 @@ class Index:
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", model: str | None = None, model_dir: str | Path | None = None,
-             ranking: RankingSettings = RankingSettings(), backend: str | None = None) -> "Index":
-        """Open an index folder; ``model``, if given, must be the model that built it.
+             ranking: RankingSettings = RankingSettings(), backend: str | None = None, store: str | None = None) -> "Index":
+        """Open an index (``store``, else the folder ``index_dir``); ``model``, if given, must be the model that built it.
 
         Questions are embedded with the backend that built the index
         ("onnx" or "torch"); another ``backend`` is refused on the first search.
         """
-        store = LocalStore.open(index_dir)
-        if model is not None and model != store.config.model:
+        location = locate(store if store is not None else index_dir)
+        opened = location.open()
+        if model is not None and model != opened.config.model:
             raise IndexLoadError(
-                f"the index in {index_dir} was built with model {store.config.model!r}, not {model!r}; "
-                f"rebuild it with: python -m vraagbaak build --index {index_dir} --model {model}"
+                f"the index in {location} was built with model {opened.config.model!r}, not {model!r}; "
+                f"rebuild it with: python -m vraagbaak build --store {location} --model {model}"
             )
-        return cls(store, model_dir, ranking=ranking, backend=backend)
+        return cls(opened, model_dir, ranking=ranking, backend=backend)
 
     @classmethod
     def build(
@@ -60,14 +62,17 @@ class Index:
         workers: int | None = None,
         ranking: RankingSettings = RankingSettings(),
         backend: str | None = None,
+        store: str | None = None,
     ) -> "Index":
         """Build the index of ``corpus_dir`` or bring it up to date; return it loaded.
 
-        ``workers``: processes that split documents (default: every core);
-        ``backend``: "onnx" (default for the bundled model) or "torch".
+        ``store``: where the index lives (a folder, or "milvus:URI[#NAME]";
+        default the folder ``index_dir``); ``workers``: processes that split
+        documents (default: every core); ``backend``: "onnx" (default for the
+        bundled model) or "torch".
         """
-        store, report = build_index(corpus_dir, index_dir, model, model_dir, settings, progress, on_skip, workers, backend)
-        return cls(store, model_dir, report, ranking)
+        opened, report = build_index(corpus_dir, store if store is not None else index_dir, model, model_dir, settings, progress, on_skip, workers, backend)
+        return cls(opened, model_dir, report, ranking)
 
     def search(self, question: str, k: int = 5, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first.
@@ -85,7 +90,8 @@ class Index:
         return self._store.config.model
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | str:
+        """The index folder (a Path), or the ``milvus:`` location of a Milvus index."""
         return self._store.root
 
     @property

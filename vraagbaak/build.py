@@ -33,17 +33,8 @@ from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
-from .store import (
-    ChunkRecord,
-    DocumentRecord,
-    LocalStore,
-    StoreConfig,
-    StoreWriter,
-    check_writable,
-    discard_unfinished_generations,
-    index_exists,
-    text_key,
-)
+from .locations import Location, locate
+from .store import ChunkRecord, DocumentRecord, LocalStore, StoreConfig, StoreWriter, text_key
 
 __all__ = ["BuildReport", "build_index"]
 
@@ -302,11 +293,11 @@ def _progress_printer():
     return update
 
 
-def _open_existing(root: Path) -> LocalStore | None:
-    if not index_exists(root) and not (root / "manifest.json").is_file():
+def _open_existing(location: Location):
+    if not location.exists():
         return None
     try:
-        return LocalStore.open(root)
+        return location.open()
     except IndexLoadError as exc:
         print(f"warning: {exc}; building a new index", file=sys.stderr)
         return None
@@ -330,10 +321,8 @@ def build_index(
     ``backend``: "onnx" or "torch" (default: the index's, else int8 ONNX for
     the bundled model); another backend than the index's builds it anew.
     """
-    from filelock import FileLock
-
     t0 = time.perf_counter()
-    corpus_dir, root = Path(corpus_dir), Path(index_dir)
+    corpus_dir, location = Path(corpus_dir), locate(index_dir)
     report = BuildReport()
 
     def skipped(source, reason):
@@ -341,23 +330,22 @@ def build_index(
         (on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
 
     files = scan_corpus(corpus_dir, skipped)  # before touching the index: a wrong folder changes nothing
-    check_writable(root)
+    location.check_writable()
 
-    with FileLock(str(root / ".build.lock")):
-        if index_exists(root):
-            discard_unfinished_generations(root)
-        store = _open_existing(root)
+    with location.lock():
+        location.recover()
+        store = _open_existing(location)
         model = model or (store.config.model if store else DEFAULT_MODEL)
         settings = settings or ChunkingSettings()
         same = store is not None and store.config.model == model
         recorded = resolve_backend(model, backend, store.config.backend if same else None)
         plan = plan_changes(files, store, model, settings.to_dict(), recorded)
-        store = _apply(plan, store, root, model, model_dir, recorded, settings, report, skipped, progress, workers)
+        store = _apply(plan, store, location, model, model_dir, recorded, settings, report, skipped, progress, workers)
     report.seconds = round(time.perf_counter() - t0, 3)
     return store, report
 
 
-def _apply(plan: Plan, store, root, model, model_dir, backend, settings, report, skipped, progress, workers) -> LocalStore:
+def _apply(plan: Plan, store, location: Location, model, model_dir, backend, settings, report, skipped, progress, workers) -> LocalStore:
     """The prepare, embed and commit stages of ``build_index``."""
     report.documents_unchanged = len(plan.unchanged)
     report.documents_removed = len(plan.removed)
@@ -381,7 +369,7 @@ def _apply(plan: Plan, store, root, model, model_dir, backend, settings, report,
         config = StoreConfig(model, embedder.dimension, embedder.prompts, settings.to_dict(), backend=getattr(embedder, "backend", ""))
     if progress is True:
         progress = _progress_printer()
-    writer = StoreWriter.create(root, config) if plan.new_generation else StoreWriter.update(store)
+    writer = location.create(config) if plan.new_generation else location.update(store)
     try:
         for source in touched:
             f = plan.files[source]
@@ -390,7 +378,7 @@ def _apply(plan: Plan, store, root, model, model_dir, backend, settings, report,
             writer.remove(source)
         if to_split:
             _split_embed_write(writer, store, plan, to_split, embedder, config, settings, report, skipped, progress, workers)
-        if writer.counts["rows"] == writer.counts["dead_rows"]:
+        if writer.live_rows == 0:
             raise VraagbaakError("the corpus folder holds no readable files (.txt, .md, .pdf, .docx, .odt, .html)")
         committed = writer.commit()
     except BaseException:

@@ -44,6 +44,14 @@ model_dir_option = click.option(
 )
 
 
+STORE_HELP = "Index folder, or milvus:URI[#NAME] for a Milvus collection (URI: a local .db folder or http://host:19530; token from env VRAAGBAAK_MILVUS_TOKEN)."
+
+
+def store_option(default):
+    """``--store`` (``--index`` is its older name): where the index lives."""
+    return click.option("--store", "--index", "index_dir", default=default, show_default=default is not None, help=STORE_HELP)
+
+
 backend_option = click.option(
     "--backend",
     type=click.Choice(["onnx", "torch"]),
@@ -61,7 +69,7 @@ def cli():
 
 @cli.command()
 @click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path), help="Folder of .txt/.md files.")
-@click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(path_type=Path), help="Index folder.")
+@store_option("index")
 @click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled multilingual-e5-small, or the index's own model).")
 @model_dir_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes that split documents (default: every core).")
@@ -88,7 +96,7 @@ def build(corpus_dir, index_dir, model, model_dir, workers, backend, as_json):
 
 @cli.command()
 @click.argument("question")
-@click.option("--index", "index_dir", default="index", show_default=True, type=click.Path(path_type=Path))
+@store_option("index")
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of passages.")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--source", default=None, help="Only search this document (file name in the corpus).")
@@ -117,7 +125,7 @@ def ask(question, index_dir, k, mode, source, model, model_dir, backend, as_json
 @cli.command("eval")
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--corpus", "corpus_dir", required=True, type=click.Path(path_type=Path), help="Corpus the questions are about.")
-@click.option("--index", "index_dir", default=None, type=click.Path(path_type=Path), help="Index folder (default: one per corpus, beside the default index).")
+@store_option(None)
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--model", default=None)
@@ -130,8 +138,7 @@ def eval_(questions, corpus_dir, index_dir, k, mode, model, model_dir, backend, 
     from .evaluate import METRIC_KEYS, metrics, read_questions
 
     qs = read_questions(questions)
-    if index_dir is None:
-        index_dir = _eval_index_dir(corpus_dir, backend)
+    index_dir = _eval_index_dir(corpus_dir, backend, index_dir)
     index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json, backend=backend)
     index.warm_up()  # time the questions, not loading the model
     t0 = time.perf_counter()
@@ -147,14 +154,22 @@ def eval_(questions, corpus_dir, index_dir, k, mode, model, model_dir, backend, 
         click.echo(f"  {key:<13} {'n/a' if value is None else f'{value:.3f}'}")
 
 
-def _eval_index_dir(corpus_dir: Path, backend: str | None = None) -> Path:
-    """A separate index per evaluated corpus (and backend), so eval never touches the main index."""
+def _eval_index_dir(corpus_dir: Path, backend: str | None = None, store: str | None = None) -> str:
+    """A separate index per evaluated corpus (and backend), so eval never touches
+    the main index: a folder beside it, or with ``--store milvus:URI`` (no #NAME)
+    a collection of its own in that Milvus. A folder or #NAME given is used as is."""
     import hashlib
+    import re
 
+    if store is not None and not (store.startswith("milvus:") and "#" not in store):
+        return store
     resolved = str(Path(corpus_dir).resolve())
     digest = hashlib.sha1(resolved.encode()).hexdigest()[:8]
     suffix = f"-{backend}" if backend else ""
-    return Path("index") / "eval" / f"{Path(resolved).name}-{digest}{suffix}"
+    if store is not None:
+        name = re.sub(r"[^A-Za-z0-9_]", "_", f"eval_{Path(resolved).name}_{digest}{suffix}")
+        return f"{store}#{name}"
+    return str(Path("index") / "eval" / f"{Path(resolved).name}-{digest}{suffix}")
 
 
 def main():

@@ -22,7 +22,7 @@ __all__ = ["LiveIndex"]
 class LiveIndex:
     def __init__(self, corpus_dir: str | Path, index_dir: str | Path, model: str | None = None, model_dir=None, backend: str | None = None):
         self.corpus_dir = Path(corpus_dir)
-        self.index_dir = Path(index_dir)
+        self.index_dir = index_dir  # a folder, or "milvus:URI[#NAME]"
         self.model = model
         self.model_dir = model_dir
         self.backend = backend

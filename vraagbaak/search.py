@@ -21,8 +21,8 @@ import numpy as np
 
 from .embeddings import Embedder
 from .errors import IndexLoadError, VraagbaakError
-from .lexical import bm25_scores, tokenize
-from .store import LocalStore, StoredPassage
+from .lexical import tokenize
+from .store import StoredPassage
 
 __all__ = [
     "Hit",
@@ -129,7 +129,10 @@ class _Candidates:
 
 
 class Searcher:
-    def __init__(self, store: LocalStore, embedder_loader, settings: RankingSettings = RankingSettings()):
+    """Ranks a store's passages; ``store`` is a ``LocalStore`` or a ``MilvusStore``
+    (they answer the same calls, listed in ``locations.py``)."""
+
+    def __init__(self, store, embedder_loader, settings: RankingSettings = RankingSettings()):
         self.store = store
         self.settings = settings
         self._embedder_loader = embedder_loader  # called on the first search that needs the model
@@ -193,26 +196,21 @@ class Searcher:
             return found
         found.sentence_sims = self.store.sentence_similarities(query_vector, found.rows)
         best_sentence = np.array([s.max() if len(s) else -1.0 for s in found.sentence_sims], np.float32)
-        lexical = self._bm25(question, found.passages)
-        fused = fuse(found.scores, lexical, best_sentence, self.store.is_lead[found.rows], self.settings)
+        lexical = self.store.bm25(tokenize([question])[0], found.rows, found.passages)
+        fused = fuse(found.scores, lexical, best_sentence, self.store.leads(found.rows), self.settings)
         order = np.argsort(-fused, kind="stable")[:k]
         found.scores = fused
         return found.keep(order)
 
-    def _bm25(self, question: str, passages: list[StoredPassage]) -> np.ndarray:
-        terms = tokenize([question])[0]
-        df, n, mean_length = self.store.lexical_stats(terms)
-        return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
-
     def _lexical(self, question, k, source) -> _Candidates:
-        """BM25 over the whole store: FTS5 finds the passages richest in the
-        question's terms, which are then scored exactly."""
+        """BM25 over the whole store: the store finds the passages richest in the
+        question's terms (SQLite FTS5, or Milvus's BM25), which are then scored exactly."""
         terms = tokenize([question])[0]
         rows = self.store.lexical_candidates(terms, max(k, self.settings.candidates), source)
         passages = self.store.passages(rows)
         live = [i for i, p in enumerate(passages) if p is not None]
         found = _Candidates(rows, passages, np.zeros(len(rows), np.float32), None).keep(live)
-        found.scores = self._bm25(question, found.passages)
+        found.scores = self.store.bm25(terms, found.rows, found.passages)
         order = [i for i in np.argsort(-found.scores, kind="stable")[:k] if found.scores[i] > 0]
         return found.keep(np.array(order, dtype=np.int64))
 
@@ -237,7 +235,7 @@ class Searcher:
         return hits
 
 
-def check_embedder(store: LocalStore, embedder: Embedder) -> None:
+def check_embedder(store, embedder: Embedder) -> None:
     """Refuse to search with a model other than the one that built the index."""
     c = store.config
     backend = getattr(embedder, "backend", "")

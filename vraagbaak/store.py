@@ -45,6 +45,7 @@ from typing import Iterable
 import numpy as np
 
 from .errors import IndexLoadError, VraagbaakError
+from .lexical import bm25_scores
 
 __all__ = [
     "FORMAT_VERSION",
@@ -52,10 +53,13 @@ __all__ = [
     "StoreConfig",
     "DocumentRecord",
     "ChunkRecord",
+    "Documents",
+    "FolderLocation",
     "StoredPassage",
     "LocalStore",
     "StoreWriter",
     "ann_search_parameters",
+    "quantise_sentences",
     "index_exists",
     "new_ann_index",
     "text_key",
@@ -206,7 +210,7 @@ def _vector_files(folder: Path, dimension: int) -> dict[str, _VectorFile]:
     }
 
 
-def _quantise_sentences(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def quantise_sentences(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric 8-bit codes with one scale per row (cosine error ~1e-3, see BENCHMARKS.md).
 
     Written by hand because it is three lines of numpy; FAISS's scalar
@@ -274,7 +278,7 @@ def _missing_index_error(root: Path) -> IndexLoadError:
 # ------------------------------------------------------------------ reader
 
 
-class _Documents(Mapping):
+class Documents(Mapping):
     """source -> DocumentRecord, kept as the rows SQLite returned (a hundred
     thousand documents load in a tenth of a second; dataclasses are made on access)."""
 
@@ -362,7 +366,7 @@ class LocalStore:
     def _load_documents(self, rows: list[tuple] | None = None) -> None:
         if rows is None:
             rows = self._con.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents").fetchall()
-        self.document_records = _Documents(rows)
+        self.document_records = Documents(rows)
         n = self.counts["rows"]
         first = np.fromiter((r[5] for r in rows), np.int64, len(rows))
         count = np.fromiter((r[6] for r in rows), np.int64, len(rows))
@@ -482,6 +486,10 @@ class LocalStore:
     def passage_vector(self, row: int) -> np.ndarray:
         return np.asarray(self.vectors[row], np.float32)
 
+    def leads(self, rows) -> np.ndarray:
+        """1.0 for a row that opens its document, else 0.0."""
+        return self.is_lead[np.asarray(rows, np.int64)]
+
     # ----------------------------------------------------------- lexical
 
     def lexical_stats(self, terms: list[str]) -> tuple[dict[str, int], int, float]:
@@ -493,6 +501,11 @@ class LocalStore:
                 df[term] = int(found[0][0])
         n = self.passage_count
         return df, n, (self.counts["lexical_tokens"] / n if n else 0.0)
+
+    def bm25(self, terms: list[str], rows, passages: list[StoredPassage]) -> np.ndarray:
+        """BM25 of each candidate passage, with this store's term statistics."""
+        df, n, mean_length = self.lexical_stats(terms)
+        return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
 
     def lexical_candidates(self, terms: list[str], limit: int, source: str | None = None) -> np.ndarray:
         """Rows that contain the most of ``terms`` (SQLite FTS5), for exact BM25 scoring."""
@@ -648,7 +661,7 @@ class StoreWriter:
         self._files["vectors"].write(vectors.astype(np.float16).tobytes())
         self._files["ranges"].write(np.ascontiguousarray(ranges, np.int64).tobytes())
         if sum(len(v) for v in sentence_vectors):
-            codes, scale = _quantise_sentences(np.vstack(sentence_vectors).reshape(-1, d))
+            codes, scale = quantise_sentences(np.vstack(sentence_vectors).reshape(-1, d))
             self._files["codes"].write(codes.tobytes())
             self._files["scale"].write(scale.tobytes())
 
@@ -710,6 +723,10 @@ class StoreWriter:
             os.fsync(f.fileno())
         os.replace(tmp, self.folder / name)
         self.ann = {"ann_file": name, "ann_rows": rows}
+
+    @property
+    def live_rows(self) -> int:
+        return self.counts["rows"] - self.counts["dead_rows"]
 
     def needs_compaction(self) -> bool:
         dead = self.counts["dead_rows"]
@@ -795,3 +812,39 @@ def check_writable(root: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise VraagbaakError(f"cannot write to the index folder {root}: {exc.strerror or exc}") from exc
+
+
+class FolderLocation:
+    """An index folder, as build and load see any store location (``milvus_store.MilvusLocation`` is the other)."""
+
+    kind = "folder"
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+    def check_writable(self) -> None:
+        check_writable(self.root)
+
+    def lock(self):
+        from filelock import FileLock
+
+        return FileLock(str(self.root / ".build.lock"))
+
+    def exists(self) -> bool:
+        return index_exists(self.root) or (self.root / "manifest.json").is_file()
+
+    def recover(self) -> None:
+        if index_exists(self.root):
+            discard_unfinished_generations(self.root)
+
+    def open(self) -> LocalStore:
+        return LocalStore.open(self.root)
+
+    def create(self, config: StoreConfig) -> StoreWriter:
+        return StoreWriter.create(self.root, config)
+
+    def update(self, store: LocalStore) -> StoreWriter:
+        return StoreWriter.update(store)

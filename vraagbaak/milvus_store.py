@@ -1,0 +1,674 @@
+"""The Milvus store: the same index in a Milvus collection, for collections that
+outgrow one machine or that several servers answer from.
+
+``--store milvus:URI[#NAME]``: ``URI`` is what ``pymilvus.MilvusClient``
+accepts, a local ``*.db`` folder (Milvus Lite) or ``http://host:19530`` (a
+Milvus server or cluster; a token, if it needs one, comes from the environment
+variable ``VRAAGBAAK_MILVUS_TOKEN``). ``NAME`` (default ``vraagbaak``) names
+the index: an alias of the collection ``NAME_g<n>`` that holds it.
+
+One collection holds three kinds of entity (field ``kind``):
+
+    passage   id >= 1: text, offsets, heading and pages (JSON in ``data``),
+              its sentence vectors (8-bit codes, base64 in ``codes``), its
+              BM25 terms (``terms``, from which Milvus's BM25 function makes
+              ``sparse``) and its vector (``vector``, HNSW)
+    document  id < 0 (from a hash of the source): title, hash, stat and the
+              row range [first_row, first_row + rows) of its current version
+    meta      id 0: the StoreConfig (model, dimension, prompts, chunking,
+              format version, backend), the next free row, the commit time
+
+Atomic by document. Milvus applies each insert, upsert or delete request on
+its own; it has no transaction over several. What is added here: a new
+version of a document is written as new rows under fresh ids, then the
+document's one entity is upserted to point at them (the flip). A reader takes
+a passage as live only when its id lies in its document's range, so it sees
+the old rows or the new ones, never a mix; rows of a version that was
+replaced or never flipped (a killed build) are invisible and are deleted
+when the build commits or, after a crash, by the next build (``_recover``).
+Removals are flipped at commit. A new model or new chunking settings build a
+new collection, swapped in by moving the alias (one request).
+
+Readers keep the document ranges in memory (a hundred thousand documents are
+a few MB) and re-read them when the meta entity says a build committed,
+checked at most every ``MilvusSettings.refresh_seconds``. Milvus's own
+compaction drops deleted entities, so this store never compacts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import IndexLoadError, VraagbaakError
+from .lexical import bm25_scores
+from .store import FORMAT_VERSION, ChunkRecord, DocumentRecord, Documents, StoreConfig, StoredPassage, quantise_sentences, text_key
+
+__all__ = ["MilvusLocation", "MilvusSettings", "MilvusStore", "MilvusWriter", "TOKEN_ENV", "parse_milvus"]
+
+TOKEN_ENV = "VRAAGBAAK_MILVUS_TOKEN"
+DEFAULT_NAME = "vraagbaak"
+PASSAGE, DOCUMENT, META = 0, 1, 2
+META_ID = 0
+MAX_VARCHAR = 65_535  # Milvus's limit on a VARCHAR field, in bytes
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+_PAYLOAD_FIELDS = ["id", "source", "data", "codes", "terms"]
+
+
+@dataclass(frozen=True)
+class MilvusSettings:
+    """The Milvus store's knobs (how they were chosen: BENCHMARKS.md, "Milvus store")."""
+
+    lexical: str = "project"  # "project": our BM25 over the candidates; "milvus": Milvus's BM25 function
+    hnsw_m: int = 32  # as the local store's HNSW index
+    hnsw_ef_construction: int = 200
+    hnsw_ef: int = 400  # at least 2 k
+    refresh_seconds: float = 1.0  # a reader notices another process's commit this late at most
+    insert_batch: int = 500  # entities per insert request
+    cache_rows: int = 4096  # passages of recent searches kept for their texts and sentence vectors
+
+
+def parse_milvus(spec: str) -> tuple[str, str]:
+    """``milvus:URI[#NAME]`` -> (URI, NAME), with a clear error for a bad name."""
+    rest = spec[len("milvus:"):]
+    uri, _, name = rest.partition("#")
+    name = name or DEFAULT_NAME
+    if not uri:
+        raise VraagbaakError("--store milvus: needs a URI: milvus:./vraagbaak.db or milvus:http://host:19530")
+    if not _NAME.match(name):
+        raise VraagbaakError(f"index name {name!r}: use letters, digits and _ (Milvus collection names), starting with a letter")
+    return uri, name
+
+
+def _document_id(source: str) -> int:
+    """A negative primary key from the source (63 bits of SHA-256: no collision in practice)."""
+    return -1 - (abs(text_key("", "", source)) >> 1)
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text)  # a Milvus filter string literal: double quotes, backslash escapes
+
+
+def _encode_codes(vectors: np.ndarray, dimension: int) -> str:
+    """Sentence vectors as base64 of their 8-bit codes and float32 scales.
+
+    Milvus has no field for a variable number of vectors per entity; they are
+    only ever read with their passage, never searched, so they ride along as text.
+    A passage with more sentences than fit (about 120 at dimension 384) keeps
+    the codes of its first ones; the rest are scored as the passage itself.
+    """
+    fits = (MAX_VARCHAR * 3 // 4) // (dimension + 4)
+    codes, scale = quantise_sentences(np.asarray(vectors, np.float32).reshape(-1, dimension)[:fits])
+    return base64.b64encode(codes.tobytes() + scale.tobytes()).decode("ascii")
+
+
+def _decode_codes(text: str, dimension: int) -> np.ndarray:
+    raw = base64.b64decode(text)
+    n = len(raw) // (dimension + 4)
+    codes = np.frombuffer(raw, np.int8, n * dimension).reshape(n, dimension).astype(np.float32)
+    return codes * np.frombuffer(raw, np.float32, n, offset=n * dimension)[:, None]
+
+
+def _passage_entity(row: int, source: str, chunk: ChunkRecord, vector, sentence_vectors, dimension: int) -> dict:
+    data = {
+        "heading": chunk.heading, "start": chunk.start, "end": chunk.end, "text": chunk.text, "key": chunk.key,
+        "sentences": [[a - chunk.start, b - chunk.start] for a, b in chunk.sentences],
+        "pages": [[a - chunk.start, n] for a, n in chunk.pages],
+    }
+    return {
+        "id": row, "kind": PASSAGE, "source": source, "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+        "codes": _encode_codes(sentence_vectors, dimension), "terms": chunk.stems,
+        "vector": np.asarray(vector, np.float32).tolist(),
+    }
+
+
+def _record_entity(kind: int, id_: int, source: str, data: dict, dimension: int) -> dict:
+    return {"id": id_, "kind": kind, "source": source, "data": json.dumps(data, ensure_ascii=False), "codes": "",
+            "terms": "", "vector": [0.0] * dimension}
+
+
+# --------------------------------------------------------------- location
+
+
+class MilvusLocation:
+    """Where a Milvus index lives: a client, and the alias that names the index."""
+
+    kind = "milvus"
+
+    def __init__(self, spec: str, settings: MilvusSettings = MilvusSettings()):
+        self.uri, self.name = parse_milvus(spec)
+        self.spec, self.settings = spec, settings
+        self._client = None
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = _connect(self.uri)
+        return self._client
+
+    def check_writable(self) -> None:
+        self.client  # connecting is the check: a server that refuses us says so here
+
+    def lock(self):
+        """One build at a time: a file lock beside a Milvus Lite folder (Milvus Lite
+        itself lets only one process open it); a server's collection is not
+        locked across machines, see README."""
+        from contextlib import nullcontext
+
+        if self.uri.startswith(("http://", "https://", "tcp://", "unix:")):
+            return nullcontext()
+        from filelock import FileLock
+
+        return FileLock(os.path.abspath(self.uri).rstrip("/") + ".vraagbaak.lock")
+
+    def collection(self) -> str | None:
+        """The collection the alias points at, None if there is no index."""
+        client = self.client
+        if not client.has_collection(self.name):
+            return None
+        if self.name in client.list_aliases().get("aliases", []):
+            return client.describe_alias(self.name)["collection_name"]
+        raise IndexLoadError(f"{self.name!r} in {self.uri} is a Milvus collection that Vraagbaak did not make; choose another index name: milvus:{self.uri}#NAME")
+
+    def exists(self) -> bool:
+        return self.collection() is not None
+
+    def open(self) -> "MilvusStore":
+        collection = self.collection()
+        if collection is None:
+            raise IndexLoadError(f"no index {self.name!r} in {self.uri}: build it with: python -m vraagbaak build --store {self.spec}")
+        return MilvusStore(self, collection)
+
+    def recover(self) -> None:
+        """Delete what a killed build left (unflipped rows, replaced versions, half-made collections)."""
+        collection = self.collection()
+        for name in self.client.list_collections():
+            if name.startswith(f"{self.name}_g") and name != collection:
+                self.client.drop_collection(name)
+        if collection is not None:
+            _recover(self.client, collection, self.settings)
+
+    def create(self, config: StoreConfig) -> "MilvusWriter":
+        return MilvusWriter.create(self, config)
+
+    def update(self, store: "MilvusStore") -> "MilvusWriter":
+        return MilvusWriter(self, store.collection, store.meta, fresh=False, documents=store.document_records.rows())
+
+
+def _connect(uri: str):
+    # pymilvus logs every failed call at ERROR with its traceback; our callers
+    # turn failures into one-line messages, so its log would only repeat them.
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    from pymilvus import MilvusClient
+
+    try:
+        return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""))
+    except Exception as exc:  # connection refused, Lite folder open in another process, bad token
+        raise VraagbaakError(f"cannot open Milvus at {uri}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "message", "") or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+# ------------------------------------------------------------------ schema
+
+
+def _create_collection(client, name: str, dimension: int, settings: MilvusSettings) -> None:
+    from pymilvus import DataType, Function, FunctionType
+
+    schema = client.create_schema(auto_id=False, description="Vraagbaak index (meta entity id 0 holds its config)")
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("kind", DataType.INT8)
+    schema.add_field("source", DataType.VARCHAR, max_length=4096)
+    schema.add_field("data", DataType.VARCHAR, max_length=MAX_VARCHAR)
+    schema.add_field("codes", DataType.VARCHAR, max_length=MAX_VARCHAR)
+    # The terms are our stemmed Dutch words, space-separated: the standard
+    # tokenizer splits them back unchanged, so Milvus's BM25 sees our terms.
+    schema.add_field("terms", DataType.VARCHAR, max_length=MAX_VARCHAR, enable_analyzer=True, enable_match=True,
+                     analyzer_params={"tokenizer": "standard"})
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]))
+    index = client.prepare_index_params()
+    index.add_index("vector", index_type="HNSW", metric_type="IP",
+                    params={"M": settings.hnsw_m, "efConstruction": settings.hnsw_ef_construction})
+    # bm25s's Lucene defaults, as lexical.py
+    index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.5, "bm25_b": 0.75})
+    index.add_index("kind", index_type="INVERTED")
+    index.add_index("source", index_type="INVERTED")
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+
+
+def _read_meta(client, collection: str, spec: str) -> dict:
+    found = client.get(collection, ids=[META_ID], output_fields=["data"])
+    if not found:
+        raise IndexLoadError(f"the index in {spec} is damaged (no meta entity); rebuild it with: python -m vraagbaak build --store {spec}")
+    meta = json.loads(found[0]["data"])
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexLoadError(
+            f"the index in {spec} has format version {version}, this Vraagbaak reads {FORMAT_VERSION}; "
+            f"rebuild it with: python -m vraagbaak build --store {spec}"
+        )
+    return meta
+
+
+def _iterate(client, collection: str, filter_: str, fields: list[str], batch: int = 4096):
+    it = client.query_iterator(collection, filter=filter_, output_fields=fields, batch_size=batch)
+    try:
+        while rows := it.next():
+            yield from rows
+    finally:
+        it.close()
+
+
+def _document_rows(client, collection: str) -> list[tuple]:
+    """(source, title, sha256, size, mtime_ns, first_row, rows, lexical_length) of every document."""
+    out = []
+    for e in _iterate(client, collection, f"kind == {DOCUMENT}", ["source", "data"]):
+        d = json.loads(e["data"])
+        out.append((e["source"], d["title"], d["sha256"], d["size"], d["mtime_ns"], d["first_row"], d["rows"], d["lexical_length"]))
+    return out
+
+
+def _recover(client, collection: str, settings: MilvusSettings) -> None:
+    """Undo what a writer killed before its commit left behind."""
+    meta = _read_meta(client, collection, collection)
+    clean = meta["clean_upto"]
+    docs = _document_rows(client, collection)
+    ranges = {r[0]: (r[5], r[5] + r[6]) for r in docs}
+    for source in meta.get("cleanup", []):  # a commit killed while deleting: finish it
+        _delete_other_versions(client, collection, source, ranges.get(source))
+    for source, (a, b) in ranges.items():
+        if a >= clean:  # flipped by the killed build: its old version may remain
+            _delete_other_versions(client, collection, source, (a, b))
+    stray = [e["id"] for e in _iterate(client, collection, f"kind == {PASSAGE} and id >= {clean}", ["id", "source"])
+             if not (e["source"] in ranges and ranges[e["source"]][0] <= e["id"] < ranges[e["source"]][1])]
+    for lo in range(0, len(stray), settings.insert_batch):
+        client.delete(collection, ids=stray[lo : lo + settings.insert_batch])
+    ends = [b for a, b in ranges.values()]
+    meta.update(next_row=max([meta["next_row"], *ends]), clean_upto=max([meta["next_row"], *ends]), cleanup=[])
+    client.upsert(collection, [_record_entity(META, META_ID, "", meta, StoreConfig.from_json(meta["config"]).dimension)])
+
+
+def _delete_other_versions(client, collection: str, source: str, keep: tuple[int, int] | None) -> None:
+    """Delete a document's passages outside its current range (all of them if it is gone)."""
+    where = f"kind == {PASSAGE} and source == {_quote(source)}"
+    if keep is not None:
+        where += f" and (id < {keep[0]} or id >= {keep[1]})"
+    client.delete(collection, filter=where)
+
+
+# ------------------------------------------------------------------ reader
+
+
+class _Snapshot:
+    """The committed documents as one reader sees them: replaced whole on refresh."""
+
+    def __init__(self, rows: list[tuple], meta: dict):
+        self.records = Documents([r[:7] for r in rows])
+        self.passage_count = sum(r[6] for r in rows)
+        self.lexical_tokens = sum(r[7] for r in rows)
+        self.updated = meta.get("updated", "")
+        order = sorted((r[5], r[5] + r[6], r[0]) for r in rows if r[6] > 0)
+        self.starts = np.array([o[0] for o in order], np.int64)
+        self.ends = np.array([o[1] for o in order], np.int64)
+        self.sources = [o[2] for o in order]
+
+    def live(self, rows: np.ndarray) -> np.ndarray:
+        """Which rows belong to the current version of their document."""
+        rows = np.asarray(rows, np.int64)
+        at = np.searchsorted(self.starts, rows, side="right") - 1
+        ok = at >= 0
+        ok[ok] &= rows[ok] < self.ends[at[ok]]
+        return ok
+
+    def leads(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, np.int64)
+        if not len(self.starts):
+            return np.zeros(len(rows), bool)
+        at = np.clip(np.searchsorted(self.starts, rows, side="right") - 1, 0, None)
+        return self.starts[at] == rows
+
+
+class MilvusStore:
+    """A Milvus index opened for searching: the same reader interface as ``LocalStore``."""
+
+    def __init__(self, location: MilvusLocation, collection: str):
+        self.location, self.collection = location, collection
+        self.root = location.spec  # where error messages say the index is
+        self.settings = location.settings
+        self._client = location.client
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[int, dict] = OrderedDict()
+        self._checked = 0.0
+        try:
+            self._client.load_collection(collection)
+            self.meta = _read_meta(self._client, collection, location.spec)
+            self.config = StoreConfig.from_json(self.meta["config"])
+            self._snapshot = _Snapshot(_document_rows(self._client, collection), self.meta)
+        except IndexLoadError:
+            raise
+        except Exception as exc:
+            raise IndexLoadError(f"cannot read the index {location.spec}: {_first_line(exc)}") from exc
+        self._checked = time.monotonic()
+
+    # --------------------------------------------------------- freshness
+
+    def _refresh(self) -> None:
+        """Take another process's commit into account (at most every refresh_seconds)."""
+        now = time.monotonic()
+        if now - self._checked < self.settings.refresh_seconds:
+            return
+        self._checked = now
+        meta = _read_meta(self._client, self.collection, self.root)
+        if meta.get("updated") != self.meta.get("updated") or meta.get("next_row") != self.meta.get("next_row"):
+            self._snapshot = _Snapshot(_document_rows(self._client, self.collection), meta)
+            self.meta = meta
+
+    @property
+    def document_records(self) -> Documents:
+        return self._snapshot.records
+
+    @property
+    def documents(self) -> dict[str, str]:
+        return self._snapshot.records.titles()
+
+    @property
+    def passage_count(self) -> int:
+        return self._snapshot.passage_count
+
+    @property
+    def updated(self) -> str:
+        return self._snapshot.updated
+
+    def warm_up(self) -> None:
+        self._client.load_collection(self.collection)
+
+    def leads(self, rows) -> np.ndarray:
+        return self._snapshot.leads(rows).astype(np.float32)
+
+    # -------------------------------------------------------------- dense
+
+    def dense_search(self, query: np.ndarray, k: int, source: str | None = None):
+        """(cosines, rows) of the ``k`` nearest live passages, optionally of one document."""
+        self._refresh()
+        snapshot = self._snapshot
+        where = f"kind == {PASSAGE}"
+        if source is not None:
+            r = snapshot.records[source]
+            where += f" and id >= {r.first_row} and id < {r.first_row + r.rows}"
+        query = np.asarray(query, np.float32).reshape(-1).tolist()
+        limit = k
+        while True:  # rows of versions this reader does not see take places: ask for more
+            hits = self._search(query, "vector", where, limit, {"ef": max(self.settings.hnsw_ef, 2 * limit)})
+            rows = np.array([h["id"] for h in hits], np.int64)
+            live = snapshot.live(rows)
+            if live.sum() >= k or len(hits) < limit or limit >= 16_384:
+                break
+            limit = min(16_384, 2 * limit + 16)
+        scores = np.array([h["distance"] for h in hits], np.float32)[live][:k]
+        return scores, rows[live][:k]
+
+    def _search(self, data, field: str, where: str, limit: int, params: dict) -> list[dict]:
+        result = self._client.search(
+            self.collection, data=[data], anns_field=field, limit=limit, filter=where,
+            output_fields=_PAYLOAD_FIELDS, search_params={"params": params},
+        )
+        hits = list(result[0]) if result else []
+        with self._lock:
+            for h in hits:
+                self._remember(h["entity"])
+        return hits
+
+    def _remember(self, entity: dict) -> None:
+        self._cache[int(entity["id"])] = entity
+        self._cache.move_to_end(int(entity["id"]))
+        while len(self._cache) > self.settings.cache_rows:
+            self._cache.popitem(last=False)
+
+    # ---------------------------------------------------------- passages
+
+    def _entities(self, rows) -> dict[int, dict]:
+        rows = [int(r) for r in rows]
+        with self._lock:
+            found = {r: self._cache[r] for r in rows if r in self._cache}
+        missing = [r for r in rows if r not in found]
+        for lo in range(0, len(missing), 1000):
+            fetched = self._client.get(self.collection, ids=missing[lo : lo + 1000], output_fields=_PAYLOAD_FIELDS)
+            with self._lock:
+                for e in fetched:
+                    found[int(e["id"])] = e
+                    self._remember(e)
+        return found
+
+    def passages(self, rows) -> list[StoredPassage | None]:
+        """The passages at ``rows`` (None for a row that is not live for this reader)."""
+        rows = np.asarray([int(r) for r in rows], np.int64)
+        live = self._snapshot.live(rows) if len(rows) else np.zeros(0, bool)
+        entities = self._entities(rows[live])
+        titles = self._snapshot.records
+        out = []
+        for row, ok in zip(rows.tolist(), live):
+            e = entities.get(row) if ok else None
+            out.append(None if e is None else _passage(row, e, titles[e["source"]].title))
+        return out
+
+    def document_passages(self, source: str) -> list[StoredPassage]:
+        r = self._snapshot.records[source]
+        return [p for p in self.passages(range(r.first_row, r.first_row + r.rows)) if p is not None]
+
+    def sentence_vectors(self, row: int) -> np.ndarray:
+        e = self._entities([row]).get(int(row))
+        return _decode_codes(e["codes"], self.config.dimension) if e else np.zeros((0, self.config.dimension), np.float32)
+
+    def sentence_similarities(self, query: np.ndarray, rows) -> list[np.ndarray]:
+        query = np.asarray(query, np.float32).reshape(-1)
+        entities = self._entities(rows)
+        out = []
+        for r in rows:
+            e = entities.get(int(r))
+            vectors = _decode_codes(e["codes"], self.config.dimension) if e else np.zeros((0, len(query)), np.float32)
+            sims = vectors @ query
+            n_sentences = len(json.loads(e["data"])["sentences"]) if e else 0
+            if len(sims) < n_sentences:  # codes cut at the field's limit: see _encode_codes
+                sims = np.concatenate([sims, np.full(n_sentences - len(sims), sims.min() if len(sims) else 0.0, np.float32)])
+            out.append(sims)
+        return out
+
+    def passage_vector(self, row: int) -> np.ndarray:
+        found = self._client.get(self.collection, ids=[int(row)], output_fields=["vector"])
+        return np.asarray(found[0]["vector"], np.float32)
+
+    def passage_vectors(self, rows) -> dict[int, np.ndarray]:
+        out = {}
+        rows = [int(r) for r in rows]
+        for lo in range(0, len(rows), 1000):
+            for e in self._client.get(self.collection, ids=rows[lo : lo + 1000], output_fields=["vector"]):
+                out[int(e["id"])] = np.asarray(e["vector"], np.float32)
+        return out
+
+    # ----------------------------------------------------------- lexical
+
+    def lexical_stats(self, terms: list[str]) -> tuple[dict[str, int], int, float]:
+        """(passages containing each term, live passages, mean passage length in terms).
+
+        Counted by Milvus's text match; rows of replaced versions not yet
+        deleted count too (they exist only while a build runs).
+        """
+        df = {}
+        for term in set(terms):
+            found = self._client.query(self.collection, filter=f"kind == {PASSAGE} and TEXT_MATCH(terms, {_quote(term)})",
+                                       output_fields=["count(*)"])
+            count = int(found[0]["count(*)"]) if found else 0
+            if count:
+                df[term] = count
+        n = self.passage_count
+        return df, n, (self._snapshot.lexical_tokens / n if n else 0.0)
+
+    def bm25(self, terms: list[str], rows, passages: list[StoredPassage]) -> np.ndarray:
+        """BM25 of each candidate: ours from Milvus's term counts, or Milvus's own (``MilvusSettings.lexical``)."""
+        if not terms or not len(rows):
+            return np.zeros(len(rows), np.float32)
+        if self.settings.lexical == "milvus":
+            ids = ",".join(str(int(r)) for r in rows)
+            hits = self._search(" ".join(terms), "sparse", f"kind == {PASSAGE} and id in [{ids}]", len(rows), {})
+            # Milvus Lite reports BM25 as a negative distance, Milvus as a positive score
+            score = {int(h["id"]): abs(float(h["distance"])) for h in hits}
+            return np.array([score.get(int(r), 0.0) for r in rows], np.float32)
+        df, n, mean_length = self.lexical_stats(terms)
+        return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
+
+    def lexical_candidates(self, terms: list[str], limit: int, source: str | None = None) -> np.ndarray:
+        """Live rows Milvus's BM25 ranks highest for ``terms``, to be scored exactly."""
+        if not terms:
+            return np.zeros(0, np.int64)
+        self._refresh()
+        where = f"kind == {PASSAGE}"
+        if source is not None:
+            r = self._snapshot.records[source]
+            where += f" and id >= {r.first_row} and id < {r.first_row + r.rows}"
+        hits = self._search(" ".join(terms), "sparse", where, min(limit, 16_384), {})
+        rows = np.array([h["id"] for h in hits], np.int64)
+        return rows[self._snapshot.live(rows)] if len(rows) else rows
+
+
+def _passage(row: int, e: dict, title: str) -> StoredPassage:
+    d = json.loads(e["data"])
+    start = d["start"]
+    return StoredPassage(
+        row, e["source"], title, d["heading"], start, d["end"], d["text"],
+        tuple((a + start, b + start) for a, b in d["sentences"]), d["key"], e["terms"],
+        tuple((a + start, n) for a, n in d["pages"]),
+    )
+
+
+# ------------------------------------------------------------------ writer
+
+
+class MilvusWriter:
+    """One build's changes to a Milvus index; each document flips on its own (see module docs)."""
+
+    def __init__(self, location: MilvusLocation, collection: str, meta: dict, fresh: bool, documents: dict | None = None):
+        self.location, self.collection, self.fresh = location, collection, fresh
+        self.settings, self._client = location.settings, location.client
+        self.meta = dict(meta)
+        self.config = StoreConfig.from_json(meta["config"])
+        self._next_row = meta["next_row"]
+        self._documents: dict[str, tuple] = dict(documents or {})  # source -> 7-tuple, as committed so far
+        self._lexical = {}  # source -> lexical length, for documents flipped by this build
+        self._removed: list[str] = []
+        self._replaced: list[str] = []
+        self.counts = {"rows": sum(r[6] for r in self._documents.values()), "dead_rows": 0}
+
+    @classmethod
+    def create(cls, location: MilvusLocation, config: StoreConfig) -> "MilvusWriter":
+        """A new collection (first build, other model or chunking), swapped in by ``commit``."""
+        client = location.client
+        numbers = [int(n.rsplit("_g", 1)[1]) for n in client.list_collections()
+                   if n.startswith(f"{location.name}_g") and n.rsplit("_g", 1)[1].isdigit()]
+        collection = f"{location.name}_g{max(numbers, default=0) + 1:06d}"
+        _create_collection(client, collection, config.dimension, location.settings)
+        meta = {"format_version": FORMAT_VERSION, "config": config.to_json(), "next_row": 1, "clean_upto": 1, "cleanup": [], "updated": ""}
+        client.insert(collection, [_record_entity(META, META_ID, "", meta, config.dimension)])
+        return cls(location, collection, meta, fresh=True)
+
+    @property
+    def live_rows(self) -> int:
+        return self.counts["rows"]
+
+    def needs_compaction(self) -> bool:
+        return False  # Milvus compacts its segments itself
+
+    def touch(self, record: DocumentRecord) -> None:
+        old = self._documents[record.source]
+        self._documents[record.source] = old[:3] + (record.size, record.mtime_ns) + old[5:]
+        self._upsert_document(self._documents[record.source], self._lexical.get(record.source))
+
+    def remove(self, source: str) -> None:
+        """Drop a document at commit (until then readers keep its current version)."""
+        old = self._documents.pop(source, None)
+        if old is not None:
+            self._removed.append(source)
+            self.counts["rows"] -= old[6]
+
+    def add(self, record: DocumentRecord, chunks: list[ChunkRecord], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
+        """Write a document's new rows, then flip its entity to them."""
+        first = self._next_row
+        self._next_row += len(chunks)
+        d = self.config.dimension
+        entities = [_passage_entity(first + i, record.source, c, v, s, d) for i, (c, v, s) in enumerate(zip(chunks, vectors, sentence_vectors))]
+        for lo in range(0, len(entities), self.settings.insert_batch):
+            self._client.insert(self.collection, entities[lo : lo + self.settings.insert_batch])
+        was_removed = record.source in self._removed  # the build removes a changed document, then adds it
+        if was_removed:
+            self._removed.remove(record.source)
+        if was_removed or record.source in self._documents:
+            self._replaced.append(record.source)
+        row = (record.source, record.title, record.sha256, record.size, record.mtime_ns, first, len(chunks))
+        if record.source in self._documents:
+            self.counts["rows"] -= self._documents[record.source][6]
+        self._documents[record.source] = row
+        self._lexical[record.source] = sum(len(c.stems.split()) for c in chunks)
+        self.counts["rows"] += len(chunks)
+        self._upsert_document(row, self._lexical[record.source])
+
+    def _upsert_document(self, row: tuple, lexical_length: int | None) -> None:
+        source = row[0]
+        if lexical_length is None:  # only touched: keep the stored length
+            found = self._client.get(self.collection, ids=[_document_id(source)], output_fields=["data"])
+            lexical_length = json.loads(found[0]["data"])["lexical_length"] if found else 0
+        data = dict(zip(("title", "sha256", "size", "mtime_ns", "first_row", "rows"), row[1:]), lexical_length=lexical_length)
+        self._client.upsert(self.collection, [_record_entity(DOCUMENT, _document_id(source), source, data, self.config.dimension)])
+
+    def commit(self) -> MilvusStore:
+        """Record the commit, delete what it replaced, and (for a new collection) move the alias to it."""
+        cleanup = sorted(set(self._removed) | set(self._replaced))
+        self.meta.update(next_row=self._next_row, cleanup=cleanup, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self._write_meta()  # from here a killed commit is finished by the next build (_recover)
+        if self._removed:
+            self._client.delete(self.collection, ids=[_document_id(s) for s in self._removed])
+        for source in cleanup:
+            r = self._documents.get(source)
+            _delete_other_versions(self._client, self.collection, source, None if r is None else (r[5], r[5] + r[6]))
+        self.meta.update(clean_upto=self._next_row, cleanup=[])
+        self._write_meta()
+        if self.fresh:
+            self._swap_alias()
+        return MilvusStore(self.location, self.collection)
+
+    def _write_meta(self) -> None:
+        self._client.upsert(self.collection, [_record_entity(META, META_ID, "", self.meta, self.config.dimension)])
+
+    def _swap_alias(self) -> None:
+        client, name = self._client, self.location.name
+        previous = self.location.collection()
+        client.load_collection(self.collection)
+        if previous is None:
+            client.create_alias(self.collection, name)
+        else:
+            client.alter_alias(self.collection, name)
+            client.drop_collection(previous)
+
+    def abort(self) -> None:
+        """Leave the committed state: a new collection is dropped; rows written for
+        documents not flipped are deleted by the next build's recovery."""
+        if self.fresh:
+            try:
+                self._client.drop_collection(self.collection)
+            except Exception:
+                pass
