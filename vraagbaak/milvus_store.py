@@ -208,10 +208,11 @@ class MilvusLocation:
 
 
 def _connect(uri: str):
-    # pymilvus logs every failed call at ERROR with its traceback; our callers
-    # turn failures into one-line messages, so its log would only repeat them.
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
     from pymilvus import MilvusClient
+
+    # pymilvus logs every failed call at ERROR with its traceback (and configures
+    # its loggers on import); our callers turn failures into one-line messages.
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
 
     try:
         return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""))
@@ -250,7 +251,12 @@ def _create_collection(client, name: str, dimension: int, settings: MilvusSettin
     index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": 1.5, "bm25_b": 0.75})
     index.add_index("kind", index_type="INVERTED")
     index.add_index("source", index_type="INVERTED")
-    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+    client.create_collection(name, schema=schema, consistency_level="Strong")
+    # sync=False: pymilvus would otherwise poll the index state with a call
+    # Milvus Lite does not serve, for two seconds a collection. Milvus builds
+    # indexes in the background either way; loading waits for what it needs.
+    client.create_index(name, index, sync=False)
+    client.load_collection(name)
 
 
 def _read_meta(client, collection: str, spec: str) -> dict:
