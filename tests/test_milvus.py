@@ -235,3 +235,15 @@ def test_cli_build_and_ask_on_milvus(fake, corpus, spec):
     assert len(hits) == 5 and hits[0]["answer"]
     missing = run("ask", "wat is preventie?", "--store", spec + "#leeg")
     assert missing.exit_code == 2 and missing.stderr.startswith("error: no index 'leeg'")
+
+
+def test_sentence_codes_fit_milvus_field_limit():
+    import numpy as np
+
+    vectors = np.random.default_rng(0).normal(size=(400, 384)).astype(np.float32)
+    text = milvus_store._encode_codes(vectors, 384)
+    assert len(text) <= milvus_store.MAX_VARCHAR
+    decoded = milvus_store._decode_codes(text, 384)
+    assert 100 < len(decoded) < 400  # the first ones that fit
+    cos = (decoded * vectors[: len(decoded)]).sum(1) / np.linalg.norm(decoded, axis=1) / np.linalg.norm(vectors[: len(decoded)], axis=1)
+    assert cos.min() > 0.99

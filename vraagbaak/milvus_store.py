@@ -56,6 +56,7 @@ from .store import FORMAT_VERSION, ChunkRecord, DocumentRecord, Documents, Store
 __all__ = ["MilvusLocation", "MilvusSettings", "MilvusStore", "MilvusWriter", "TOKEN_ENV", "parse_milvus"]
 
 TOKEN_ENV = "VRAAGBAAK_MILVUS_TOKEN"
+BM25_ENV = "VRAAGBAAK_MILVUS_BM25"  # "project" or "milvus": MilvusSettings.lexical for the CLI and the page
 DEFAULT_NAME = "vraagbaak"
 PASSAGE, DOCUMENT, META = 0, 1, 2
 META_ID = 0
@@ -95,7 +96,8 @@ def _document_id(source: str) -> int:
 
 
 def _quote(text: str) -> str:
-    return json.dumps(text)  # a Milvus filter string literal: double quotes, backslash escapes
+    """A Milvus filter string literal: double quotes, backslash escapes, letters as they are."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _encode_codes(vectors: np.ndarray, dimension: int) -> str:
@@ -136,16 +138,49 @@ def _record_entity(kind: int, id_: int, source: str, data: dict, dimension: int)
             "terms": "", "vector": [0.0] * dimension}
 
 
+def _milvus_errors(cls):
+    """Each public method of ``cls``: a failure inside pymilvus or gRPC (server gone,
+    collection dropped under us) becomes one VraagbaakError line, as the CLI prints them."""
+    import functools
+
+    def guard(fn):
+        @functools.wraps(fn)
+        def guarded(self, *args, **kwargs):
+            try:
+                return fn(self, *args, **kwargs)
+            except Exception as exc:
+                if not type(exc).__module__.startswith(("pymilvus", "grpc")):
+                    raise
+                where = next((o.uri for o in (self, getattr(self, "location", None), *args) if hasattr(o, "uri")), "")
+                raise VraagbaakError(f"Milvus at {where} failed: {_first_line(exc)}") from exc
+
+        return guarded
+
+    for name, value in list(vars(cls).items()):
+        if name.startswith("_"):
+            continue
+        if isinstance(value, classmethod):
+            setattr(cls, name, classmethod(guard(value.__func__)))
+        elif callable(value) and not isinstance(value, (staticmethod, type)):
+            setattr(cls, name, guard(value))
+    return cls
+
+
+
 # --------------------------------------------------------------- location
 
 
+@_milvus_errors
 class MilvusLocation:
     """Where a Milvus index lives: a client, and the alias that names the index."""
 
     kind = "milvus"
 
-    def __init__(self, spec: str, settings: MilvusSettings = MilvusSettings()):
+    def __init__(self, spec: str, settings: MilvusSettings | None = None):
         self.uri, self.name = parse_milvus(spec)
+        settings = settings or MilvusSettings(lexical=os.environ.get(BM25_ENV) or MilvusSettings.lexical)
+        if settings.lexical not in ("project", "milvus"):
+            raise VraagbaakError(f"{BM25_ENV}={settings.lexical!r}: choose project or milvus")
         self.spec, self.settings = spec, settings
         self._client = None
 
@@ -158,7 +193,17 @@ class MilvusLocation:
             self._client = _connect(self.uri)
         return self._client
 
+    @property
+    def is_lite(self) -> bool:
+        """A local Milvus Lite folder rather than a server."""
+        return not self.uri.startswith(("http://", "https://", "tcp://", "unix:", "grpc://"))
+
     def check_writable(self) -> None:
+        if self.is_lite:
+            try:
+                os.makedirs(os.path.dirname(os.path.abspath(self.uri)), exist_ok=True)
+            except OSError as exc:
+                raise VraagbaakError(f"cannot create the folder of {self.uri}: {exc.strerror or exc}") from exc
         self.client  # connecting is the check: a server that refuses us says so here
 
     def lock(self):
@@ -167,7 +212,7 @@ class MilvusLocation:
         locked across machines, see README."""
         from contextlib import nullcontext
 
-        if self.uri.startswith(("http://", "https://", "tcp://", "unix:")):
+        if not self.is_lite:
             return nullcontext()
         from filelock import FileLock
 
@@ -175,6 +220,8 @@ class MilvusLocation:
 
     def collection(self) -> str | None:
         """The collection the alias points at, None if there is no index."""
+        if self.is_lite and not os.path.isdir(self.uri) and self._client is None:
+            return None  # reading must not create an empty Milvus Lite folder
         client = self.client
         if not client.has_collection(self.name):
             return None
@@ -208,6 +255,10 @@ class MilvusLocation:
 
 
 def _connect(uri: str):
+    # gRPC's C core prints its own connection notices to stderr (Milvus Lite
+    # answers pymilvus's keep-alive pings with "too_many_pings" notices); our
+    # errors already say what failed, in one line. Read when gRPC loads.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     from pymilvus import MilvusClient
 
     # pymilvus logs every failed call at ERROR with its traceback (and configures
@@ -293,6 +344,7 @@ def _document_rows(client, collection: str) -> list[tuple]:
 
 def _recover(client, collection: str, settings: MilvusSettings) -> None:
     """Undo what a writer killed before its commit left behind."""
+    client.load_collection(collection)
     meta = _read_meta(client, collection, collection)
     clean = meta["clean_upto"]
     docs = _document_rows(client, collection)
@@ -306,8 +358,11 @@ def _recover(client, collection: str, settings: MilvusSettings) -> None:
              if not (e["source"] in ranges and ranges[e["source"]][0] <= e["id"] < ranges[e["source"]][1])]
     for lo in range(0, len(stray), settings.insert_batch):
         client.delete(collection, ids=stray[lo : lo + settings.insert_batch])
-    ends = [b for a, b in ranges.values()]
-    meta.update(next_row=max([meta["next_row"], *ends]), clean_upto=max([meta["next_row"], *ends]), cleanup=[])
+    # ids are never handed out twice, not even those of deleted stray rows
+    next_row = max([meta["next_row"], *(b for a, b in ranges.values()), *(i + 1 for i in stray)])
+    if (next_row, next_row, []) == (meta["next_row"], clean, meta.get("cleanup", [])):
+        return  # the last build finished: nothing written
+    meta.update(next_row=next_row, clean_upto=next_row, cleanup=[])
     client.upsert(collection, [_record_entity(META, META_ID, "", meta, StoreConfig.from_json(meta["config"]).dimension)])
 
 
@@ -351,6 +406,7 @@ class _Snapshot:
         return self.starts[at] == rows
 
 
+@_milvus_errors
 class MilvusStore:
     """A Milvus index opened for searching: the same reader interface as ``LocalStore``."""
 
@@ -361,6 +417,7 @@ class MilvusStore:
         self._client = location.client
         self._lock = threading.Lock()
         self._cache: OrderedDict[int, dict] = OrderedDict()
+        self._df: dict[str, int] = {}  # passages containing a term, as Milvus counted them
         self._checked = 0.0
         try:
             self._client.load_collection(collection)
@@ -385,6 +442,7 @@ class MilvusStore:
         if meta.get("updated") != self.meta.get("updated") or meta.get("next_row") != self.meta.get("next_row"):
             self._snapshot = _Snapshot(_document_rows(self._client, self.collection), meta)
             self.meta = meta
+            self._df = {}
 
     @property
     def document_records(self) -> Documents:
@@ -518,9 +576,11 @@ class MilvusStore:
         """
         df = {}
         for term in set(terms):
-            found = self._client.query(self.collection, filter=f"kind == {PASSAGE} and TEXT_MATCH(terms, {_quote(term)})",
-                                       output_fields=["count(*)"])
-            count = int(found[0]["count(*)"]) if found else 0
+            count = self._df.get(term)
+            if count is None:  # one count per new term; the cache is cleared when a build commits
+                found = self._client.query(self.collection, filter=f"kind == {PASSAGE} and TEXT_MATCH(terms, {_quote(term)})",
+                                           output_fields=["count(*)"])
+                count = self._df[term] = int(found[0]["count(*)"]) if found else 0
             if count:
                 df[term] = count
         n = self.passage_count
@@ -566,6 +626,7 @@ def _passage(row: int, e: dict, title: str) -> StoredPassage:
 # ------------------------------------------------------------------ writer
 
 
+@_milvus_errors
 class MilvusWriter:
     """One build's changes to a Milvus index; each document flips on its own (see module docs)."""
 
