@@ -247,3 +247,34 @@ def test_sentence_codes_fit_milvus_field_limit():
     assert 100 < len(decoded) < 400  # the first ones that fit
     cos = (decoded * vectors[: len(decoded)]).sum(1) / np.linalg.norm(decoded, axis=1) / np.linalg.norm(vectors[: len(decoded)], axis=1)
     assert cos.min() > 0.99
+
+
+def test_a_milvus_server_over_http(fake, corpus, tmp_path):
+    """The server path (``milvus:http://...``): Milvus Lite's gRPC server in its own process, as a cluster is reached."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "srv"), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        spec = f"milvus:http://127.0.0.1:{port}#faq"
+        first = build(corpus, spec)
+        assert first.report.documents_added == 5
+        assert build(corpus, spec).report.passages_embedded == 0
+        reader = Index.load(store=spec)
+        assert reader.passage_count == first.passage_count and reader.search("wat is preventie?", k=3)[0].answer
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
