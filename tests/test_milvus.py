@@ -138,6 +138,7 @@ def test_a_build_killed_midway_leaves_each_document_old_or_new(fake, corpus, tmp
 def test_a_commit_killed_while_deleting_is_finished_by_the_next_build(fake, corpus, spec, monkeypatch):
     build(corpus, spec)
     _change_every_document(corpus)
+    (corpus / "wat-is-sociaal-werk.txt").unlink()
     original = milvus_store._delete_other_versions
 
     def dies(*args):
@@ -148,10 +149,12 @@ def test_a_commit_killed_while_deleting_is_finished_by_the_next_build(fake, corp
         build(corpus, spec)
     monkeypatch.setattr(milvus_store, "_delete_other_versions", original)
     reader = Index.load(store=spec)
+    assert "wat-is-sociaal-werk.txt" not in reader.documents  # removed at the start of the commit
     assert stored_passages(reader) > reader.passage_count  # the old rows are still there, invisible
     assert all(h.text.startswith("Nieuw begin") for h in reader.search("nieuw begin van de tekst", k=5, mode="lexical"))
     index = build(corpus, spec)
     assert index.report.passages_embedded == 0 and stored_passages(index) == index.passage_count
+    assert len(index.documents) == 4
 
 
 def test_a_reader_keeps_answering_while_a_writer_updates(fake, corpus, spec):

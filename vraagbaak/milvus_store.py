@@ -333,13 +333,17 @@ def _iterate(client, collection: str, filter_: str, fields: list[str], batch: in
         it.close()
 
 
-def _document_rows(client, collection: str) -> list[tuple]:
-    """(source, title, sha256, size, mtime_ns, first_row, rows, lexical_length) of every document."""
-    out = []
+def _document_rows(client, collection: str) -> tuple[list[tuple], list[str]]:
+    """(source, title, sha256, size, mtime_ns, first_row, rows, lexical_length) of every
+    document, and the sources of removed documents whose rows a commit is deleting."""
+    out, removed = [], []
     for e in _iterate(client, collection, f"kind == {DOCUMENT}", ["source", "data"]):
         d = json.loads(e["data"])
-        out.append((e["source"], d["title"], d["sha256"], d["size"], d["mtime_ns"], d["first_row"], d["rows"], d["lexical_length"]))
-    return out
+        if d.get("removed"):
+            removed.append(e["source"])
+        else:
+            out.append((e["source"], d["title"], d["sha256"], d["size"], d["mtime_ns"], d["first_row"], d["rows"], d["lexical_length"]))
+    return out, removed
 
 
 def _recover(client, collection: str, settings: MilvusSettings) -> None:
@@ -347,10 +351,10 @@ def _recover(client, collection: str, settings: MilvusSettings) -> None:
     client.load_collection(collection)
     meta = _read_meta(client, collection, collection)
     clean = meta["clean_upto"]
-    docs = _document_rows(client, collection)
+    docs, removed = _document_rows(client, collection)
     ranges = {r[0]: (r[5], r[5] + r[6]) for r in docs}
-    for source in meta.get("cleanup", []):  # a commit killed while deleting: finish it
-        _delete_other_versions(client, collection, source, ranges.get(source))
+    for source in removed:  # a commit killed while deleting a removed document: finish it
+        _delete_document(client, collection, source)
     for source, (a, b) in ranges.items():
         if a >= clean:  # flipped by the killed build: its old version may remain
             _delete_other_versions(client, collection, source, (a, b))
@@ -360,10 +364,16 @@ def _recover(client, collection: str, settings: MilvusSettings) -> None:
         client.delete(collection, ids=stray[lo : lo + settings.insert_batch])
     # ids are never handed out twice, not even those of deleted stray rows
     next_row = max([meta["next_row"], *(b for a, b in ranges.values()), *(i + 1 for i in stray)])
-    if (next_row, next_row, []) == (meta["next_row"], clean, meta.get("cleanup", [])):
+    if next_row == meta["next_row"] == clean:
         return  # the last build finished: nothing written
-    meta.update(next_row=next_row, clean_upto=next_row, cleanup=[])
+    meta.update(next_row=next_row, clean_upto=next_row)
     client.upsert(collection, [_record_entity(META, META_ID, "", meta, StoreConfig.from_json(meta["config"]).dimension)])
+
+
+def _delete_document(client, collection: str, source: str) -> None:
+    """A removed document's rows, then its tombstone (in this order: a kill in between leaves the tombstone to finish from)."""
+    _delete_other_versions(client, collection, source, None)
+    client.delete(collection, ids=[_document_id(source)])
 
 
 def _delete_other_versions(client, collection: str, source: str, keep: tuple[int, int] | None) -> None:
@@ -423,7 +433,7 @@ class MilvusStore:
             self._client.load_collection(collection)
             self.meta = _read_meta(self._client, collection, location.spec)
             self.config = StoreConfig.from_json(self.meta["config"])
-            self._snapshot = _Snapshot(_document_rows(self._client, collection), self.meta)
+            self._snapshot = _Snapshot(_document_rows(self._client, collection)[0], self.meta)
         except IndexLoadError:
             raise
         except Exception as exc:
@@ -440,7 +450,7 @@ class MilvusStore:
         self._checked = now
         meta = _read_meta(self._client, self.collection, self.root)
         if meta.get("updated") != self.meta.get("updated") or meta.get("next_row") != self.meta.get("next_row"):
-            self._snapshot = _Snapshot(_document_rows(self._client, self.collection), meta)
+            self._snapshot = _Snapshot(_document_rows(self._client, self.collection)[0], meta)
             self.meta = meta
             self._df = {}
 
@@ -558,14 +568,6 @@ class MilvusStore:
         found = self._client.get(self.collection, ids=[int(row)], output_fields=["vector"])
         return np.asarray(found[0]["vector"], np.float32)
 
-    def passage_vectors(self, rows) -> dict[int, np.ndarray]:
-        out = {}
-        rows = [int(r) for r in rows]
-        for lo in range(0, len(rows), 1000):
-            for e in self._client.get(self.collection, ids=rows[lo : lo + 1000], output_fields=["vector"]):
-                out[int(e["id"])] = np.asarray(e["vector"], np.float32)
-        return out
-
     # ----------------------------------------------------------- lexical
 
     def lexical_stats(self, terms: list[str]) -> tuple[dict[str, int], int, float]:
@@ -651,9 +653,9 @@ class MilvusWriter:
         self._next_row = meta["next_row"]
         self._documents: dict[str, tuple] = dict(documents or {})  # source -> 7-tuple, as committed so far
         self._lexical = {}  # source -> lexical length, for documents flipped by this build
-        self._removed: list[str] = []
-        self._replaced: list[str] = []
-        self.counts = {"rows": sum(r[6] for r in self._documents.values()), "dead_rows": 0}
+        self._removed: set[str] = set()  # flipped to "gone" at commit
+        self._replaced: set[str] = set()  # their old rows are deleted at commit
+        self._live_rows = sum(r[6] for r in self._documents.values())
 
     @classmethod
     def create(cls, location: MilvusLocation, config: StoreConfig) -> "MilvusWriter":
@@ -663,13 +665,13 @@ class MilvusWriter:
                    if n.startswith(f"{location.name}_g") and n.rsplit("_g", 1)[1].isdigit()]
         collection = f"{location.name}_g{max(numbers, default=0) + 1:06d}"
         _create_collection(client, collection, config.dimension, location.settings)
-        meta = {"format_version": FORMAT_VERSION, "config": config.to_json(), "next_row": 1, "clean_upto": 1, "cleanup": [], "updated": ""}
+        meta = {"format_version": FORMAT_VERSION, "config": config.to_json(), "next_row": 1, "clean_upto": 1, "updated": ""}
         client.insert(collection, [_record_entity(META, META_ID, "", meta, config.dimension)])
         return cls(location, collection, meta, fresh=True)
 
     @property
     def live_rows(self) -> int:
-        return self.counts["rows"]
+        return self._live_rows
 
     def needs_compaction(self) -> bool:
         return False  # Milvus compacts its segments itself
@@ -683,8 +685,8 @@ class MilvusWriter:
         """Drop a document at commit (until then readers keep its current version)."""
         old = self._documents.pop(source, None)
         if old is not None:
-            self._removed.append(source)
-            self.counts["rows"] -= old[6]
+            self._removed.add(source)
+            self._live_rows -= old[6]
 
     def add(self, record: DocumentRecord, chunks: list[ChunkRecord], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
         """Write a document's new rows, then flip its entity to them."""
@@ -696,15 +698,15 @@ class MilvusWriter:
             self._client.insert(self.collection, entities[lo : lo + self.settings.insert_batch])
         was_removed = record.source in self._removed  # the build removes a changed document, then adds it
         if was_removed:
-            self._removed.remove(record.source)
+            self._removed.discard(record.source)
         if was_removed or record.source in self._documents:
-            self._replaced.append(record.source)
+            self._replaced.add(record.source)
         row = (record.source, record.title, record.sha256, record.size, record.mtime_ns, first, len(chunks))
         if record.source in self._documents:
-            self.counts["rows"] -= self._documents[record.source][6]
+            self._live_rows -= self._documents[record.source][6]
         self._documents[record.source] = row
         self._lexical[record.source] = sum(len(c.stems.split()) for c in chunks)
-        self.counts["rows"] += len(chunks)
+        self._live_rows += len(chunks)
         self._upsert_document(row, self._lexical[record.source])
 
     def _upsert_document(self, row: tuple, lexical_length: int | None) -> None:
@@ -716,16 +718,23 @@ class MilvusWriter:
         self._client.upsert(self.collection, [_record_entity(DOCUMENT, _document_id(source), source, data, self.config.dimension)])
 
     def commit(self) -> MilvusStore:
-        """Record the commit, delete what it replaced, and (for a new collection) move the alias to it."""
-        cleanup = sorted(set(self._removed) | set(self._replaced))
-        self.meta.update(next_row=self._next_row, cleanup=cleanup, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        self._write_meta()  # from here a killed commit is finished by the next build (_recover)
-        if self._removed:
-            self._client.delete(self.collection, ids=[_document_id(s) for s in self._removed])
-        for source in cleanup:
-            r = self._documents.get(source)
-            _delete_other_versions(self._client, self.collection, source, None if r is None else (r[5], r[5] + r[6]))
-        self.meta.update(clean_upto=self._next_row, cleanup=[])
+        """Flip the removals, delete what the build replaced, record the commit,
+        and (for a new collection) move the alias to it.
+
+        A kill at any point is finished by the next build (``_recover``):
+        removed documents are tombstones until their rows are gone, and
+        replaced ones start at or after ``clean_upto`` until it is moved past them.
+        """
+        d = self.config.dimension
+        tombstones = [_record_entity(DOCUMENT, _document_id(s), s, {"removed": True}, d) for s in sorted(self._removed)]
+        for lo in range(0, len(tombstones), self.settings.insert_batch):
+            self._client.upsert(self.collection, tombstones[lo : lo + self.settings.insert_batch])
+        for source in sorted(self._replaced - self._removed):
+            r = self._documents[source]
+            _delete_other_versions(self._client, self.collection, source, (r[5], r[5] + r[6]))
+        for source in sorted(self._removed):
+            _delete_document(self._client, self.collection, source)
+        self.meta.update(next_row=self._next_row, clean_upto=self._next_row, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         self._write_meta()
         # Seal what this build wrote: searches then use indexed segments rather
         # than scanning the write buffer (on Milvus Lite 8-15x slower).
