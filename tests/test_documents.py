@@ -1,7 +1,6 @@
 """PDF, Word, OpenDocument and web pages: real files written by real writers (fake model)."""
 
 import os
-import shutil
 
 import numpy as np
 import pytest
