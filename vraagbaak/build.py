@@ -9,8 +9,10 @@
     embed     vectors for passage and sentence texts the store does not have
               (a changed document reuses the vectors of its unchanged text)
     commit    append to the store and commit once; extend the HNSW index or
-              compact when tombstones pile up
+              compact when tombstones pile up (the Milvus store flips each
+              document as it is written, and its commit deletes what was replaced)
 
+The store is wherever ``locations.locate`` says: an index folder, or Milvus.
 Cost follows the change: an unchanged corpus costs one stat per file and one
 read of the documents table, without loading the model.
 """
@@ -33,7 +35,7 @@ from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
-from .locations import Location, locate
+from .locations import Location, Store, locate
 from .store import ChunkRecord, DocumentRecord, LocalStore, StoreConfig, StoreWriter, text_key
 
 __all__ = ["BuildReport", "build_index"]
@@ -72,10 +74,10 @@ class Plan:
     to_read: list[str]  # new, or stat changed, or everything when re-split
     removed: list[str]
     new_generation: bool  # write a whole new generation (first build, other model or chunking)
-    reuse: LocalStore | None  # where vectors of unchanged texts may come from
+    reuse: Store | None  # where vectors of unchanged texts may come from
 
 
-def plan_changes(files: list[CorpusFile], store: LocalStore | None, model: str, chunking: dict, backend: str = "") -> Plan:
+def plan_changes(files: list[CorpusFile], store: Store | None, model: str, chunking: dict, backend: str = "") -> Plan:
     by_source = {f.source: f for f in files}
     same_model = store is not None and (store.config.model, store.config.backend) == (model, backend)
     new_generation = not same_model or store.config.chunking != chunking
@@ -193,7 +195,7 @@ def prepare_files(items: list[CorpusFile], job: _Job, workers: int) -> Iterator:
 class _Embedding:
     """Vectors by text key: reused from the store where it has them, else embedded."""
 
-    def __init__(self, embedder: Embedder, reuse: LocalStore | None, progress, report: BuildReport):
+    def __init__(self, embedder: Embedder, reuse: Store | None, progress, report: BuildReport):
         self.embedder, self.reuse, self.progress, self.report = embedder, reuse, progress, report
         self.done = 0
 
@@ -313,7 +315,7 @@ def build_index(
     on_skip: Callable[[str, str], None] | None = None,
     workers: int | None = None,
     backend: str | None = None,
-) -> tuple[LocalStore, BuildReport]:
+) -> tuple[Store, BuildReport]:
     """Build or update the index of ``corpus_dir`` in ``index_dir``; return it and what was done.
 
     ``progress(done, total)`` is called while embedding (True: a terminal bar);
@@ -345,7 +347,7 @@ def build_index(
     return store, report
 
 
-def _apply(plan: Plan, store, location: Location, model, model_dir, backend, settings, report, skipped, progress, workers) -> LocalStore:
+def _apply(plan: Plan, store, location: Location, model, model_dir, backend, settings, report, skipped, progress, workers) -> Store:
     """The prepare, embed and commit stages of ``build_index``."""
     report.documents_unchanged = len(plan.unchanged)
     report.documents_removed = len(plan.removed)

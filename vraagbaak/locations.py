@@ -3,21 +3,29 @@
 A location opens the committed index for searching (``open``), and gives a
 build what it needs: ``check_writable``, ``lock``, ``exists``, ``recover``
 (clean up after a killed build), ``create`` (a writer for a new index) and
-``update`` (a writer that changes the current one). Both stores' readers
-answer the same calls (``search.Searcher`` uses nothing else), so ranking,
-answer choice and the "no good match" rule exist once.
+``update`` (a writer that changes the current one).
+
+Both stores' readers answer the same calls, so ranking, answer choice and the
+"no good match" rule exist once (``search.py``): ``dense_search``,
+``passages``, ``sentence_similarities``, ``leads``, ``bm25``,
+``lexical_candidates``, ``document_records``, ``documents``,
+``passage_count``, ``config``, ``root``, ``updated``, ``warm_up``; a build
+also reads ``document_passages``, ``passage_vector`` and ``sentence_vectors``
+to reuse the vectors of unchanged text. Their writers take ``touch``,
+``remove``, ``add`` and ``commit`` (or ``abort``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .milvus_store import MilvusLocation
-from .store import FolderLocation
+from .milvus_store import MilvusLocation, MilvusStore
+from .store import FolderLocation, LocalStore
 
-__all__ = ["Location", "locate"]
+__all__ = ["Location", "Store", "locate"]
 
 Location = FolderLocation | MilvusLocation
+Store = LocalStore | MilvusStore
 
 
 def locate(spec: "str | Path | Location") -> Location:
