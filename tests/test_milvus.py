@@ -281,3 +281,14 @@ def test_a_milvus_server_over_http(fake, corpus, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_page_index_updates_on_milvus(fake, corpus, spec):
+    from vraagbaak.live import LiveIndex
+
+    live = LiveIndex(corpus, spec, model="fake")
+    assert live.update(progress=False).documents_added == 5
+    live.add("respijt.txt", "Respijtzorg\n\nMantelzorgers krijgen respijtzorg van het wijkteam.".encode())
+    report = live.update(progress=False)
+    assert report.documents_added == 1 and report.passages_embedded == 1
+    assert live.search("respijtzorg voor mantelzorgers", k=1)[0].source == "respijt.txt"
