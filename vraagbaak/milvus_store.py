@@ -366,7 +366,7 @@ def _recover(client, collection: str, settings: MilvusSettings) -> None:
     next_row = max([meta["next_row"], *(b for a, b in ranges.values()), *(i + 1 for i in stray)])
     if next_row == meta["next_row"] == clean:
         return  # the last build finished: nothing written
-    meta.update(next_row=next_row, clean_upto=next_row)
+    meta.update(next_row=next_row, clean_upto=next_row, commits=meta.get("commits", 0) + 1)  # readers re-read the documents
     client.upsert(collection, [_record_entity(META, META_ID, "", meta, StoreConfig.from_json(meta["config"]).dimension)])
 
 
@@ -449,7 +449,7 @@ class MilvusStore:
             return
         self._checked = now
         meta = _read_meta(self._client, self.collection, self.root)
-        if meta.get("updated") != self.meta.get("updated") or meta.get("next_row") != self.meta.get("next_row"):
+        if meta.get("commits") != self.meta.get("commits"):
             self._snapshot = _Snapshot(_document_rows(self._client, self.collection)[0], meta)
             self.meta = meta
             self._df = {}
@@ -734,7 +734,8 @@ class MilvusWriter:
             _delete_other_versions(self._client, self.collection, source, (r[5], r[5] + r[6]))
         for source in sorted(self._removed):
             _delete_document(self._client, self.collection, source)
-        self.meta.update(next_row=self._next_row, clean_upto=self._next_row, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self.meta.update(next_row=self._next_row, clean_upto=self._next_row, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                         commits=self.meta.get("commits", 0) + 1)  # what readers watch for
         self._write_meta()
         # Seal what this build wrote: searches then use indexed segments rather
         # than scanning the write buffer (on Milvus Lite 8-15x slower).
