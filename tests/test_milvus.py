@@ -223,9 +223,10 @@ def test_two_indexes_in_one_milvus_are_separate(fake, corpus, tmp_path, spec):
     other = tmp_path / "other"
     other.mkdir()
     (other / "een.txt").write_text("Een\n\nAlleen deze tekst.", encoding="utf-8")
-    small = build(other, f"{spec}#klein")
+    small = build(other, f"{spec}#vraagbaak_gemeente")  # a name that starts as the other's collections do
     assert small.documents == {"een.txt": "Een"}
-    assert len(Index.load(store=spec).documents) == 5
+    assert len(build(corpus, spec).documents) == 5  # its recovery leaves the other index alone
+    assert Index.load(store=f"{spec}#vraagbaak_gemeente").documents == {"een.txt": "Een"}
 
 
 def test_cli_build_and_ask_on_milvus(fake, corpus, spec):

@@ -232,6 +232,11 @@ class MilvusLocation:
     def exists(self) -> bool:
         return self.collection() is not None
 
+    def generation_of(self, collection: str) -> int | None:
+        """n for this index's collection NAME_g<n> (exactly: index "faq" must not claim "faq_gemeente_g000001")."""
+        found = re.fullmatch(re.escape(self.name) + r"_g(\d{6,})", collection)
+        return int(found.group(1)) if found else None
+
     def open(self) -> "MilvusStore":
         collection = self.collection()
         if collection is None:
@@ -242,7 +247,7 @@ class MilvusLocation:
         """Delete what a killed build left (unflipped rows, replaced versions, half-made collections)."""
         collection = self.collection()
         for name in self.client.list_collections():
-            if name.startswith(f"{self.name}_g") and name != collection:
+            if self.generation_of(name) is not None and name != collection:
                 self.client.drop_collection(name)
         if collection is not None:
             _recover(self.client, collection, self.settings)
@@ -661,8 +666,7 @@ class MilvusWriter:
     def create(cls, location: MilvusLocation, config: StoreConfig) -> "MilvusWriter":
         """A new collection (first build, other model or chunking), swapped in by ``commit``."""
         client = location.client
-        numbers = [int(n.rsplit("_g", 1)[1]) for n in client.list_collections()
-                   if n.startswith(f"{location.name}_g") and n.rsplit("_g", 1)[1].isdigit()]
+        numbers = [g for g in map(location.generation_of, client.list_collections()) if g is not None]
         collection = f"{location.name}_g{max(numbers, default=0) + 1:06d}"
         _create_collection(client, collection, config.dimension, location.settings)
         meta = {"format_version": FORMAT_VERSION, "config": config.to_json(), "next_row": 1, "clean_upto": 1, "updated": ""}
