@@ -256,7 +256,8 @@ class MilvusLocation:
         return MilvusWriter.create(self, config)
 
     def update(self, store: "MilvusStore") -> "MilvusWriter":
-        return MilvusWriter(self, store.collection, store.meta, fresh=False, documents=store.document_records.rows())
+        snapshot = store._snapshot
+        return MilvusWriter(self, store.collection, store.meta, fresh=False, documents=snapshot.records.rows(), lexical=snapshot.lexical)
 
 
 def _connect(uri: str):
@@ -338,25 +339,29 @@ def _iterate(client, collection: str, filter_: str, fields: list[str], batch: in
         it.close()
 
 
-def _document_rows(client, collection: str) -> tuple[list[tuple], list[str]]:
-    """(source, title, sha256, size, mtime_ns, first_row, rows, lexical_length) of every
-    document, and the sources of removed documents whose rows a commit is deleting."""
-    out, removed = [], []
+def _document_rows(client, collection: str) -> tuple[list[tuple], dict[str, int], list[str]]:
+    """(source, title, sha256, size, mtime_ns, first_row, rows) of every document,
+    its BM25 length by source, and the sources of removed documents whose rows
+    a commit is deleting."""
+    out, lexical, removed = [], {}, []
     for e in _iterate(client, collection, f"kind == {DOCUMENT}", ["source", "data"]):
         d = json.loads(e["data"])
         if d.get("removed"):
             removed.append(e["source"])
         else:
-            out.append((e["source"], d["title"], d["sha256"], d["size"], d["mtime_ns"], d["first_row"], d["rows"], d["lexical_length"]))
-    return out, removed
+            out.append((e["source"], d["title"], d["sha256"], d["size"], d["mtime_ns"], d["first_row"], d["rows"]))
+            lexical[e["source"]] = d["lexical_length"]
+    return out, lexical, removed
 
 
 def _recover(client, collection: str, settings: MilvusSettings) -> None:
     """Undo what a writer killed before its commit left behind."""
     client.load_collection(collection)
     meta = _read_meta(client, collection, collection)
+    if not meta.get("building"):
+        return  # the last build committed (or wrote nothing): no scan, nothing written
     clean = meta["clean_upto"]
-    docs, removed = _document_rows(client, collection)
+    docs, _, removed = _document_rows(client, collection)
     ranges = {r[0]: (r[5], r[5] + r[6]) for r in docs}
     for source in removed:  # a commit killed while deleting a removed document: finish it
         _delete_document(client, collection, source)
@@ -369,9 +374,8 @@ def _recover(client, collection: str, settings: MilvusSettings) -> None:
         client.delete(collection, ids=stray[lo : lo + settings.insert_batch])
     # ids are never handed out twice, not even those of deleted stray rows
     next_row = max([meta["next_row"], *(b for a, b in ranges.values()), *(i + 1 for i in stray)])
-    if next_row == meta["next_row"] == clean:
-        return  # the last build finished: nothing written
-    meta.update(next_row=next_row, clean_upto=next_row, commits=meta.get("commits", 0) + 1)  # readers re-read the documents
+    meta.update(next_row=next_row, clean_upto=next_row, building=False,
+                commits=meta.get("commits", 0) + 1)  # readers re-read the documents
     client.upsert(collection, [_record_entity(META, META_ID, "", meta, StoreConfig.from_json(meta["config"]).dimension)])
 
 
@@ -395,10 +399,12 @@ def _delete_other_versions(client, collection: str, source: str, keep: tuple[int
 class _Snapshot:
     """The committed documents as one reader sees them: replaced whole on refresh."""
 
-    def __init__(self, rows: list[tuple], meta: dict):
-        self.records = Documents([r[:7] for r in rows])
+    def __init__(self, rows: list[tuple], lexical: dict[str, int], meta: dict):
+        """``rows``: the 7 fields of DocumentRecord per document; ``lexical``: its BM25 length by source."""
+        self.records = Documents(rows)
+        self.lexical = lexical
         self.passage_count = sum(r[6] for r in rows)
-        self.lexical_tokens = sum(r[7] for r in rows)
+        self.lexical_tokens = sum(lexical.values())
         self.updated = meta.get("updated", "")
         order = sorted((r[5], r[5] + r[6], r[0]) for r in rows if r[6] > 0)
         self.starts = np.array([o[0] for o in order], np.int64)
@@ -425,7 +431,8 @@ class _Snapshot:
 class MilvusStore:
     """A Milvus index opened for searching: the same reader interface as ``LocalStore``."""
 
-    def __init__(self, location: MilvusLocation, collection: str):
+    def __init__(self, location: MilvusLocation, collection: str, documents: tuple[list, dict] | None = None):
+        """``documents`` (rows and BM25 lengths, from the writer that just committed) spares reading them again."""
         self.location, self.collection = location, collection
         self.root = location.spec  # where error messages say the index is
         self.settings = location.settings
@@ -438,7 +445,8 @@ class MilvusStore:
             self._client.load_collection(collection)
             self.meta = _read_meta(self._client, collection, location.spec)
             self.config = StoreConfig.from_json(self.meta["config"])
-            self._snapshot = _Snapshot(_document_rows(self._client, collection)[0], self.meta)
+            rows, lexical = documents or _document_rows(self._client, collection)[:2]
+            self._snapshot = _Snapshot(rows, lexical, self.meta)
         except IndexLoadError:
             raise
         except Exception as exc:
@@ -455,7 +463,7 @@ class MilvusStore:
         self._checked = now
         meta = _read_meta(self._client, self.collection, self.root)
         if meta.get("commits") != self.meta.get("commits"):
-            self._snapshot = _Snapshot(_document_rows(self._client, self.collection)[0], meta)
+            self._snapshot = _Snapshot(*_document_rows(self._client, self.collection)[:2], meta)
             self.meta = meta
             self._df = {}
 
@@ -650,14 +658,15 @@ def _passage(row: int, e: dict, title: str) -> StoredPassage:
 class MilvusWriter:
     """One build's changes to a Milvus index; each document flips on its own (see module docs)."""
 
-    def __init__(self, location: MilvusLocation, collection: str, meta: dict, fresh: bool, documents: dict | None = None):
+    def __init__(self, location: MilvusLocation, collection: str, meta: dict, fresh: bool, documents: dict | None = None,
+                 lexical: dict[str, int] | None = None):
         self.location, self.collection, self.fresh = location, collection, fresh
         self.settings, self._client = location.settings, location.client
         self.meta = dict(meta)
         self.config = StoreConfig.from_json(meta["config"])
         self._next_row = meta["next_row"]
         self._documents: dict[str, tuple] = dict(documents or {})  # source -> 7-tuple, as committed so far
-        self._lexical = {}  # source -> lexical length, for documents flipped by this build
+        self._lexical = dict(lexical or {})  # source -> BM25 length, as committed so far
         self._removed: set[str] = set()  # flipped to "gone" at commit
         self._replaced: set[str] = set()  # their old rows are deleted at commit
         self._live_rows = sum(r[6] for r in self._documents.values())
@@ -683,11 +692,12 @@ class MilvusWriter:
     def touch(self, record: DocumentRecord) -> None:
         old = self._documents[record.source]
         self._documents[record.source] = old[:3] + (record.size, record.mtime_ns) + old[5:]
-        self._upsert_document(self._documents[record.source], self._lexical.get(record.source))
+        self._upsert_document(self._documents[record.source])
 
     def remove(self, source: str) -> None:
         """Drop a document at commit (until then readers keep its current version)."""
         old = self._documents.pop(source, None)
+        self._lexical.pop(source, None)
         if old is not None:
             self._removed.add(source)
             self._live_rows -= old[6]
@@ -711,14 +721,12 @@ class MilvusWriter:
         self._documents[record.source] = row
         self._lexical[record.source] = sum(len(c.stems.split()) for c in chunks)
         self._live_rows += len(chunks)
-        self._upsert_document(row, self._lexical[record.source])
+        self._upsert_document(row)
 
-    def _upsert_document(self, row: tuple, lexical_length: int | None) -> None:
+    def _upsert_document(self, row: tuple) -> None:
+        self._begin()
         source = row[0]
-        if lexical_length is None:  # only touched: keep the stored length
-            found = self._client.get(self.collection, ids=[_document_id(source)], output_fields=["data"])
-            lexical_length = json.loads(found[0]["data"])["lexical_length"] if found else 0
-        data = dict(zip(("title", "sha256", "size", "mtime_ns", "first_row", "rows"), row[1:]), lexical_length=lexical_length)
+        data = dict(zip(("title", "sha256", "size", "mtime_ns", "first_row", "rows"), row[1:]), lexical_length=self._lexical[source])
         self._client.upsert(self.collection, [_record_entity(DOCUMENT, _document_id(source), source, data, self.config.dimension)])
 
     def commit(self) -> MilvusStore:
@@ -729,6 +737,7 @@ class MilvusWriter:
         removed documents are tombstones until their rows are gone, and
         replaced ones start at or after ``clean_upto`` until it is moved past them.
         """
+        self._begin()
         d = self.config.dimension
         tombstones = [_record_entity(DOCUMENT, _document_id(s), s, {"removed": True}, d) for s in sorted(self._removed)]
         for lo in range(0, len(tombstones), self.settings.insert_batch):
@@ -739,14 +748,21 @@ class MilvusWriter:
         for source in sorted(self._removed):
             _delete_document(self._client, self.collection, source)
         self.meta.update(next_row=self._next_row, clean_upto=self._next_row, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                         commits=self.meta.get("commits", 0) + 1)  # what readers watch for
+                         commits=self.meta.get("commits", 0) + 1, building=False)  # commits: what readers watch for
         self._write_meta()
         # Seal what this build wrote: searches then use indexed segments rather
         # than scanning the write buffer (on Milvus Lite 8-15x slower).
         self._client.flush(self.collection)
         if self.fresh:
             self._swap_alias()
-        return MilvusStore(self.location, self.collection)
+        return MilvusStore(self.location, self.collection, (list(self._documents.values()), self._lexical))
+
+    def _begin(self) -> None:
+        """Before this build's first write, mark the index as being written: only
+        then does the next build have anything to recover (``_recover``)."""
+        if not self.meta.get("building"):
+            self.meta["building"] = True
+            self._write_meta()
 
     def _write_meta(self) -> None:
         self._client.upsert(self.collection, [_record_entity(META, META_ID, "", self.meta, self.config.dimension)])
