@@ -406,10 +406,9 @@ class _Snapshot:
         self.passage_count = sum(r[6] for r in rows)
         self.lexical_tokens = sum(lexical.values())
         self.updated = meta.get("updated", "")
-        order = sorted((r[5], r[5] + r[6], r[0]) for r in rows if r[6] > 0)
+        order = sorted((r[5], r[5] + r[6]) for r in rows if r[6] > 0)
         self.starts = np.array([o[0] for o in order], np.int64)
         self.ends = np.array([o[1] for o in order], np.int64)
-        self.sources = [o[2] for o in order]
 
     def live(self, rows: np.ndarray) -> np.ndarray:
         """Which rows belong to the current version of their document."""
