@@ -48,6 +48,18 @@ def test_modes_k_and_document_filter(fake, corpus, tmp_path):
         index.search("preventie", mode="magisch")
 
 
+def test_lexical_mode_finds_a_rare_term_past_the_first_rows_that_match(fake, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(300):  # 300 passages with the common word, in row order before the one that answers
+        (corpus / f"a{i:03d}.txt").write_text(f"Bericht {i}\n\nDe gemeente meldt nieuws over de wijk, nummer {i}.", encoding="utf-8")
+    (corpus / "z.txt").write_text("Kwelder\n\nDe gemeente beheert ook de kwelder langs de dijk.", encoding="utf-8")
+    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    hits = index.search("Wat doet de gemeente met de kwelder?", k=3, mode="lexical")
+    assert hits[0].source == "z.txt"
+    assert index.search("gemeente kwelder", k=1, mode="lexical", source="z.txt")[0].source == "z.txt"
+
+
 def _hit(similarity):
     return Hit(1, similarity or 0, "a.txt", "A", "tekst", 0, 5, similarity=similarity)
 

@@ -14,7 +14,7 @@ from collections import Counter
 
 import numpy as np
 
-__all__ = ["K1", "B", "bm25_scores", "passage_terms", "stem_word", "tokenize"]
+__all__ = ["K1", "B", "bm25_scores", "idf", "passage_terms", "stem_word", "tokenize"]
 
 K1, B = 1.5, 0.75  # bm25s's defaults (Lucene variant)
 _stemmer = None
@@ -70,9 +70,14 @@ def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dic
     terms = [t for t in query_terms if df.get(t, 0) > 0]
     if not terms or n <= 0 or mean_length <= 0:
         return scores
-    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms}
+    weight = {t: idf(df[t], n) for t in terms}
     for i, words in enumerate(passages_terms):
         counts = Counter(words)
         norm = K1 * ((1 - B) + B * len(words) / mean_length)
-        scores[i] = sum(idf[t] * counts[t] / (norm + counts[t]) for t in terms if counts[t])
+        scores[i] = sum(weight[t] * counts[t] / (norm + counts[t]) for t in terms if counts[t])
     return scores
+
+
+def idf(df: int, n: int) -> float:
+    """BM25's inverse document frequency (Lucene variant) of a term in ``df`` of ``n`` passages."""
+    return math.log(1 + (n - df + 0.5) / (df + 0.5))

@@ -37,15 +37,16 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Iterable
 
 import numpy as np
 
 from .errors import IndexLoadError, VraagbaakError
-from .lexical import bm25_scores
+from .lexical import bm25_scores, idf
 
 __all__ = [
     "FORMAT_VERSION",
@@ -508,18 +509,26 @@ class LocalStore:
         return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
 
     def lexical_candidates(self, terms: list[str], limit: int, source: str | None = None) -> np.ndarray:
-        """Rows that contain the most of ``terms`` (SQLite FTS5), for exact BM25 scoring."""
-        if not terms:
-            return np.zeros(0, np.int64)
-        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in sorted(set(terms)))
-        sql, params = "SELECT rowid FROM lexical WHERE lexical MATCH ?", [query]
-        if source is not None:
-            a, b = self.document_range(source)
-            sql += " AND rowid >= ? AND rowid < ?"
-            params += [a, b]
-        rows = np.array([r[0] for r in self._query(sql + " ORDER BY rank LIMIT ?", params + [limit])], np.int64)
-        known = rows[rows < len(self.alive)]  # rows a later build added are not this reader's
-        return known[self.alive[known]]
+        """The ``limit`` rows richest in the question's rare terms, for exact BM25 scoring.
+
+        A row scores the summed IDF of the question terms it holds: BM25 without
+        term counts and lengths, which the full-text index (detail=none, to stay
+        small) does not keep; for the same reason FTS5's own ``rank`` is 0 for
+        every row, so it cannot choose. One posting list per term.
+        """
+        df, n, _ = self.lexical_stats(terms)
+        where, bounds = ("", []) if source is None else (" AND rowid >= ? AND rowid < ?", list(self.document_range(source)))
+        rows, weights = [np.zeros(0, np.int64)], [np.zeros(0)]
+        for term, count in Counter(t for t in terms if t in df).items():
+            found = self._query("SELECT rowid FROM lexical WHERE lexical MATCH ?" + where, ['"' + term.replace('"', '""') + '"'] + bounds)
+            rows.append(np.fromiter((r[0] for r in found), np.int64, len(found)))
+            weights.append(np.full(len(found), count * idf(df[term], n)))
+        rows, weights = np.concatenate(rows), np.concatenate(weights)
+        keep = rows < len(self.alive)  # rows a later build added are not this reader's
+        keep[keep] = self.alive[rows[keep]]
+        unique, inverse = np.unique(rows[keep], return_inverse=True)
+        scores = np.bincount(inverse, weights=weights[keep], minlength=len(unique))
+        return unique[np.argsort(-scores, kind="stable")[:limit]]
 
 
 def _sentence_rows(chunks: list[ChunkRecord], sentence_vectors: list[np.ndarray], first_row: int):
