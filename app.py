@@ -21,8 +21,8 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     parser.add_argument("--model-dir", default=None, help="folder of the converted bundled model")
-    parser.add_argument("--backend", choices=["onnx", "torch"], default=os.environ.get("VRAAGBAAK_BACKEND"),
-                        help="model runtime: int8 ONNX (default) or fp32 torch (env VRAAGBAAK_BACKEND)")
+    parser.add_argument("--backend", choices=["openvino", "torch"], default=os.environ.get("VRAAGBAAK_BACKEND"),
+                        help="model runtime: int8 OpenVINO (default) or fp32 torch (env VRAAGBAAK_BACKEND)")
     args = parser.parse_args(argv)
 
     import gradio as gr

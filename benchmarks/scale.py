@@ -19,7 +19,7 @@ non-model costs count:
   memory of the build process and of the serving process.
 
 With ``--real-model-size N`` (default 10,000) that size is measured once more
-with the bundled model (its default backend, int8 ONNX): the full build then
+with the bundled model (its default backend, int8 OpenVINO): the full build then
 includes embedding, and the searches still exclude query encoding.
 
 The stand-in embeds a text as a random unit vector drawn from the SHAKE-128

@@ -398,13 +398,20 @@ def test_every_passage_reads_back_the_vectors_of_its_own_sentences(fake, corpus,
     assert shared > 0 and store.counts["sentence_rows"] == int(store.sentence_ranges[:, 1].sum()) - shared
 
 
-def test_an_index_refuses_questions_embedded_by_another_backend(corpus, tmp_path):
+@pytest.mark.parametrize(
+    "built_with, advice",
+    [
+        ("openvino-int8", "search it with --backend openvino, or rebuild it with: python -m vraagbaak build --index .* --backend torch"),
+        ("onnx-int8", "rebuild it with: python -m vraagbaak build --index .* --backend torch"),  # a backend this version no longer has
+    ],
+)
+def test_an_index_refuses_questions_embedded_by_another_backend(corpus, tmp_path, built_with, advice):
     from fake_embedder import FakeEmbedder
 
     from vraagbaak import embeddings
 
     class Int8(FakeEmbedder):
-        backend = "onnx-int8"
+        backend = built_with
 
     class Fp32(FakeEmbedder):
         backend = "torch"
@@ -412,9 +419,9 @@ def test_an_index_refuses_questions_embedded_by_another_backend(corpus, tmp_path
     embeddings.register_embedder("fake", Int8)
     try:
         index = build(corpus, tmp_path / "idx")
-        assert index.backend == "onnx-int8" and index.search("wat is preventie?", k=1)
+        assert index.backend == built_with and index.search("wat is preventie?", k=1)
         embeddings.register_embedder("fake", Fp32)
-        with pytest.raises(IndexLoadError, match="built with the onnx-int8 backend, not torch; search it with --backend onnx"):
+        with pytest.raises(IndexLoadError, match=f"built with the {built_with} backend, not torch; {advice}$"):
             Index.load(tmp_path / "idx").search("wat is preventie?")
     finally:
         embeddings._cache.clear()

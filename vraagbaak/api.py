@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .build import BuildReport, build_index
 from .chunking import ChunkingSettings
-from .embeddings import load_embedder
+from .embeddings import backend_choice, load_embedder
 from .errors import IndexLoadError
 from .search import Hit, RankingSettings, Searcher
 from .locations import locate
@@ -29,7 +29,9 @@ class Index:
         self._store = store
         self._model_dir = model_dir
         self.report = report  # what the last build did, when this came from build()
-        backend = backend or store.config.backend or None  # the index's own backend unless told otherwise
+        # The index's own backend unless told otherwise (one this version no longer
+        # has: the default, which check_embedder then refuses with a rebuild line).
+        backend = backend or backend_choice(store.config.backend)
         self._searcher = Searcher(store, lambda: load_embedder(store.config.model, model_dir, backend), ranking)
 
     @classmethod
@@ -38,7 +40,7 @@ class Index:
         """Open an index (``store``, else the folder ``index_dir``); ``model``, if given, must be the model that built it.
 
         Questions are embedded with the backend that built the index
-        ("onnx" or "torch"); another ``backend`` is refused on the first search.
+        ("openvino" or "torch"); another ``backend`` is refused on the first search.
         """
         location = locate(store if store is not None else index_dir)
         opened = location.open()
@@ -68,7 +70,7 @@ class Index:
 
         ``store``: where the index lives (a folder, or "milvus:URI[#NAME]";
         default the folder ``index_dir``); ``workers``: processes that split
-        documents (default: every core); ``backend``: "onnx" (default for the
+        documents (default: every core); ``backend``: "openvino" (default for the
         bundled model) or "torch".
         """
         opened, report = build_index(corpus_dir, store if store is not None else index_dir, model, model_dir, settings, progress, on_skip, workers, backend)

@@ -320,7 +320,7 @@ def build_index(
 
     ``progress(done, total)`` is called while embedding (True: a terminal bar);
     ``workers``: processes that split documents (default: every core);
-    ``backend``: "onnx" or "torch" (default: the index's, else int8 ONNX for
+    ``backend``: "openvino" or "torch" (default: the index's, else int8 OpenVINO for
     the bundled model); another backend than the index's builds it anew.
     """
     t0 = time.perf_counter()

@@ -54,10 +54,10 @@ def store_option(default):
 
 backend_option = click.option(
     "--backend",
-    type=click.Choice(["onnx", "torch"]),
+    type=click.Choice(["openvino", "torch"]),
     envvar="VRAAGBAAK_BACKEND",
     default=None,
-    help="Model runtime: int8 ONNX (default for the bundled model) or fp32 torch; a search uses the index's own (env VRAAGBAAK_BACKEND).",
+    help="Model runtime: int8 OpenVINO (default for the bundled model) or fp32 torch; a search uses the index's own (env VRAAGBAAK_BACKEND).",
 )
 
 

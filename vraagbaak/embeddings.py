@@ -1,8 +1,8 @@
 """Turning text into vectors.
 
-Everything above this module talks to an ``Embedder``: the real one wraps a
-sentence-transformers model (by default the bundled multilingual-e5-small);
-tests register a deterministic fake under a name with ``register_embedder`` so
+Everything above this module talks to an ``Embedder``: by default the bundled
+multilingual-e5-small as int8 OpenVINO (``openvino_model.py``, no torch), or
+any sentence-transformers model on torch (``--backend torch``); tests register a deterministic fake under a name with ``register_embedder`` so
 they need no model (the pattern of simonw's ``llm``).
 """
 
@@ -24,13 +24,14 @@ __all__ = [
     "DEFAULT_MODEL",
     "Embedder",
     "SentenceTransformerEmbedder",
+    "backend_choice",
     "load_embedder",
     "register_embedder",
     "resolve_backend",
 ]
 
-BACKENDS = ("onnx", "torch")  # what --backend / VRAAGBAAK_BACKEND take
-_RECORDED = {"onnx": "onnx-int8", "torch": "torch"}  # what an index records
+BACKENDS = ("openvino", "torch")  # what --backend / VRAAGBAAK_BACKEND take
+_RECORDED = {"openvino": "openvino-int8", "torch": "torch"}  # what an index records
 
 
 class Embedder(Protocol):
@@ -99,24 +100,32 @@ def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
         del _cache[key]
 
 
-def resolve_backend(name: str | None, backend: str | None = None, recorded: str | None = None) -> str:
-    """The backend an index of model ``name`` records: "onnx-int8" or "torch" ("" for registered embedders).
+def backend_choice(recorded: str) -> str | None:
+    """The ``--backend`` choice that gives vectors like those of a recorded backend
+    (None for one this version no longer has, such as the earlier "onnx-int8")."""
+    return {v: k for k, v in _RECORDED.items()}.get(recorded)
 
-    ``backend`` ("onnx"/"torch") is the caller's choice, else VRAAGBAAK_BACKEND,
-    else what the index already records, else int8 ONNX for the bundled model
-    (the only one exported to ONNX) and torch for any other.
+
+def resolve_backend(name: str | None, backend: str | None = None, recorded: str | None = None) -> str:
+    """The backend an index of model ``name`` records: "openvino-int8" or "torch" ("" for registered embedders).
+
+    ``backend`` ("openvino"/"torch") is the caller's choice, else
+    VRAAGBAAK_BACKEND, else what the index already records (if this version
+    still has it), else int8 OpenVINO for the bundled model (the only one
+    exported to int8) and torch for any other.
     """
     name = name or DEFAULT_MODEL
     if name in _registry:  # a plugin's or test's embedder states its own (unknown until it is made)
         return recorded or ""
     choice = backend or os.environ.get("VRAAGBAAK_BACKEND") or None
-    if choice is None and recorded:
+    if choice is None and recorded and backend_choice(recorded):
         return recorded
-    choice = choice or ("onnx" if name == DEFAULT_MODEL else "torch")
+    choice = choice or ("openvino" if name == DEFAULT_MODEL else "torch")
     if choice not in BACKENDS:
-        raise VraagbaakError(f"unknown backend {choice!r}; choose one of {', '.join(BACKENDS)}")
-    if choice == "onnx" and name != DEFAULT_MODEL:
-        raise VraagbaakError(f"the int8 ONNX backend is made for the bundled model only; use --backend torch for {name!r}")
+        hint = " (the onnx backend was replaced by openvino: faster int8, see BENCHMARKS.md)" if choice == "onnx" else ""
+        raise VraagbaakError(f"unknown backend {choice!r}; choose one of {', '.join(BACKENDS)}{hint}")
+    if choice == "openvino" and name != DEFAULT_MODEL:
+        raise VraagbaakError(f"the int8 OpenVINO backend is made for the bundled model only; use --backend torch for {name!r}")
     return _RECORDED[choice]
 
 
@@ -125,11 +134,11 @@ def load_embedder(name: str | None = None, model_dir: str | Path | None = None, 
 
     ``name`` is a registered name, the bundled model's name, or any
     sentence-transformers model folder (or a name already in the local cache);
-    ``backend`` is "onnx", "torch" or a recorded backend ("onnx-int8"), see
-    ``resolve_backend``.
+    ``backend`` is "openvino", "torch" or a recorded backend ("openvino-int8"),
+    see ``resolve_backend``.
     """
     name = name or DEFAULT_MODEL
-    backend = {v: k for k, v in _RECORDED.items()}.get(backend, backend)
+    backend = backend_choice(backend) or backend
     recorded = resolve_backend(name, backend)
     key = (name, str(model_dir or "") if name == DEFAULT_MODEL else "", recorded)  # model_dir is only the bundled model's
     with _cache_lock:
@@ -139,10 +148,10 @@ def load_embedder(name: str | None = None, model_dir: str | Path | None = None, 
             embedder = _registry[name]()
         elif name == DEFAULT_MODEL:
             folder = ensure_bundled_model(Path(model_dir) if model_dir else None)
-            if recorded == "onnx-int8":
-                from .onnx_model import OnnxEmbedder, ensure_onnx_model
+            if recorded == "openvino-int8":
+                from .openvino_model import OpenVinoEmbedder, ensure_int8_model
 
-                embedder = OnnxEmbedder(name, ensure_onnx_model(folder, progress=_say))
+                embedder = OpenVinoEmbedder(name, ensure_int8_model(folder, progress=_say))
             else:
                 embedder = SentenceTransformerEmbedder(name, str(folder))
         else:

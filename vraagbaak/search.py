@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .embeddings import Embedder
+from .embeddings import Embedder, backend_choice
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import tokenize
 from .store import StoredPassage
@@ -241,10 +241,11 @@ def check_embedder(store, embedder: Embedder) -> None:
     backend = getattr(embedder, "backend", "")
     if c.backend != backend and embedder.name == c.model:
         # int8 and fp32 vectors differ slightly: measured in BENCHMARKS.md, mixing is refused
-        choice = "onnx" if c.backend == "onnx-int8" else c.backend
+        rebuild = f"python -m vraagbaak build --index {store.root} --backend {backend_choice(backend) or backend}"
+        choice = backend_choice(c.backend)
+        instead = f"search it with --backend {choice}, or rebuild it with: " if choice else "rebuild it with: "
         raise IndexLoadError(
-            f"the index in {store.root} was built with the {c.backend or 'default'} backend, not {backend or 'default'}; "
-            f"search it with --backend {choice}, or rebuild it with: python -m vraagbaak build --index {store.root} --backend {'torch' if choice == 'onnx' else 'onnx'}"
+            f"the index in {store.root} was built with the {c.backend or 'default'} backend, not {backend or 'default'}; {instead}{rebuild}"
         )
     if embedder.name != c.model or embedder.dimension != c.dimension or embedder.prompts != c.prompts:
         raise IndexLoadError(

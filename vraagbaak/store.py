@@ -105,7 +105,7 @@ class StoreConfig:
     prompts: dict
     chunking: dict
     format_version: int = FORMAT_VERSION
-    backend: str = ""  # "onnx-int8" or "torch": int8 vectors differ slightly from fp32 ones
+    backend: str = ""  # "openvino-int8" or "torch": int8 vectors differ slightly from fp32 ones
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -1,0 +1,299 @@
+"""The bundled model as int8 OpenVINO, and an embedder that runs it without torch.
+
+Made once, beside the converted sentence-transformers folder, in three steps:
+
+1. the BERT encoder is exported to ONNX with ``torch.onnx.export``, taking
+   the word vectors as its input: the word-embedding table (250,037 × 384)
+   is saved beside it as float16 and looked up in numpy (below, why);
+2. OpenVINO reads the ONNX graph and NNCF quantises it statically to int8
+   (weights and activations; ``nncf.ModelType.TRANSFORMER``, which keeps
+   softmax and layer norms in float and applies SmoothQuant), calibrated on
+   the Dutch texts in ``calibration_nl.txt`` that ship with the package
+   (written for this; no text of the evaluation sets), never on a user's
+   corpus, so every machine makes the same model;
+3. it is saved as OpenVINO IR (``model.xml`` + ``model.bin``).
+
+Why OpenVINO + NNCF and not onnxruntime's dynamic int8 (Vraagbaak's default
+until it measured slower): with static int8 the activations need no
+quantising at run time and OpenVINO's kernels use VNNI/AMX end to end; on the
+FAQ texts it embedded 1.5× as fast as onnxruntime's int8 and its vectors lie
+closer to fp32 (BENCHMARKS.md). sentence-transformers' own OpenVINO backend
+would need optimum-intel and torch at search time; this module needs neither.
+
+Why the embedding table stays outside the graph: OpenVINO's CPU plugin
+expands a quantised table in a statically quantised graph to float32 when it
+compiles the model (640 MB resident for this vocabulary); a memory-mapped
+float16 table costs only the pages of the rows a text uses.
+
+Running it needs only OpenVINO, the ``tokenizers`` library and numpy, so
+loading an index and answering a question never imports torch. The embedder
+tokenizes with the model's own ``tokenizer.json`` (the file sentence-
+transformers uses), adds the e5 prompts recorded in the model folder,
+mean-pools the last hidden states over the attention mask and normalises, as
+the sentence-transformers pipeline of the folder does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["OpenVinoEmbedder", "ensure_int8_model", "int8_folder"]
+
+# Batches of at most 16 passages of ~700 characters or 64 sentences. Measured on
+# the FAQ corpus (2 cores): 5,600 to 22,400 characters and 32 to 64 texts a
+# batch all ran at 270-292 texts/s, run-to-run noise; larger batches only cost memory.
+BATCH_CHARS = 16 * 700
+BATCH_MAX = 64
+EXPORT_VERSION = 1  # bump when the export changes, so an old export is made again
+CALIBRATION = Path(__file__).with_name("calibration_nl.txt")
+_MARKER = "vraagbaak-int8.json"
+# Every new input shape (texts a batch × tokens) makes OpenVINO and oneDNN build
+# kernels they keep; unbounded (their defaults, 5,000 and 1,024) that took a
+# FAQ-corpus build to 2.2 GB. 128 of each: 1.1 GB at the same speed (BENCHMARKS.md).
+_SHAPE_CACHE = 128
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(_SHAPE_CACHE))  # read when oneDNN builds its first kernel
+_TABLE = "word_embeddings.f16.npy"
+
+
+def int8_folder(model_folder: Path) -> Path:
+    return model_folder.with_name(model_folder.name + "-openvino-int8")
+
+
+def _is_complete(folder: Path) -> bool:
+    try:
+        return json.loads((folder / _MARKER).read_text())["export_version"] == EXPORT_VERSION
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+# ------------------------------------------------------------------ export
+
+
+def export_int8(model_folder: Path, target: Path) -> None:
+    """Export the encoder of a sentence-transformers folder to int8 OpenVINO IR in ``target``."""
+    import openvino as ov
+
+    onnx_file = target / "encoder-fp32.onnx"
+    settings = _export_fp32(model_folder, onnx_file, target / _TABLE)
+    shutil.copy(model_folder / "tokenizer.json", target / "tokenizer.json")
+    (target / "vraagbaak-embedder.json").write_text(json.dumps(settings), encoding="utf-8")
+    embedder = OpenVinoEmbedder("calibration", target, compile_model=False)
+    quantised = _quantise(ov.Core().read_model(str(onnx_file)), embedder.calibration_inputs())
+    ov.save_model(quantised, str(target / "model.xml"), compress_to_fp16=False)
+    onnx_file.unlink()
+    for path in target.iterdir():  # the folder is shared like the model's (some writers make files private)
+        path.chmod(0o644)
+    (target / _MARKER).write_text(json.dumps({"export_version": EXPORT_VERSION, "from": str(model_folder)}))
+
+
+def _export_fp32(model_folder: Path, onnx_file: Path, table_file: Path) -> dict:
+    """The fp32 encoder as ONNX (word vectors in, last hidden states out), and its word table as float16."""
+    import warnings
+
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, inputs_embeds, attention_mask):
+            return self.bert(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
+
+    hf_logging.disable_progress_bar()
+    # The tracer notes that shape checks become constants (right for an encoder
+    # whose mask always covers its input) and that indexing becomes several
+    # ONNX operators; not for the user. The agreement with the torch model is
+    # what tests/test_openvino_model.py checks.
+    warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+    warnings.filterwarnings("ignore", message="Exporting aten::index")
+    logging.getLogger().setLevel(logging.ERROR)
+    # Eager attention exports as plain MatMul/Softmax nodes that int8 quantisation
+    # covers; SDPA measured slower after quantisation (BENCHMARKS.md).
+    bert = AutoModel.from_pretrained(str(model_folder), local_files_only=True, attn_implementation="eager").eval()
+    dimension = bert.config.hidden_size
+    np.save(table_file, bert.get_input_embeddings().weight.detach().numpy().astype(np.float16))
+    example = (torch.zeros(2, 16, dimension), torch.ones(2, 16, dtype=torch.long))
+    axes = {0: "batch", 1: "tokens"}
+    with torch.no_grad():
+        torch.onnx.export(
+            Encoder(bert), example, str(onnx_file), input_names=["inputs_embeds", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={"inputs_embeds": axes, "attention_mask": axes, "last_hidden_state": axes},
+            opset_version=17, dynamo=False,
+        )
+    st_config = json.loads((model_folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+    # max_tokens: what the conversion gave sentence-transformers as max_seq_length
+    return {"prompts": st_config.get("prompts", {}), "max_tokens": bert.config.max_position_embeddings, "dimension": dimension}
+
+
+def _quantise(model, calibration: list[dict]):
+    """Static int8 of weights and activations, ranges taken from the calibration batches."""
+    import contextlib
+    import sys
+
+    import nncf
+
+    nncf.set_log_level(logging.ERROR)
+    with contextlib.redirect_stdout(sys.stderr):  # its progress bars: not into a command's --json output
+        return nncf.quantize(model, nncf.Dataset(calibration), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration))
+
+
+def ensure_int8_model(model_folder: Path, progress=None) -> Path:
+    """The int8 OpenVINO folder for ``model_folder``, exported once under a file lock.
+
+    The export goes to a temporary sibling that is renamed into place when
+    complete, so a killed export leaves nothing that looks finished.
+    """
+    from filelock import FileLock
+
+    folder = int8_folder(model_folder)
+    if _is_complete(folder):
+        return folder
+    with FileLock(str(folder) + ".lock"):
+        if _is_complete(folder):  # another process finished while we waited
+            return folder
+        for stale in folder.parent.glob(folder.name + ".tmp-*"):  # a killed export's; we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
+        if progress:
+            progress(f"Making the int8 model once in {folder} (about a minute)…")
+        staging = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
+        try:
+            export_int8(model_folder, staging)
+            if folder.exists():  # an incomplete leftover
+                shutil.rmtree(folder)
+            staging.chmod(0o755)  # mkdtemp makes it private; the model folder beside it is not
+            os.replace(staging, folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+# ------------------------------------------------------------------ run
+
+
+class OpenVinoEmbedder:
+    """The ``Embedder`` of an exported folder: OpenVINO + tokenizers + numpy, no torch."""
+
+    backend = "openvino-int8"
+
+    def __init__(self, name: str, folder: Path, compile_model: bool = True):
+        from tokenizers import Tokenizer
+
+        settings = json.loads((folder / "vraagbaak-embedder.json").read_text(encoding="utf-8"))
+        self.name = name
+        self.dimension = int(settings["dimension"])
+        self.prompts = {k: v for k, v in settings["prompts"].items() if k in ("query", "document")}
+        self.max_tokens = int(settings["max_tokens"])
+        # One tokenizer, without truncation or padding (each instance of this
+        # 250,000-piece tokenizer holds about 280 MB): counting needs the full
+        # length, and _encode truncates and pads by hand.
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        pad = self._tokenizer.token_to_id("<pad>")
+        self._pad = pad if pad is not None else 0
+        self._table = np.load(folder / _TABLE, mmap_mode="r")
+        self._lock = threading.Lock()  # one request; one batch at a time uses every core anyway
+        if compile_model:
+            import openvino as ov
+
+            core = ov.Core()
+            if os.access(folder, os.W_OK):
+                # OpenVINO keeps the compiled model (per CPU and OpenVINO version):
+                # later starts import it in 0.16 s instead of compiling it in 0.56 s.
+                # An entry it cannot read it compiles anew.
+                core.set_property({"CACHE_DIR": str(folder / "compiled")})
+            # LATENCY: every core on one request. A stream per core with requests
+            # in flight measured no faster for builds and keeps a second model.
+            compiled = core.compile_model(str(folder / "model.xml"), "CPU", {"PERFORMANCE_HINT": "LATENCY", "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE})
+            self._request = compiled.create_infer_request()
+
+    # -- the Embedder interface
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(list(texts), self.prompts.get("query", ""))
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(list(texts), self.prompts.get("document", ""))
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for a passage: document prompt and special tokens included."""
+        return len(self._tokenizer.encode(self.prompts.get("document", "") + text).ids)
+
+    # -- stages
+
+    def _batches(self, texts: list[str]):
+        """Indices in batches of similar length: shortest first (least padding),
+        at most ``BATCH_CHARS`` characters or ``BATCH_MAX`` texts a batch."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batch, chars = [], 0
+        for i in order:
+            if batch and (chars + len(texts[i]) > BATCH_CHARS or len(batch) >= BATCH_MAX):
+                yield batch
+                batch, chars = [], 0
+            batch.append(i)
+            chars += len(texts[i])
+        if batch:
+            yield batch
+
+    def _encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask, cut to ``max_tokens`` as the tokenizer's
+        own truncation does (the first tokens, then the closing special token)."""
+        sequences = [e.ids for e in self._tokenizer.encode_batch(texts)]
+        sequences = [s if len(s) <= self.max_tokens else s[: self.max_tokens - 1] + s[-1:] for s in sequences]
+        # Widths in steps of 8 tokens: OpenVINO builds kernels for each new input
+        # shape (about 10 ms), so questions of 9 to 16 tokens share one.
+        width = -(-max(len(s) for s in sequences) // 8) * 8
+        ids = np.full((len(sequences), width), self._pad, np.int64)
+        mask = np.zeros((len(sequences), width), np.int64)
+        for row, s in enumerate(sequences):
+            ids[row, : len(s)] = s
+            mask[row, : len(s)] = 1
+        return ids, mask
+
+    def _inputs(self, texts: list[str]) -> dict:
+        ids, mask = self._encode(texts)
+        return {"inputs_embeds": self._table[ids].astype(np.float32), "attention_mask": mask}
+
+    @staticmethod
+    def _pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Mean over the real tokens, then unit length (sentence-transformers' Pooling + Normalize)."""
+        summed = (hidden * mask[:, :, None]).sum(axis=1)
+        vectors = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def calibration_inputs(self) -> list[dict]:
+        """Model inputs of the calibration texts as a build and a search embed them,
+        one text each (padding would widen the measured ranges): questions with the
+        query prompt; passages, and each sentence of a passage, with the document prompt."""
+        from .chunking import split_sentences
+
+        texts = []
+        for line in filter(None, map(str.strip, CALIBRATION.read_text(encoding="utf-8").splitlines())):
+            if line.endswith("?"):
+                texts.append(self.prompts.get("query", "") + line)
+                continue
+            sentences = split_sentences(line)
+            for a, b in [(0, len(line))] + (sentences if len(sentences) > 1 else []):
+                texts.append(self.prompts.get("document", "") + line[a:b])
+        return [self._inputs([text]) for text in texts]
+
+    def _embed(self, texts: list[str], prompt: str) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        for batch in self._batches(texts):
+            inputs = self._inputs([prompt + texts[i] for i in batch])
+            with self._lock:
+                hidden = self._request.infer(inputs)[0]
+                out[batch] = self._pool(hidden, inputs["attention_mask"])  # before the next run reuses the output
+        return out
