@@ -145,6 +145,10 @@ def _quantise(model, calibration: list[dict]):
     import contextlib
     import sys
 
+    # NNCF reports its use to Google Analytics unless an OpenVINO consent file
+    # says no or NNCF_CI is set (it gates nothing else: nncf/telemetry/wrapper.py).
+    # Vraagbaak sends nothing anywhere, so it sets it before NNCF is imported.
+    os.environ.setdefault("NNCF_CI", "1")
     import nncf
 
     nncf.set_log_level(logging.ERROR)
