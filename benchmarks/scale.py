@@ -195,7 +195,8 @@ def measure(size: int, work: Path, model: str = "standin") -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
+                        help="stand-in sizes (none: only the --real-model-size run)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/vraagbaak-scale"))
     parser.add_argument("--real-model-size", type=int, default=10_000,
                         help="also run this size with the bundled model (its default backend); 0: never")
