@@ -41,9 +41,9 @@ def main(argv=None):
         file=sys.stderr,
     )
     # Load the model now, not during the first question, and while gradio is
-    # imported (2-3 s of Python): measured 0.3 s sooner to the first answer on
-    # two cores. Only after the update, which may fork workers: no fork while
-    # another thread imports.
+    # imported (2-3 s of Python). Both hold the GIL most of the time, so this
+    # gains only 0.05-0.2 s on two cores (BENCHMARKS.md). Only after the
+    # update, which may fork workers: no fork while another thread imports.
     warm = threading.Thread(target=live.current.warm_up, daemon=True)
     warm.start()
     import gradio as gr
