@@ -13,7 +13,7 @@ non-model costs count:
   ``Index.build`` of the same folder, in a fresh process with nothing cached
   in Python: one stat a file, the documents table, then only the change);
 - load: ``Index.load`` plus reading the vector indexes (``warm_up``);
-- hybrid and dense ``Index.search`` p50/p95 over 200 FAQ questions, k=5,
+- hybrid, dense and lexical ``Index.search`` p50/p95 over 200 FAQ questions, k=5,
   excluding query encoding (the stand-in returns precomputed query vectors);
 - index bytes per passage (everything in the folder) and peak resident
   memory of the build process and of the serving process.
@@ -142,7 +142,7 @@ def step_serve(index: str, questions: str) -> dict:
         vectors = dict(zip(stand_in.queries, real.embed_queries(list(stand_in.queries))))
         real.embed_queries = lambda texts: np.vstack([vectors[t] for t in texts])
     out = {"load_s": round(load, 3)}
-    for mode in ("hybrid", "dense"):
+    for mode in ("hybrid", "dense", "lexical"):
         index.search(qs[0], k=5, mode=mode)
         times = []
         for q in qs:
