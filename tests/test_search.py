@@ -92,3 +92,17 @@ def test_a_question_or_a_heading_is_no_answer_on_its_own():
     p = _passage("Kop van de sectie\nKrijgt u een uitkering van de gemeente? Dan helpt de gemeente u bij het vinden van werk.", heading="Kop van de sectie")
     a, b = choose_answer(p, np.array([0.99, 0.90, 0.80]))
     assert p.text[a - 100 : b - 100] == "Krijgt u een uitkering van de gemeente? Dan helpt de gemeente u bij het vinden van werk."
+
+
+def test_warm_up_does_what_the_first_question_would_wait_for(fake, corpus, tmp_path, monkeypatch):
+    from vraagbaak import lexical
+    from vraagbaak.search import WARM_UP_QUESTION
+
+    Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    index = Index.load(tmp_path / "idx")
+    monkeypatch.setattr(lexical, "_stop_words", None)  # as in a fresh process
+    asked = []
+    monkeypatch.setattr(type(fake), "embed_queries", lambda self, texts: asked.extend(texts) or np.ones((len(texts), self.dimension), np.float32))
+    index.warm_up()
+    assert asked == [WARM_UP_QUESTION]  # the model loaded and run once
+    assert lexical._stop_words is not None  # the question tokenizer's word lists loaded

@@ -118,8 +118,8 @@ class Index:
         return self._searcher.settings
 
     def warm_up(self) -> None:
-        """Load the model and the vector indexes now rather than on the first question."""
-        self._searcher.embedder
+        """Load the model, the question tokenizer and the vector indexes now rather than on the first question."""
+        self._searcher.warm_up()
         self._store.warm_up()
 
     def __repr__(self) -> str:
