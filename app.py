@@ -14,6 +14,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no requests to oth
 
 
 def main(argv=None):
+    from vraagbaak.embeddings import BACKENDS  # light: no model, no torch
+
     parser = argparse.ArgumentParser(description="Vraagbaak: search Dutch texts in the browser.")
     parser.add_argument("--corpus", default="corpus", help="folder of .txt/.md texts (default: corpus)")
     parser.add_argument("--store", "--index", dest="index", default="index",
@@ -22,7 +24,7 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     parser.add_argument("--model-dir", default=None, help="folder of the converted bundled model")
-    parser.add_argument("--backend", choices=["openvino", "torch"], default=os.environ.get("VRAAGBAAK_BACKEND"),
+    parser.add_argument("--backend", choices=BACKENDS, default=os.environ.get("VRAAGBAAK_BACKEND"),
                         help="model runtime: int8 OpenVINO (default) or fp32 torch (env VRAAGBAAK_BACKEND)")
     args = parser.parse_args(argv)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from .api import Index
+from .embeddings import BACKENDS
 from .errors import VraagbaakError
 from .search import MODES, good_matches, hit_to_json
 
@@ -54,7 +55,7 @@ def store_option(default):
 
 backend_option = click.option(
     "--backend",
-    type=click.Choice(["openvino", "torch"]),
+    type=click.Choice(BACKENDS),
     envvar="VRAAGBAAK_BACKEND",
     default=None,
     help="Model runtime: int8 OpenVINO (default for the bundled model) or fp32 torch; a search uses the index's own (env VRAAGBAAK_BACKEND).",
