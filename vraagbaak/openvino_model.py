@@ -65,6 +65,17 @@ _MARKER = "vraagbaak-int8.json"
 _SHAPE_CACHE = 128
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(_SHAPE_CACHE))  # read when oneDNN builds its first kernel
 _TABLE = "word_embeddings.f16.npy"
+# The load-time check of _lone_texts_are_faithful: questions of about 10, 20 and
+# 35 tokens, the range of real questions (the legal ones of issue 28: 10-40).
+_PROBE_QUESTIONS = (
+    "Wat is preventie?",
+    "Welke termijn geldt voor bezwaar tegen een besluit van het college?",
+    "Mag de gemeente op grond van artikel 7:1, eerste lid, de aanvraag voor bijzondere bijstand weigeren als het vermogen te hoog is?",
+)
+# Lone and paired vectors of one text: bit-identical where the kernels do not
+# depend on the batch (cosine 1.0 up to rounding); 0.97 on the AMX host.
+_SAME_VECTOR = 0.9999
+log = logging.getLogger(__name__)
 
 
 def int8_folder(model_folder: Path) -> Path:
@@ -213,6 +224,7 @@ class OpenVinoEmbedder:
         self._pad = pad if pad is not None else 0
         self._table = np.load(folder / _TABLE, mmap_mode="r")
         self._lock = threading.Lock()  # one request; one batch at a time uses every core anyway
+        self._pair_lone_texts = False
         if compile_model:
             import openvino as ov
 
@@ -224,8 +236,16 @@ class OpenVinoEmbedder:
                 core.set_property({"CACHE_DIR": str(folder / "compiled")})
             # LATENCY: every core on one request. A stream per core with requests
             # in flight measured no faster for builds and keeps a second model.
-            compiled = core.compile_model(str(folder / "model.xml"), "CPU", {"PERFORMANCE_HINT": "LATENCY", "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE})
+            # f32: on CPUs with native bf16 (AMX, AVX512_BF16) OpenVINO's CPU plugin
+            # runs every operation that is not int8 in bf16 unless told otherwise
+            # (its "Precision Control" guide; NNCF forces f32 for its own calibration
+            # runs, nncf/openvino/engine.py, for the same reason). The quantised
+            # model was calibrated and measured in f32; AVX2/VNNI-only CPUs already
+            # run f32, so this changes nothing there (measured, BENCHMARKS.md).
+            compiled = core.compile_model(str(folder / "model.xml"), "CPU", {
+                "PERFORMANCE_HINT": "LATENCY", "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE, "INFERENCE_PRECISION_HINT": "f32"})
             self._request = compiled.create_infer_request()
+            self._pair_lone_texts = not self._lone_texts_are_faithful()
 
     # -- the Embedder interface
 
@@ -297,11 +317,41 @@ class OpenVinoEmbedder:
         out = np.zeros((len(texts), self.dimension), np.float32)
         sequences = self._token_ids([prompt + text for text in texts])
         for batch in self._batches([len(s) for s in sequences]):
-            inputs = self._inputs([sequences[i] for i in batch])
-            with self._lock:
-                hidden = self._request.infer(inputs)[0]
-                out[batch] = self._pool(hidden, inputs["attention_mask"])  # before the next run reuses the output
+            out[batch] = self._run([sequences[i] for i in batch])
         return out
+
+    def _run(self, sequences: list[list[int]], pair_lone: bool | None = None) -> np.ndarray:
+        """Unit vectors of one batch; a lone text runs as a pair where this CPU needs it (``_lone_texts_are_faithful``)."""
+        pair = (self._pair_lone_texts if pair_lone is None else pair_lone) and len(sequences) == 1
+        # a pair keeps the lone text's padded width: the same shapes, and kernels, as before
+        inputs = self._inputs(sequences * 2, width=_width(len(sequences[0]), 1)) if pair else self._inputs(sequences)
+        with self._lock:
+            hidden = self._request.infer(inputs)[0]
+            return self._pool(hidden, inputs["attention_mask"])[: len(sequences)]  # pooled before the next run reuses the output
+
+    def _lone_texts_are_faithful(self) -> bool:
+        """Does a text embedded alone get the vector it gets in a batch, on this CPU?
+
+        On Intel CPUs with AMX, OpenVINO's int8 kernels gave a text run as a
+        batch of one a vector up to 0.08 cosine away from fp32, while the same
+        text in a batch of two (or more) stayed within 0.004 (issue 28,
+        measured on the reporter's Xeon; not reproducible on AVX2/VNNI-only
+        CPUs, where the two are bit-identical). Which kernels a CPU gets is
+        OpenVINO's and oneDNN's choice, so the embedder asks the CPU instead of
+        guessing from its flags: three questions of different lengths, each
+        alone and in a pair. Where they differ, lone texts (every search's
+        question) run as a pair of two copies from then on: twice the work of
+        a question, and the same vector as in a batch. It costs about 0.1 s
+        once, at load.
+        """
+        sequences = self._token_ids([self.prompts.get("query", "") + q for q in _PROBE_QUESTIONS])
+        for sequence in sequences:
+            alone = self._run([sequence], pair_lone=False)[0]
+            paired = self._run([sequence], pair_lone=True)[0]
+            if float(alone @ paired) < _SAME_VECTOR:
+                log.info("OpenVINO gives a lone text another vector on this CPU; lone texts run as pairs")
+                return False
+        return True
 
 
 def _width(tokens: int, texts: int = 2) -> int:
