@@ -1,22 +1,44 @@
 # The two commands of the README:
 #   make run    set up a virtual environment, build/update the index, serve the page
 #   make test   set up the same environment plus test tools and Chromium, run all tests
+# And for developers: make requirements   regenerate the pinned requirements*.txt from the *.in files
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export HF_HUB_OFFLINE := 1
+# pip itself is pinned too: a newer pip may resolve the same pins differently.
+PIP_VERSION := 26.3
+PIP_TOOLS := pip-tools==7.7.0
+TOOLS_VENV := .venv-tools
+COMPILE := $(TOOLS_VENV)/bin/pip-compile -q --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test chromium clean
+.PHONY: run test chromium clean requirements
 
+# requirements.txt pins every distribution, transitive ones included (made by
+# `make requirements` from requirements.in): a fresh machine installs exactly
+# what the tests passed with. --no-deps would hide a missing pin, so pip
+# resolves, and `pip check` confirms the set is consistent.
 $(VENV)/.run-deps: requirements.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q pip==$(PIP_VERSION)
 	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip check
 	touch $@
 
 $(VENV)/.test-deps: $(VENV)/.run-deps requirements-test.txt
-	$(PY) -m pip install -r requirements-test.txt
+	$(PY) -m pip install -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip check
 	touch $@
+
+# pip-compile in a venv of its own, so that its packages never mix with the
+# project's pins. torch: the resolver sees the local CPU wheel as 2.13.0+cpu;
+# the file pins plain 2.13.0, which pip matches with that wheel (PEP 440).
+requirements:
+	[ -x $(TOOLS_VENV)/bin/pip-compile ] || { python3 -m venv $(TOOLS_VENV) && \
+		$(TOOLS_VENV)/bin/pip install -q pip==$(PIP_VERSION) $(PIP_TOOLS); }
+	$(COMPILE) --output-file requirements.txt requirements.in
+	sed -i 's/^torch==2\.13\.0+cpu$$/torch==2.13.0/' requirements.txt
+	$(COMPILE) --output-file requirements-test.txt requirements-test.in
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 chromium:
@@ -37,4 +59,4 @@ test: $(VENV)/.test-deps chromium
 	fi
 
 clean:
-	rm -rf $(VENV) index test-artifacts
+	rm -rf $(VENV) $(TOOLS_VENV) index test-artifacts
