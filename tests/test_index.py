@@ -261,9 +261,9 @@ sys.path.insert(0, {tests!r})
 from fake_embedder import FakeEmbedder
 from vraagbaak import ChunkingSettings, Index, register_embedder
 register_embedder("fake", lambda: FakeEmbedder(delay=0.2))
-def progress(done, total):
-    print("embedding", done, total, flush=True)
-Index.build({corpus!r}, {index!r}, model="fake", progress=progress, settings={settings})
+def progress(p):
+    print("embedding", p.documents_done, p.documents_total, flush=True)
+Index.build({corpus!r}, {index!r}, model="fake", progress=progress, settings={settings}, checkpoint_seconds=None)
 print("finished", flush=True)
 """
 

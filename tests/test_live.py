@@ -24,7 +24,7 @@ def test_twenty_searches_succeed_while_an_update_runs(corpus, tmp_path):
     report = {}
 
     def update():
-        report["r"] = live.update(progress=lambda done, total: started.set())
+        report["r"] = live.update(progress=lambda p: started.set())
 
     updater = threading.Thread(target=update)
     updater.start()

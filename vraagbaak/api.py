@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .build import BuildReport, build_index
+from .build import CHECKPOINT_SECONDS, BuildOptions, BuildReport, build_index
 from .chunking import ChunkingSettings
 from .embeddings import backend_choice, load_embedder
 from .errors import IndexLoadError
@@ -35,7 +35,7 @@ class Index:
         self._searcher = Searcher(store, lambda: load_embedder(store.config.model, model_dir, backend), ranking)
 
     @classmethod
-    def load(cls, index_dir: str | Path = "index", model: str | None = None, model_dir: str | Path | None = None,
+    def load(cls, index_dir: str | Path = "index", *, model: str | None = None, model_dir: str | Path | None = None,
              ranking: RankingSettings = RankingSettings(), backend: str | None = None, store: str | None = None) -> "Index":
         """Open an index (``store``, else the folder ``index_dir``); ``model``, if given, must be the model that built it.
 
@@ -56,6 +56,7 @@ class Index:
         cls,
         corpus_dir: str | Path = "corpus",
         index_dir: str | Path = "index",
+        *,
         model: str | None = None,
         model_dir: str | Path | None = None,
         settings: ChunkingSettings | None = None,
@@ -65,16 +66,27 @@ class Index:
         ranking: RankingSettings = RankingSettings(),
         backend: str | None = None,
         store: str | None = None,
+        checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
     ) -> "Index":
         """Build the index of ``corpus_dir`` or bring it up to date; return it loaded.
 
         ``store``: where the index lives (a folder, or "milvus:URI[#NAME]";
         default the folder ``index_dir``); ``workers``: processes that split
         documents (default: every core); ``backend``: "openvino" (default for the
-        bundled model) or "torch".
+        bundled model) or "torch"; ``progress``: True for a line on a terminal,
+        or a function that takes a ``BuildProgress``; ``checkpoint_seconds``:
+        how often a long build commits the documents it has finished (None: at
+        the end only), so that a killed build keeps them.
         """
-        opened, report = build_index(corpus_dir, store if store is not None else index_dir, model, model_dir, settings, progress, on_skip, workers, backend)
-        return cls(opened, model_dir, report, ranking)
+        options = BuildOptions(model=model, model_dir=model_dir, backend=backend, chunking=settings, workers=workers,
+                               progress=progress, on_skip=on_skip, checkpoint_seconds=checkpoint_seconds)
+        return cls.build_with(corpus_dir, store if store is not None else index_dir, options, ranking=ranking)
+
+    @classmethod
+    def build_with(cls, corpus_dir: str | Path, store: str | Path, options: BuildOptions, *, ranking: RankingSettings = RankingSettings()) -> "Index":
+        """``build`` with its options as one ``BuildOptions`` (what ``LiveIndex`` keeps)."""
+        opened, report = build_index(corpus_dir, store, options)
+        return cls(opened, options.model_dir, report, ranking)
 
     def search(self, question: str, k: int = 5, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first.

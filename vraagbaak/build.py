@@ -20,13 +20,15 @@ read of the documents table, without loading the model.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import multiprocessing
 import os
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -35,14 +37,20 @@ from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
+from .progress import BuildProgress, terminal_printer
 from .locations import Location, Store, locate
 from .store import ChunkRecord, DocumentRecord, LocalStore, StoreConfig, StoreWriter, text_key
 
-__all__ = ["BuildReport", "build_index"]
+__all__ = ["BuildOptions", "BuildReport", "build_index"]
 
 EMBED_BATCH = 512  # texts per embedding call (and progress step); the embedder batches them by length, so more is less padding
 DOCS_PER_STEP = 500  # documents prepared, embedded and written per step (bounds memory)
 POOL_MIN_FILES = 64  # fewer files than this are split in-process (a pool costs ~0.1 s to start)
+# A long build commits what it has finished this often (``StoreWriter.checkpoint``),
+# so a kill loses at most about a minute of work. A checkpoint costs an fsync of
+# the vector files and one SQLite commit: 10-60 ms, well under 1% of a minute
+# of embedding (BENCHMARKS.md). The HNSW index waits for the final commit.
+CHECKPOINT_SECONDS = 60.0
 
 
 @dataclass
@@ -120,14 +128,27 @@ class _Job:
 _job: _Job | None = None
 
 
-def prepare_file(file: CorpusFile):
-    """Read, extract and split one file: a PreparedDocument, or (source, reason) if it cannot be read."""
+class Skipped(NamedTuple):
+    """A file that could not be read or split: why (shown), and a traceback for the log when it was a failure, not the file."""
+
+    source: str
+    reason: str
+    details: str = ""
+
+
+def prepare_file(file: CorpusFile) -> "PreparedDocument | Skipped":
+    """Read, extract and split one file; any failure costs this file only (``Skipped``), never the build."""
     try:
         document = read_document(file.path, file.source)
     except (OSError, Unreadable) as exc:
-        return (file.source, skip_reason(exc))
+        return Skipped(file.source, skip_reason(exc), getattr(exc, "details", ""))
+    except Exception:  # outside the readers (decoding, hashing): still this file only
+        return Skipped(file.source, "kon niet gelezen worden (fout in Vraagbaak)", traceback.format_exc())
     record = DocumentRecord(file.source, document.title, document.sha256, file.size, file.mtime_ns)
-    return _split(record, document, _job)
+    try:
+        return _split(record, document, _job)
+    except Exception:
+        return Skipped(file.source, "kon niet in passages worden verdeeld (fout in Vraagbaak)", traceback.format_exc())
 
 
 def _page_breaks(page_starts: tuple[int, ...], start: int, end: int) -> tuple[tuple[int, int], ...]:
@@ -195,9 +216,8 @@ def prepare_files(items: list[CorpusFile], job: _Job, workers: int) -> Iterator:
 class _Embedding:
     """Vectors by text key: reused from the store where it has them, else embedded."""
 
-    def __init__(self, embedder: Embedder, reuse: Store | None, progress, report: BuildReport):
-        self.embedder, self.reuse, self.progress, self.report = embedder, reuse, progress, report
-        self.done = 0
+    def __init__(self, embedder: Embedder, reuse: Store | None, report: BuildReport):
+        self.embedder, self.reuse, self.report = embedder, reuse, report
 
     def known_vectors(self, source: str) -> dict[int, np.ndarray]:
         """The vectors the old version of a document had, by key (a changed file keeps most of them)."""
@@ -248,9 +268,6 @@ class _Embedding:
         for lo in range(0, len(keys), EMBED_BATCH):
             batch = keys[lo : lo + EMBED_BATCH]
             out.update(zip(batch, self.embedder.embed_passages([texts[key] for key in batch])))
-            self.done += len(batch)
-            if self.progress:
-                self.progress(self.done, self.done + len(keys) - lo - len(batch))
         return out
 
 
@@ -275,24 +292,16 @@ def compact(store: LocalStore) -> LocalStore:
 # ------------------------------------------------------------------ build
 
 
-def _progress_printer():
-    """A tqdm bar on a terminal; silence elsewhere (logs, pipes, CI)."""
-    if not sys.stderr.isatty():
-        return None
-    from tqdm import tqdm
+def log_failure(log_file: Path, source: str, details: str) -> Path:
+    """Append a reader's or splitter's traceback to the index's error log; return the log's path."""
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "a", encoding="utf-8") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {source}\n{details.rstrip()}\n")
+    except OSError:
+        pass  # a log that cannot be written must not stop the build it reports on
+    return log_file
 
-    bar = None
-
-    def update(done: int, total: int):
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, desc="Embedding passages and sentences", unit="text", file=sys.stderr)
-        bar.total = max(bar.total, total)
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return update
 
 
 def _open_existing(location: Location):
@@ -305,92 +314,179 @@ def _open_existing(location: Location):
         return None
 
 
-def build_index(
-    corpus_dir: str | Path,
-    index_dir: str | Path,
-    model: str | None = None,
-    model_dir: str | Path | None = None,
-    settings: ChunkingSettings | None = None,
-    progress: Callable[[int, int], None] | None | bool = True,
-    on_skip: Callable[[str, str], None] | None = None,
-    workers: int | None = None,
-    backend: str | None = None,
-) -> tuple[Store, BuildReport]:
-    """Build or update the index of ``corpus_dir`` in ``index_dir``; return it and what was done.
+@dataclass(frozen=True)
+class BuildOptions:
+    """What a build is told, made once (``Index.build``, ``LiveIndex``) and passed down whole."""
 
-    ``progress(done, total)`` is called while embedding (True: a terminal bar);
-    ``workers``: processes that split documents (default: every core);
-    ``backend``: "openvino" or "torch" (default: the index's, else int8 OpenVINO for
-    the bundled model); another backend than the index's builds it anew.
-    """
-    t0 = time.perf_counter()
-    corpus_dir, location = Path(corpus_dir), locate(index_dir)
-    report = BuildReport()
-
-    def skipped(source, reason):
-        report.skipped.append([source, reason])
-        (on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
-
-    files = scan_corpus(corpus_dir, skipped)  # before touching the index: a wrong folder changes nothing
-    location.check_writable()
-
-    with location.lock():
-        location.recover()
-        store = _open_existing(location)
-        model = model or (store.config.model if store else DEFAULT_MODEL)
-        settings = settings or ChunkingSettings()
-        same = store is not None and store.config.model == model
-        recorded = resolve_backend(model, backend, store.config.backend if same else None)
-        plan = plan_changes(files, store, model, settings.to_dict(), recorded)
-        store = _apply(plan, store, location, model, model_dir, recorded, settings, report, skipped, progress, workers)
-    report.seconds = round(time.perf_counter() - t0, 3)
-    return store, report
+    model: str | None = None  # None: the index's own model, else the bundled one
+    model_dir: str | Path | None = None
+    backend: str | None = None  # "openvino" or "torch"; None: the index's, else int8 OpenVINO for the bundled model
+    chunking: ChunkingSettings | None = None  # None: ChunkingSettings()
+    workers: int | None = None  # processes that split documents; None: every core
+    progress: Callable[[BuildProgress], None] | bool | None = True  # True: a line on a terminal
+    on_skip: Callable[[str, str], None] | None = None  # (source, reason) of each skipped file; None: a warning on stderr
+    checkpoint_seconds: float | None = CHECKPOINT_SECONDS  # commit finished documents this often; None: once, at the end
 
 
-def _apply(plan: Plan, store, location: Location, model, model_dir, backend, settings, report, skipped, progress, workers) -> Store:
-    """The prepare, embed and commit stages of ``build_index``."""
-    report.documents_unchanged = len(plan.unchanged)
-    report.documents_removed = len(plan.removed)
-    touched, unreadable, to_split = _check_changed_files(plan, store, skipped)
-    report.documents_unchanged += len(touched)
-    if store is not None and not plan.new_generation:  # their passages keep their rows and vectors
-        rows = store.document_records.rows()
-        report.passages_reused += sum(rows[s][6] for s in plan.unchanged + touched)
-    report.documents_removed += len(unreadable)
-    if not (to_split or touched or unreadable or plan.removed or plan.new_generation):
-        report.passages_total = store.passage_count
-        return store  # nothing changed: not a byte written, no model loaded
-    if not plan.files:
-        raise VraagbaakError("the corpus folder holds no readable files (.txt, .md, .pdf, .docx, .odt, .html)")
-    embedder = None
-    if to_split or plan.new_generation:
-        embedder = load_embedder(model, model_dir, backend or None)
-        report.model_loaded = True
-    config = store.config if store is not None else None
-    if embedder:
-        config = StoreConfig(model, embedder.dimension, embedder.prompts, settings.to_dict(), backend=getattr(embedder, "backend", ""))
-    if progress is True:
-        progress = _progress_printer()
-    writer = location.create(config) if plan.new_generation else location.update(store)
-    try:
-        for source in touched:
-            f = plan.files[source]
-            writer.touch(DocumentRecord(source, "", "", f.size, f.mtime_ns))
-        for source in plan.removed + unreadable:
-            writer.remove(source)
-        if to_split:
-            _split_embed_write(writer, store, plan, to_split, embedder, config, settings, report, skipped, progress, workers)
-        if writer.live_rows == 0:
+def build_index(corpus_dir: str | Path, index_dir, options: BuildOptions = BuildOptions()) -> tuple[Store, BuildReport]:
+    """Build or update the index of ``corpus_dir`` in ``index_dir`` (a folder, or a
+    ``milvus:`` location); return it and what was done. Another model, backend or
+    chunking than the index's builds it anew."""
+    return _Build(corpus_dir, index_dir, options).run()
+
+
+class _Build:
+    """One run of ``build_index``: where, what it was told, and what it did."""
+
+    def __init__(self, corpus_dir, index_dir, options: BuildOptions):
+        self.corpus_dir, self.location, self.options = Path(corpus_dir), locate(index_dir), options
+        self.report = BuildReport()
+        progress = options.progress
+        self.progress = terminal_printer() if progress is True else (progress or None)
+
+    def skipped(self, source: str, reason: str, details: str = "") -> None:
+        self.report.skipped.append([source, reason])
+        if details:  # a failure, not a bad file: the traceback goes to the log, one line to the user
+            reason = f"{reason}; details in {log_failure(self.location.error_log, source, details)}"
+        (self.options.on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
+
+    def run(self) -> tuple[Store, BuildReport]:
+        t0 = time.perf_counter()
+        files = scan_corpus(self.corpus_dir, self.skipped)  # before touching the index: a wrong folder changes nothing
+        self.location.check_writable()
+        with self.location.lock():
+            self.location.recover()
+            current = _open_existing(self.location)
+            model = self.options.model or (current.config.model if current else DEFAULT_MODEL)
+            chunking = self.options.chunking or ChunkingSettings()
+            same = current is not None and current.config.model == model
+            backend = resolve_backend(model, self.options.backend, current.config.backend if same else None)
+            store = self._continue_unfinished(current, model, backend, chunking)
+            plan = plan_changes(files, store, model, chunking.to_dict(), backend)
+            # A first build shows its documents from the first checkpoint on; a
+            # rebuild (another model, chunking) keeps the old index until it is done.
+            store = self._apply(plan, store, model, backend, chunking, publish_early=current is None, resumed=store is not current)
+        self.report.seconds = round(time.perf_counter() - t0, 3)
+        return store, self.report
+
+    def _continue_unfinished(self, current, model: str, backend: str, chunking: ChunkingSettings):
+        """The store to plan against: a generation a killed build checkpointed, when it
+        is for this model, backend and chunking (its documents are then unchanged,
+        not embedded again); else the current one."""
+        unfinished = self.location.unfinished()
+        if unfinished is None:
+            return current
+        c = unfinished.config
+        if (c.model, c.backend, c.chunking) == (model, backend, chunking.to_dict()):
+            return unfinished
+        self.location.discard(unfinished)
+        return current
+
+    def _apply(self, plan: Plan, store, model, backend, chunking, publish_early: bool, resumed: bool) -> Store:
+        """The prepare, embed and commit stages (``resumed``: ``store`` is an unfinished generation, to finish)."""
+        report = self.report
+        report.documents_unchanged = len(plan.unchanged)
+        report.documents_removed = len(plan.removed)
+        touched, unreadable, to_split = _check_changed_files(plan, store, self.skipped)
+        report.documents_unchanged += len(touched)
+        if store is not None and not plan.new_generation:  # their passages keep their rows and vectors
+            rows = store.document_records.rows()
+            report.passages_reused += sum(rows[s][6] for s in plan.unchanged + touched)
+        report.documents_removed += len(unreadable)
+        if not (to_split or touched or unreadable or plan.removed or plan.new_generation or resumed):
+            report.passages_total = store.passage_count
+            return store  # nothing changed: not a byte written, no model loaded
+        if not plan.files:
             raise VraagbaakError("the corpus folder holds no readable files (.txt, .md, .pdf, .docx, .odt, .html)")
-        committed = writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
-    if writer.needs_compaction():
-        committed = compact(committed)
-        report.compacted = True
-    report.passages_total = committed.passage_count
-    return committed
+        embedder = None
+        if to_split or plan.new_generation:
+            embedder = load_embedder(model, self.options.model_dir, backend or None)
+            report.model_loaded = True
+        config = store.config if store is not None else None
+        if embedder:
+            config = StoreConfig(model, embedder.dimension, embedder.prompts, chunking.to_dict(), backend=getattr(embedder, "backend", ""))
+        writer = self.location.create(config) if plan.new_generation else self.location.update(store)
+        try:
+            for source in touched:
+                f = plan.files[source]
+                writer.touch(DocumentRecord(source, "", "", f.size, f.mtime_ns))
+            for source in plan.removed + unreadable:
+                writer.remove(source)
+            if to_split:
+                self._embed_and_write(writer, store, plan, to_split, _Job(chunking, embedder.count_tokens, config.model, config.prompts.get("document", "")),
+                                      _Embedding(embedder, plan.reuse, report), publish_early)
+            if writer.live_rows == 0:
+                raise VraagbaakError("the corpus folder holds no readable files (.txt, .md, .pdf, .docx, .odt, .html)")
+            committed = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        if writer.needs_compaction():
+            committed = compact(committed)
+            report.compacted = True
+        report.passages_total = committed.passage_count
+        return committed
+
+    def _embed_and_write(self, writer, store, plan: Plan, to_split: list[str], job: "_Job", embedding: "_Embedding", publish_early: bool) -> None:
+        """Split, embed and write the documents a group at a time (about EMBED_BATCH
+        texts), committing a checkpoint every ``checkpoint_seconds``."""
+        old = store.document_records if store is not None else {}
+        replace = not plan.new_generation  # in the same generation, a document's new version replaces its old one
+        files = [plan.files[s] for s in to_split]
+        tracker = BuildProgress(len(files), sum(f.size for f in files))
+        every = self.options.checkpoint_seconds
+        started = last_checkpoint = time.monotonic()
+        for step in prepare_files(files, job, self.options.workers or os.cpu_count() or 1):
+            for group in _groups(step):
+                docs = [r for r in group if not isinstance(r, Skipped)]
+                for result in group:
+                    if isinstance(result, Skipped):
+                        self._skip_prepared(writer, result, old, replace)
+                for doc, vectors in zip(docs, embedding.vectors_for(docs)):
+                    self._write(writer, doc, vectors, old, replace)
+                tracker.documents_done += len(group)
+                tracker.bytes_done += sum(plan.files[r.record.source if not isinstance(r, Skipped) else r.source].size for r in group)
+                tracker.passages_done += sum(len(d.chunks) for d in docs)
+                if every is not None and time.monotonic() - last_checkpoint >= every and tracker.documents_done < tracker.documents_total:
+                    writer.checkpoint(publish=publish_early)
+                    tracker.checkpoints += 1
+                    tracker.documents_committed = tracker.documents_done
+                    last_checkpoint = time.monotonic()
+                if self.progress:
+                    tracker.elapsed = time.monotonic() - started
+                    self.progress(dataclasses.replace(tracker))  # a snapshot: the tracker goes on counting
+
+    def _skip_prepared(self, writer, result: "Skipped", old, replace: bool) -> None:
+        self.skipped(*result)
+        if replace and result.source in old:
+            writer.remove(result.source)
+            self.report.documents_removed += 1
+
+    def _write(self, writer, doc: PreparedDocument, vectors, old, replace: bool) -> None:
+        previous = old.get(doc.record.source)
+        if previous is None:
+            self.report.documents_added += 1
+        elif previous.sha256 == doc.record.sha256:
+            self.report.documents_unchanged += 1  # only split anew
+        else:
+            self.report.documents_changed += 1
+        if previous is not None and replace:
+            writer.remove(doc.record.source)
+        writer.add(doc.record, doc.chunks, *vectors)
+
+
+def _groups(results: list, texts: int = EMBED_BATCH) -> Iterator[list]:
+    """Consecutive results with about ``texts`` passages and sentences between them: what is embedded and written at once."""
+    group, count = [], 0
+    for result in results:
+        group.append(result)
+        if not isinstance(result, Skipped):
+            count += sum(1 + len(keys) for keys in result.sentence_keys)
+        if count >= texts:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
 
 
 def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[str], list[str]]:
@@ -414,31 +510,3 @@ def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[st
         else:
             to_split.append(source)
     return touched, unreadable, to_split
-
-
-def _split_embed_write(writer, store, plan, to_split, embedder, config, settings, report, skipped, progress, workers) -> None:
-    old = store.document_records if store is not None else {}
-    job = _Job(settings, embedder.count_tokens, config.model, config.prompts.get("document", ""))
-    embedding = _Embedding(embedder, plan.reuse, progress, report)
-    results = prepare_files([plan.files[s] for s in to_split], job, workers or os.cpu_count() or 1)
-    for step in results:
-        docs = []
-        for result in step:
-            if isinstance(result, tuple):
-                skipped(*result)
-                if result[0] in old and not plan.new_generation:
-                    writer.remove(result[0])
-                    report.documents_removed += 1
-            else:
-                docs.append(result)
-        for doc, (vectors, sentence_vectors) in zip(docs, embedding.vectors_for(docs)):
-            previous = old.get(doc.record.source)
-            if previous is None:
-                report.documents_added += 1
-            elif previous.sha256 == doc.record.sha256:
-                report.documents_unchanged += 1  # only split anew
-            else:
-                report.documents_changed += 1
-            if previous is not None and not plan.new_generation:
-                writer.remove(doc.record.source)
-            writer.add(doc.record, doc.chunks, vectors, sentence_vectors)

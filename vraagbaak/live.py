@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Callable
 
 from .api import Index
+from .build import BuildOptions, BuildReport, log_failure
 from .corpus import add_document
-from .build import BuildReport
+from .errors import VraagbaakError
+from .locations import locate
+from .progress import BuildProgress, terminal_printer
 
 __all__ = ["LiveIndex"]
 
@@ -31,13 +34,16 @@ class LiveIndex:
         # it here as well would read every file twice at start-up.
         self.current: Index | None = None
 
-    def update(self, progress: Callable[[int, int], None] | bool | None = True, on_skip=None) -> BuildReport:
-        """Bring the index up to date with the corpus folder; swap it in when complete."""
+    def update(self, progress: Callable[[BuildProgress], None] | bool | None = True, on_skip=None) -> BuildReport:
+        """Bring the index up to date with the corpus folder; swap it in when complete.
+
+        A first build's checkpoints make its finished documents searchable at
+        once (a page started on an empty index answers before the build ends):
+        ``self.current`` follows each checkpoint."""
         with self._update_lock:
-            fresh = Index.build(
-                self.corpus_dir, self.index_dir, model=self.model, model_dir=self.model_dir,
-                progress=progress, on_skip=on_skip, backend=self.backend,
-            )
+            options = BuildOptions(model=self.model, model_dir=self.model_dir, backend=self.backend,
+                                   progress=self._following(progress), on_skip=on_skip)
+            fresh = Index.build_with(self.corpus_dir, self.index_dir, options)
             previous = self.current
             if previous is not None and previous.model == fresh.model:
                 fresh._searcher.reuse_from(previous._searcher)  # keep the loaded model
@@ -45,14 +51,36 @@ class LiveIndex:
             self.current = fresh
             return fresh.report
 
+    def _following(self, progress):
+        """The build's progress callback, which also opens the index at a first build's first checkpoint."""
+        show = terminal_printer() if progress is True else (progress or None)
+
+        def step(p: BuildProgress) -> None:
+            if self.current is None and p.checkpoints:
+                try:
+                    self.current = Index.load(store=str(self.index_dir), model=self.model, model_dir=self.model_dir, backend=self.backend)
+                except VraagbaakError:
+                    pass  # nothing published yet
+            if show:
+                show(p)
+
+        return step
+
     def add(self, name: str, data: bytes, size: int | None = None) -> Path:
-        """Save a new text into the corpus folder (see ``corpus.add_document``)."""
-        return add_document(self.corpus_dir, name, data, size)
+        """Save a new text into the corpus folder (see ``corpus.add_document``).
+
+        A file a reader fails on is refused with the build's reason, and its
+        traceback goes to the index's error log, as in a build."""
+        try:
+            return add_document(self.corpus_dir, name, data, size)
+        except VraagbaakError as exc:
+            details = getattr(exc.__cause__, "details", "")
+            if details:
+                log_failure(locate(self.index_dir).error_log, name, details)
+            raise
 
     def search(self, question: str, **kwargs):
         index = self.current  # one read: a concurrent swap cannot split a search
         if index is None:
-            from .errors import VraagbaakError
-
             raise VraagbaakError("there is no index yet: add texts and update the index")
         return index.search(question, **kwargs)

@@ -41,6 +41,7 @@ import base64
 import json
 import logging
 import os
+from pathlib import Path
 import re
 import threading
 import time
@@ -198,6 +199,16 @@ class MilvusLocation:
         """A local Milvus Lite folder rather than a server."""
         return not self.uri.startswith(("http://", "https://", "tcp://", "unix:", "grpc://"))
 
+    @property
+    def error_log(self) -> Path:
+        """Where a build writes the tracebacks of files it skipped because a reader failed:
+        beside a Milvus Lite folder, else in the user's log folder (a server has no folder of ours)."""
+        if self.is_lite:
+            return Path(os.path.abspath(self.uri) + ".errors.log")
+        import platformdirs
+
+        return Path(platformdirs.user_log_dir("vraagbaak")) / f"{self.name}-errors.log"
+
     def check_writable(self) -> None:
         if self.is_lite:
             try:
@@ -254,6 +265,13 @@ class MilvusLocation:
 
     def create(self, config: StoreConfig) -> "MilvusWriter":
         return MilvusWriter.create(self, config)
+
+    def unfinished(self) -> None:
+        """A checkpointed new collection to continue: none (``MilvusWriter.checkpoint`` says why)."""
+        return None
+
+    def discard(self, store) -> None:
+        pass
 
     def update(self, store: "MilvusStore") -> "MilvusWriter":
         snapshot = store._snapshot
@@ -755,6 +773,20 @@ class MilvusWriter:
         if self.fresh:
             self._swap_alias()
         return MilvusStore(self.location, self.collection, (list(self._documents.values()), self._lexical))
+
+    def checkpoint(self, publish: bool) -> None:
+        """Each document is flipped as it is written, so an update's finished
+        documents already survive a kill (``_recover`` keeps them). What a
+        checkpoint adds: a first build's collection (``publish``) becomes the
+        index now, so its finished documents are searchable and kept. A new
+        collection beside an existing index (another model or chunking) is
+        swapped in by ``commit`` only, and a kill loses it (unlike the local store)."""
+        if self.fresh and publish:
+            self.meta.update(commits=self.meta.get("commits", 0) + 1)
+            self._write_meta()
+            self._client.flush(self.collection)
+            self._swap_alias()
+            self.fresh = False
 
     def _begin(self) -> None:
         """Before this build's first write, mark the index as being written: only

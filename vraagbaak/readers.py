@@ -25,13 +25,24 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Extracted", "Unreadable", "READERS", "SUFFIXES", "TEXT_SUFFIXES", "decode_text", "extract", "clean_pdf_pages"]
+__all__ = ["Extracted", "ReaderFailed", "Unreadable", "READERS", "SUFFIXES", "TEXT_SUFFIXES", "decode_text", "extract", "clean_pdf_pages"]
 
 TEXT_SUFFIXES = (".txt", ".md")
 
 
 class Unreadable(ValueError):
     """A file this format's reader cannot read; ``str()`` is the reason, in Dutch."""
+
+
+class ReaderFailed(Unreadable):
+    """A reader library failed on a file in a way it does not report as a bad
+    file: an exception inside it, its import, or memory. The file is skipped
+    like any unreadable one; ``details`` keeps the traceback for the log, since
+    the cause may be a bug (ours or the library's) rather than the file."""
+
+    def __init__(self, reason: str, details: str = ""):
+        super().__init__(reason)
+        self.details = details
 
 
 @dataclass(frozen=True)
@@ -346,6 +357,15 @@ READERS = {
     ".htm": read_html,
 }
 SUFFIXES = tuple(READERS)
+READER_NAMES = {  # for the reason shown when a reader fails: "fout in de PDF-lezer"
+    ".txt": "het lezen van de tekst",
+    ".md": "het lezen van de tekst",
+    ".pdf": "de PDF-lezer",
+    ".docx": "de Word-lezer",
+    ".odt": "de OpenDocument-lezer",
+    ".html": "de HTML-lezer",
+    ".htm": "de HTML-lezer",
+}
 
 
 def extract(path: str | Path, data: bytes) -> Extracted:
@@ -356,7 +376,14 @@ def extract(path: str | Path, data: bytes) -> Extracted:
         raise Unreadable("onbekend bestandstype")
     if not data.strip():
         raise Unreadable("leeg bestand")
-    extracted = reader(data)
+    try:
+        extracted = reader(data)
+    except Unreadable:
+        raise
+    except Exception as exc:  # ImportError, MemoryError, a library's own bug: this file only, never the build
+        import traceback
+
+        raise ReaderFailed(f"kon niet gelezen worden (fout in {READER_NAMES[suffix]})", traceback.format_exc()) from exc
     if not extracted.text.strip():
         raise Unreadable("leeg bestand" if suffix in TEXT_SUFFIXES else "geen tekst gevonden")
     return extracted

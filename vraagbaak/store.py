@@ -68,7 +68,12 @@ __all__ = [
 
 FORMAT_VERSION = 3
 CURRENT = "CURRENT"
+# A new generation that a build has checkpointed but not finished, while CURRENT
+# still names the old one (another model or chunking): kept by recovery, and
+# continued by the next build that wants the same model and chunking.
+NEXT = "NEXT"
 DB = "store.sqlite"
+ERROR_LOG = "errors.log"  # tracebacks of files skipped because a reader failed (build.log_failure)
 # Exact search below this many passage rows, HNSW above. Measured on these
 # 2-core machines (BENCHMARKS.md): exact search costs about 0.15 ms per 1,000
 # rows (14 ms at 97,559), growing linearly, and keeps the rows in memory as
@@ -582,6 +587,7 @@ class StoreWriter:
         con.execute("BEGIN IMMEDIATE")
         # the documents as they will be committed, handed to the reader that commit() returns
         self._documents: dict[str, tuple] = dict(documents or {})
+        self.checkpointed = fresh and documents is not None  # a resumed unfinished generation holds committed work
 
     @classmethod
     def create(cls, root: str | Path, config: StoreConfig) -> "StoreWriter":
@@ -590,24 +596,27 @@ class StoreWriter:
         folder = root / generation
         folder.mkdir(parents=True)
         con = _connect(folder / DB)
-        # A new generation is invisible until CURRENT names it: a crash only
-        # leaves a folder to delete, so it needs no journal while it is written.
-        con.execute("PRAGMA journal_mode = OFF")
-        con.execute("PRAGMA synchronous = OFF")
         # Passage rows are 1-2 KB: 4 KB pages would hold two of them, a quarter empty.
         con.execute("PRAGMA page_size = 16384")
+        # A long build checkpoints (``checkpoint``): each commit of a new generation
+        # must survive a crash, so it is journaled like any update (WAL).
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")
         con.executescript(_SCHEMA)
         con.execute("INSERT INTO meta VALUES ('config', ?)", (config.to_json(),))
         return cls(root, generation, con, fresh=True)
 
     @classmethod
     def update(cls, store: LocalStore) -> "StoreWriter":
+        """A writer that changes ``store``: the current generation, or a checkpointed
+        new one (``NEXT``) that a killed build left, which becomes current on commit."""
         con = _connect(store.folder / DB)
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA synchronous = NORMAL")
         if "pages" not in {r[1] for r in con.execute("PRAGMA table_info(passages)")}:
             con.execute("ALTER TABLE passages ADD COLUMN pages TEXT NOT NULL DEFAULT ''")  # instant in SQLite
-        return cls(store.root, store.generation, con, fresh=False, documents=store.document_records.rows())
+        fresh = store.generation != _current_or_none(store.root)
+        return cls(store.root, store.generation, con, fresh=fresh, documents=store.document_records.rows())
 
     # ------------------------------------------------------------ changes
 
@@ -678,26 +687,52 @@ class StoreWriter:
 
     def commit(self) -> LocalStore:
         """Make every change visible at once; return the committed store."""
+        self._commit_transaction(final=True)
+        for f in self._files.values():
+            f.close()
+        self._con.close()
+        if self.fresh:
+            self._publish()
+        else:
+            _remove_stale_ann_files(self.folder, keep=self.ann["ann_file"])
+        return LocalStore.open(self.root, list(self._documents.values()))
+
+    def checkpoint(self, publish: bool) -> None:
+        """Commit what is written so far (whole documents) and carry on writing.
+
+        A new generation becomes current at its first checkpoint when
+        ``publish`` (a first build: better some documents than none);
+        otherwise ``NEXT`` names it, so that a killed build's work is
+        continued, not deleted, while readers keep the complete old index.
+        The HNSW index is left to the final commit (it costs seconds).
+        """
+        self._commit_transaction(final=False)
+        self.checkpointed = True
+        if self.fresh and publish:
+            self._publish()
+            self.fresh = False
+        elif self.fresh:
+            _write_pointer(self.root, NEXT, self.generation)
+        self._con.execute("BEGIN IMMEDIATE")
+
+    def _commit_transaction(self, final: bool) -> None:
+        """fsync the appended vectors, then commit the SQLite transaction that counts them."""
         for f in self._files.values():
             f.flush()
             os.fsync(f.fileno())
         committed = {name: f.tell() for name, f in self._files.items()}
-        for f in self._files.values():
-            f.close()
-        self._maintain_ann()
+        if final:
+            self._maintain_ann()
         values = dict(self.counts, **self.ann, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"), vector_bytes=json.dumps(committed))
         self._con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in values.items()])
         self._con.execute("COMMIT")
-        if self.fresh:
-            self._con.execute("PRAGMA journal_mode = WAL")  # readers keep answering during later updates
-            self._con.close()
-            _fsync_dir(self.folder)
-            _write_current(self.root, self.generation)
-            _remove_other_generations(self.root, keep=self.generation)
-        else:
-            self._con.close()
-            _remove_stale_ann_files(self.folder, keep=self.ann["ann_file"])
-        return LocalStore.open(self.root, list(self._documents.values()))
+
+    def _publish(self) -> None:
+        """Make this generation the current one; the others (and NEXT) go."""
+        _fsync_dir(self.folder)
+        _write_pointer(self.root, CURRENT, self.generation)
+        (self.root / NEXT).unlink(missing_ok=True)
+        _remove_other_generations(self.root, keep=self.generation)
 
     def abort(self) -> None:
         for f in self._files.values():
@@ -707,7 +742,7 @@ class StoreWriter:
         except sqlite3.Error:
             pass
         self._con.close()
-        if self.fresh:
+        if self.fresh and not self.checkpointed:  # checkpointed work stays, for the next build to continue (Ctrl-C included)
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def _maintain_ann(self) -> None:
@@ -776,14 +811,31 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_current(root: Path, generation: str) -> None:
-    tmp = root / f".{CURRENT}.tmp"
+def _write_pointer(root: Path, name: str, generation: str) -> None:
+    """Write CURRENT (or NEXT) atomically: a reader sees the old file or the new one."""
+    tmp = root / f".{name}.tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump({"format_version": FORMAT_VERSION, "generation": generation}, f)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, root / CURRENT)
+    os.replace(tmp, root / name)
     _fsync_dir(root)
+
+
+def _current_or_none(root: Path) -> str | None:
+    try:
+        return _read_current(root) if (root / CURRENT).is_file() else None
+    except IndexLoadError:
+        return None
+
+
+def _next_generation_name(root: Path) -> str | None:
+    """The checkpointed, unfinished generation that NEXT names, if its folder is there."""
+    try:
+        generation = json.loads((root / NEXT).read_text(encoding="utf-8"))["generation"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return generation if isinstance(generation, str) and (root / generation / DB).is_file() else None
 
 
 def _remove_other_generations(root: Path, keep: str) -> None:
@@ -803,11 +855,35 @@ def _remove_stale_ann_files(folder: Path, keep: str) -> None:
 
 
 def discard_unfinished_generations(root: Path) -> None:
-    """Generations never named by CURRENT are what a killed build left: delete them."""
+    """Generations named by neither CURRENT nor NEXT are what a killed build left
+    before its first checkpoint: delete them."""
     current = _read_current(root) if (root / CURRENT).is_file() else None
+    keep = {current, _next_generation_name(root)}
     for path in root.glob("g[0-9]*"):
-        if path.is_dir() and path.name[1:].isdigit() and path.name != current:
+        if path.is_dir() and path.name[1:].isdigit() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
+    if _next_generation_name(root) is None:
+        (root / NEXT).unlink(missing_ok=True)
+
+
+def open_unfinished_generation(root: Path) -> "LocalStore | None":
+    """The generation a killed build checkpointed (NEXT), opened; None if there is none or it cannot be read."""
+    generation = _next_generation_name(root)
+    if generation is None:
+        return None
+    try:
+        con = _connect(root / generation / DB)
+        return LocalStore(root, generation, con)
+    except Exception:  # unreadable: it is work lost, not an index lost
+        discard_generation(root, generation)
+        return None
+
+
+def discard_generation(root: Path, generation: str) -> None:
+    """Delete a generation that is not current (an unfinished one not worth continuing)."""
+    if generation != _current_or_none(root):
+        (root / NEXT).unlink(missing_ok=True)
+        shutil.rmtree(root / generation, ignore_errors=True)
 
 
 def check_writable(root: Path) -> None:
@@ -834,6 +910,11 @@ class FolderLocation:
     def __str__(self) -> str:
         return str(self.root)
 
+    @property
+    def error_log(self) -> Path:
+        """Where a build writes the tracebacks of files it skipped because a reader failed."""
+        return self.root / ERROR_LOG
+
     def check_writable(self) -> None:
         check_writable(self.root)
 
@@ -851,6 +932,14 @@ class FolderLocation:
 
     def open(self) -> LocalStore:
         return LocalStore.open(self.root)
+
+    def unfinished(self) -> LocalStore | None:
+        """A new generation a killed build checkpointed (another model or chunking than the current one)."""
+        return open_unfinished_generation(self.root) if self.root.is_dir() else None
+
+    def discard(self, store: LocalStore) -> None:
+        """Give up an unfinished generation (the next build wants another model or chunking)."""
+        discard_generation(self.root, store.generation)
 
     def create(self, config: StoreConfig) -> StoreWriter:
         return StoreWriter.create(self.root, config)

@@ -16,6 +16,7 @@ from .corpus import MAX_DOCUMENT_UPLOAD_BYTES, MAX_UPLOAD_BYTES, SUFFIXES, uploa
 from .errors import VraagbaakError
 from .lexical import stem_word, tokenize
 from .live import LiveIndex
+from .progress import BuildProgress, describe_nl
 from .search import MAX_QUESTION_CHARS, good_matches, hit_to_json
 
 __all__ = ["build_page", "render_hits"]
@@ -129,8 +130,8 @@ def build_page(live: LiveIndex) -> gr.Blocks:
     def _update(progress, done_text, notes=()):
         skipped = []
 
-        def report(done, total):
-            progress(done / total, desc=f"Insluiten: {done} van {total} passages en zinnen")
+        def report(p: BuildProgress):
+            progress(p.documents_done / max(p.documents_total, 1), desc=describe_nl(p))
 
         progress(0, desc="Teksten lezen en in passages splitsen")
         try:
