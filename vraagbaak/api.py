@@ -7,7 +7,7 @@ from pathlib import Path
 from .build import CHECKPOINT_SECONDS, BuildOptions, BuildReport, build_index
 from .chunking import ChunkingSettings
 from .embeddings import backend_choice, load_embedder
-from .errors import IndexLoadError
+from .errors import IndexLoadError, build_command
 from .search import Hit, RankingSettings, Searcher
 from .locations import locate
 
@@ -47,7 +47,7 @@ class Index:
         if model is not None and model != opened.config.model:
             raise IndexLoadError(
                 f"the index in {location} was built with model {opened.config.model!r}, not {model!r}; "
-                f"rebuild it with: python -m vraagbaak build --store {location} --model {model}"
+                f"rebuild it with: {build_command(location.spec if location.kind == 'milvus' else location.root, '--model', model)}"
             )
         return cls(opened, model_dir, ranking=ranking, backend=backend)
 
@@ -67,6 +67,7 @@ class Index:
         backend: str | None = None,
         store: str | None = None,
         checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
+        rebuild: bool = False,
     ) -> "Index":
         """Build the index of ``corpus_dir`` or bring it up to date; return it loaded.
 
@@ -76,10 +77,11 @@ class Index:
         bundled model) or "torch"; ``progress``: True for a line on a terminal,
         or a function that takes a ``BuildProgress``; ``checkpoint_seconds``:
         how often a long build commits the documents it has finished (None: at
-        the end only), so that a killed build keeps them.
+        the end only), so that a killed build keeps them; ``rebuild``: embed every
+        document anew.
         """
         options = BuildOptions(model=model, model_dir=model_dir, backend=backend, chunking=settings, workers=workers,
-                               progress=progress, on_skip=on_skip, checkpoint_seconds=checkpoint_seconds)
+                               progress=progress, on_skip=on_skip, checkpoint_seconds=checkpoint_seconds, rebuild=rebuild)
         return cls.build_with(corpus_dir, store if store is not None else index_dir, options, ranking=ranking)
 
     @classmethod

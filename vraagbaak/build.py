@@ -34,7 +34,7 @@ import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, embedding_text
 from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document, scan_corpus, skip_reason
-from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, resolve_backend
+from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
 from .progress import BuildProgress, terminal_printer
@@ -85,9 +85,9 @@ class Plan:
     reuse: Store | None  # where vectors of unchanged texts may come from
 
 
-def plan_changes(files: list[CorpusFile], store: Store | None, model: str, chunking: dict, backend: str = "") -> Plan:
+def plan_changes(files: list[CorpusFile], store: Store | None, model: str, chunking: dict, backend: str = "", rebuild: bool = False) -> Plan:
     by_source = {f.source: f for f in files}
-    same_model = store is not None and (store.config.model, store.config.backend) == (model, backend)
+    same_model = store is not None and (store.config.model, store.config.backend) == (model, backend) and not rebuild
     new_generation = not same_model or store.config.chunking != chunking
     known = store.document_records if store is not None and not new_generation else {}
     rows = known.rows() if known else {}  # (source, title, sha256, size, mtime_ns, ...) by source
@@ -326,6 +326,7 @@ class BuildOptions:
     progress: Callable[[BuildProgress], None] | bool | None = True  # True: a line on a terminal
     on_skip: Callable[[str, str], None] | None = None  # (source, reason) of each skipped file; None: a warning on stderr
     checkpoint_seconds: float | None = CHECKPOINT_SECONDS  # commit finished documents this often; None: once, at the end
+    rebuild: bool = False  # embed everything anew into a new generation (an index whose model changed under it)
 
 
 def build_index(corpus_dir: str | Path, index_dir, options: BuildOptions = BuildOptions()) -> tuple[Store, BuildReport]:
@@ -355,19 +356,35 @@ class _Build:
         files = scan_corpus(self.corpus_dir, self.skipped)  # before touching the index: a wrong folder changes nothing
         self.location.check_writable()
         with self.location.lock():
-            self.location.recover()
+            repaired = self.location.recover()
+            if repaired:
+                print(f"note: {repaired}", file=sys.stderr)
+            self.location.remember_corpus(self.corpus_dir)
             current = _open_existing(self.location)
-            model = self.options.model or (current.config.model if current else DEFAULT_MODEL)
+            model = self.options.model or self._model_of(current)
             chunking = self.options.chunking or ChunkingSettings()
             same = current is not None and current.config.model == model
             backend = resolve_backend(model, self.options.backend, current.config.backend if same else None)
             store = self._continue_unfinished(current, model, backend, chunking)
-            plan = plan_changes(files, store, model, chunking.to_dict(), backend)
+            plan = plan_changes(files, store, model, chunking.to_dict(), backend, rebuild=self.options.rebuild)
             # A first build shows its documents from the first checkpoint on; a
             # rebuild (another model, chunking) keeps the old index until it is done.
             store = self._apply(plan, store, model, backend, chunking, publish_early=current is None, resumed=store is not current)
         self.report.seconds = round(time.perf_counter() - t0, 3)
         return store, self.report
+
+    def _model_of(self, current) -> str:
+        """The index's own model; the bundled one for a new index, or when the
+        index's model cannot be found here (an index copied from another machine,
+        a model folder deleted): then the index is rebuilt with it, and said so."""
+        if current is None:
+            return DEFAULT_MODEL
+        model = current.config.model
+        if model_available(model, self.options.model_dir):
+            return model
+        print(f"note: the index was built with model {model!r}, which cannot be found here; "
+              f"rebuilding it with the bundled model {DEFAULT_MODEL}", file=sys.stderr)
+        return DEFAULT_MODEL
 
     def _continue_unfinished(self, current, model: str, backend: str, chunking: ChunkingSettings):
         """The store to plan against: a generation a killed build checkpointed, when it

@@ -1,4 +1,4 @@
-"""Command line: ``python -m vraagbaak build | ask | eval``.
+"""Command line: ``python -m vraagbaak build | ask | check | eval``.
 
 A thin shell over ``vraagbaak.Index``: every user error becomes one line on
 stderr and exit status 2, never a traceback.
@@ -31,7 +31,7 @@ def _user_errors(fn):
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("interrupted; the previous index is unchanged", err=True)
+            click.echo("interrupted; the index keeps what was committed (a build continues from its last checkpoint when run again)", err=True)
             sys.exit(130)
 
     return wrapper
@@ -69,17 +69,18 @@ def cli():
 
 
 @cli.command()
-@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path), help="Folder of .txt/.md files.")
+@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path), help="Folder of the texts (subfolders count).")
 @store_option("index")
 @click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled multilingual-e5-small, or the index's own model).")
 @model_dir_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes that split documents (default: every core).")
 @backend_option
+@click.option("--rebuild", is_flag=True, help="Embed every document anew (an index whose model changed under it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @_user_errors
-def build(corpus_dir, index_dir, model, model_dir, workers, backend, as_json):
-    """Build or update the index of a corpus folder (only new text is embedded)."""
-    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, workers=workers, backend=backend)
+def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, as_json):
+    """Build, update or repair the index of a corpus folder (only new text is embedded)."""
+    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, workers=workers, backend=backend, rebuild=rebuild)
     r = index.report
     if as_json:
         d = r.to_dict()
@@ -121,6 +122,22 @@ def ask(question, index_dir, k, mode, source, model, model_dir, backend, as_json
         click.echo(f"   Antwoord: {h.answer}")
         click.echo("   " + " ".join(h.text.split())[:600])
         click.echo()
+
+
+@cli.command()
+@store_option("index")
+@model_dir_option
+@_user_errors
+def check(index_dir, model_dir):
+    """Read the whole index and say what is wrong with it, with the command that repairs each problem."""
+    from .doctor import check_index
+
+    problems = check_index(index_dir, model_dir=model_dir)
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"{index_dir}: all is well")
 
 
 @cli.command("eval")

@@ -26,6 +26,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "backend_choice",
     "load_embedder",
+    "model_available",
     "register_embedder",
     "resolve_backend",
 ]
@@ -158,6 +159,19 @@ def load_embedder(name: str | None = None, model_dir: str | Path | None = None, 
             embedder = SentenceTransformerEmbedder(name, name)
         _cache[key] = embedder
         return embedder
+
+
+def model_available(name: str, model_dir: str | Path | None = None) -> bool:
+    """Can ``load_embedder(name)`` find this model here, without loading it? (registered,
+    the bundled one, a model folder, or a name in the local Hugging Face cache)."""
+    if name in _registry or name == DEFAULT_MODEL or Path(name).is_dir():
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except Exception:  # noqa: BLE001 - not a valid repository name: not in the cache either
+        return False
 
 
 def _say(message: str) -> None:

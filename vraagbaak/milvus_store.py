@@ -50,7 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import IndexLoadError, VraagbaakError
+from .errors import IndexLoadError, VraagbaakError, build_command
 from .lexical import bm25_scores
 from .store import FORMAT_VERSION, ChunkRecord, DocumentRecord, Documents, StoreConfig, StoredPassage, quantise_sentences, text_key
 
@@ -251,7 +251,7 @@ class MilvusLocation:
     def open(self) -> "MilvusStore":
         collection = self.collection()
         if collection is None:
-            raise IndexLoadError(f"no index {self.name!r} in {self.uri}: build it with: python -m vraagbaak build --store {self.spec}")
+            raise IndexLoadError(f"no index {self.name!r} in {self.uri}: build it with: {build_command(self.spec)}")
         return MilvusStore(self, collection)
 
     def recover(self) -> None:
@@ -265,6 +265,9 @@ class MilvusLocation:
 
     def create(self, config: StoreConfig) -> "MilvusWriter":
         return MilvusWriter.create(self, config)
+
+    def remember_corpus(self, corpus_dir) -> None:
+        pass  # a Milvus index's repair commands name its --store; the corpus folder is the caller's
 
     def unfinished(self) -> None:
         """A checkpointed new collection to continue: none (``MilvusWriter.checkpoint`` says why)."""
@@ -337,13 +340,13 @@ def _create_collection(client, name: str, dimension: int, settings: MilvusSettin
 def _read_meta(client, collection: str, spec: str) -> dict:
     found = client.get(collection, ids=[META_ID], output_fields=["data"])
     if not found:
-        raise IndexLoadError(f"the index in {spec} is damaged (no meta entity); rebuild it with: python -m vraagbaak build --store {spec}")
+        raise IndexLoadError(f"the index in {spec} is damaged (no meta entity); rebuild it with: {build_command(spec)}")
     meta = json.loads(found[0]["data"])
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexLoadError(
             f"the index in {spec} has format version {version}, this Vraagbaak reads {FORMAT_VERSION}; "
-            f"rebuild it with: python -m vraagbaak build --store {spec}"
+            f"rebuild it with: {build_command(spec)}"
         )
     return meta
 

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .embeddings import Embedder, backend_choice
-from .errors import IndexLoadError, VraagbaakError
+from .embeddings import DEFAULT_MODEL, Embedder, backend_choice
+from .errors import IndexLoadError, VraagbaakError, build_command
 from .lexical import tokenize
 from .store import StoredPassage
 
@@ -150,7 +150,7 @@ class Searcher:
                 model, root = self.store.config.model, self.store.root
                 raise IndexLoadError(
                     f"the index in {root} was built with model {model!r}, which cannot be loaded here ({exc}); "
-                    f"install that model, or rebuild the index with another: python -m vraagbaak build --index {root} --model NAME"
+                    f"install that model, or rebuild the index with the bundled one: {build_command(root, '--model', DEFAULT_MODEL)}"
                 ) from exc
             check_embedder(self.store, embedder)
             self._embedder = embedder
@@ -250,7 +250,7 @@ def check_embedder(store, embedder: Embedder) -> None:
     backend = getattr(embedder, "backend", "")
     if c.backend != backend and embedder.name == c.model:
         # int8 and fp32 vectors differ slightly: measured in BENCHMARKS.md, mixing is refused
-        rebuild = f"python -m vraagbaak build --index {store.root} --backend {backend_choice(backend) or backend}"
+        rebuild = build_command(store.root, "--backend", backend_choice(backend) or backend)
         choice = backend_choice(c.backend)
         instead = f"search it with --backend {choice}, or rebuild it with: " if choice else "rebuild it with: "
         raise IndexLoadError(
@@ -260,7 +260,7 @@ def check_embedder(store, embedder: Embedder) -> None:
         raise IndexLoadError(
             f"the index in {store.root} was built with model {c.model!r} "
             f"(dimension {c.dimension}), not {embedder.name!r} (dimension {embedder.dimension}); "
-            f"rebuild it with: python -m vraagbaak build --index {store.root}"
+            f"rebuild it with: {build_command(store.root, '--rebuild')}"
         )
 
 

@@ -45,7 +45,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .errors import IndexLoadError, VraagbaakError
+from .errors import CORPUS_FILE, IndexLoadError, VraagbaakError, build_command
 from .lexical import bm25_scores, idf
 
 __all__ = [
@@ -88,7 +88,7 @@ COMPACT_MIN_DEAD = 1_000  # ... and there are at least this many
 
 
 def _rebuild_hint(root: Path) -> str:
-    return f"rebuild it with: python -m vraagbaak build --index {root}"
+    return f"rebuild it with: {build_command(root)}"
 
 
 def text_key(model: str, prompt: str, text: str) -> int:
@@ -278,7 +278,7 @@ def _missing_index_error(root: Path) -> IndexLoadError:
             f"the index in {root} has format version 2 (Vraagbaak 0.1), this Vraagbaak reads {FORMAT_VERSION}; "
             + _rebuild_hint(root)
         )
-    return IndexLoadError(f"no index in {root}: build it with: python -m vraagbaak build --index {root}")
+    return IndexLoadError(f"no index in {root}: build it with: {build_command(root)}")
 
 
 # ------------------------------------------------------------------ reader
@@ -368,6 +368,10 @@ class LocalStore:
             raise
         except Exception as exc:  # any failure to read our own files means damage
             raise IndexLoadError(f"the index in {root} is damaged ({type(exc).__name__}: {exc}); {_rebuild_hint(root)}") from exc
+
+    def close(self) -> None:
+        """Let go of the SQLite connection (the mapped vectors go with the object)."""
+        self._con.close()
 
     def _load_documents(self, rows: list[tuple] | None = None) -> None:
         if rows is None:
@@ -822,6 +826,19 @@ def _write_pointer(root: Path, name: str, generation: str) -> None:
     _fsync_dir(root)
 
 
+def read_pointer(root: Path, name: str = CURRENT) -> tuple[str | None, str]:
+    """(generation, "") that CURRENT (or NEXT) names, or (None, what is wrong with it)."""
+    path = root / name
+    if not path.is_file():
+        return None, "is missing"
+    try:
+        return _read_current(root) if name == CURRENT else json.loads(path.read_text(encoding="utf-8"))["generation"], ""
+    except IndexLoadError as exc:
+        return None, "cannot be read" if "unreadable" in str(exc) else str(exc).split(";")[0]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, "cannot be read"
+
+
 def _current_or_none(root: Path) -> str | None:
     try:
         return _read_current(root) if (root / CURRENT).is_file() else None
@@ -829,7 +846,7 @@ def _current_or_none(root: Path) -> str | None:
         return None
 
 
-def _next_generation_name(root: Path) -> str | None:
+def unfinished_generation_name(root: Path) -> str | None:
     """The checkpointed, unfinished generation that NEXT names, if its folder is there."""
     try:
         generation = json.loads((root / NEXT).read_text(encoding="utf-8"))["generation"]
@@ -854,21 +871,65 @@ def _remove_stale_ann_files(folder: Path, keep: str) -> None:
             path.unlink(missing_ok=True)
 
 
+def generation_problem(root: Path, generation: str) -> str | None:
+    """What is wrong with a generation's files (None: its SQLite is sound and its vector files hold every committed row)."""
+    path = root / generation / DB
+    if not path.is_file():
+        return f"{generation}/{DB} is missing"
+    try:
+        con = _connect(path, readonly=not os.access(path.parent, os.W_OK))
+        try:
+            verdict = con.execute("PRAGMA integrity_check").fetchone()[0]
+            if verdict != "ok":
+                return f"{generation}/{DB} fails SQLite's integrity check ({verdict})"
+            LocalStore(root, generation, con).close()  # reads the config and maps every committed vector row
+        finally:
+            con.close()
+    except Exception as exc:  # noqa: BLE001 - any failure to read our own files is damage
+        return f"{generation} cannot be read ({type(exc).__name__}: {exc})"
+    return None
+
+
+def list_generations(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob("g[0-9]*") if p.is_dir() and p.name[1:].isdigit())
+
+
+def adopt_sound_generation(root: Path) -> str | None:
+    """When CURRENT is missing, unreadable or names no sound generation, point it
+    at the newest sound one (a finished build's work is never embedded again);
+    return the generation adopted, or None when CURRENT was fine or nothing is sound."""
+    current = _current_or_none(root)
+    if current is not None and generation_problem(root, current) is None:
+        return None
+    unfinished = unfinished_generation_name(root)
+    sound = [g for g in list_generations(root) if generation_problem(root, g) is None]
+    # a rebuild's unfinished generation only when nothing finished is left
+    candidates = [g for g in sound if g != unfinished] or sound
+    if not candidates:
+        return None
+    _write_pointer(root, CURRENT, candidates[-1])
+    if candidates[-1] == unfinished:
+        (root / NEXT).unlink(missing_ok=True)
+    return candidates[-1]
+
+
 def discard_unfinished_generations(root: Path) -> None:
     """Generations named by neither CURRENT nor NEXT are what a killed build left
-    before its first checkpoint: delete them."""
-    current = _read_current(root) if (root / CURRENT).is_file() else None
-    keep = {current, _next_generation_name(root)}
+    before its first checkpoint: delete them. A CURRENT that cannot be read names nothing."""
+    current = _current_or_none(root)
+    if current is None and (root / CURRENT).exists():
+        (root / CURRENT).unlink()  # garbage: the build starts anew rather than fail on it
+    keep = {current, unfinished_generation_name(root)}
     for path in root.glob("g[0-9]*"):
         if path.is_dir() and path.name[1:].isdigit() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
-    if _next_generation_name(root) is None:
+    if unfinished_generation_name(root) is None:
         (root / NEXT).unlink(missing_ok=True)
 
 
 def open_unfinished_generation(root: Path) -> "LocalStore | None":
     """The generation a killed build checkpointed (NEXT), opened; None if there is none or it cannot be read."""
-    generation = _next_generation_name(root)
+    generation = unfinished_generation_name(root)
     if generation is None:
         return None
     try:
@@ -926,9 +987,27 @@ class FolderLocation:
     def exists(self) -> bool:
         return index_exists(self.root) or (self.root / "manifest.json").is_file()
 
-    def recover(self) -> None:
-        if index_exists(self.root):
-            discard_unfinished_generations(self.root)
+    def recover(self) -> str | None:
+        """Repair what a crash or a damaged CURRENT left, before a build: adopt the
+        newest sound generation if CURRENT names none, then delete unfinished
+        generations. Returns a line for the user when a generation was adopted."""
+        if not self.root.is_dir():
+            return None
+        adopted = adopt_sound_generation(self.root)
+        discard_unfinished_generations(self.root)
+        return f"{CURRENT} named no sound generation; using {adopted}, the newest sound one" if adopted else None
+
+    def remember_corpus(self, corpus_dir: Path) -> None:
+        """Record the corpus folder, for the repair commands of error messages (``errors.build_command``)."""
+        path = self.root / CORPUS_FILE
+        text = json.dumps({"corpus": str(Path(corpus_dir).resolve())})
+        try:
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                tmp = self.root / f".{CORPUS_FILE}.tmp"
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, path)
+        except OSError:
+            pass  # only a hint for messages
 
     def open(self) -> LocalStore:
         return LocalStore.open(self.root)
