@@ -91,6 +91,9 @@ def test_embedding_text_prefixes_the_title_once():
     assert embedding_text("Titel", "Tekst.", s) == "Titel\nTekst."
     assert embedding_text("Titel", "Titel\nTekst.", s) == "Titel\nTekst."
     assert embedding_text("Titel", "Tekst.", ChunkingSettings(title_in_passage=False)) == "Tekst."
+    assert embedding_text("Titel", "Tekst.", s, heading="Kopje") == "Titel\nKopje\nTekst."
+    assert embedding_text("Titel", "Kopje\nTekst.", s, heading="Kopje") == "Titel\nKopje\nTekst."
+    assert embedding_text("Titel", "Tekst.", ChunkingSettings(heading_in_passage=False), heading="Kopje") == "Titel\nTekst."
 
 
 def _real_texts():

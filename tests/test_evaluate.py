@@ -84,7 +84,7 @@ def test_eval_command_prints_exactly_the_metric_object(fake, corpus, tmp_path):
         result = CliRunner().invoke(cli, args + ["--mode", mode], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         data = json.loads(result.stdout)
-        assert set(data) == set(METRIC_KEYS) | {"questions", "mode", "backend", "seconds"}
+        assert set(data) == set(METRIC_KEYS) | {"questions", "mode", "backend", "seconds", "set", "k"}
         assert data["mode"] == mode and data["questions"] == 2
         assert 0 <= data["mrr@10"] <= data["hit@10"] <= 1
 
@@ -94,3 +94,17 @@ def test_eval_reports_bad_lines_as_a_user_error(tmp_path, corpus):
     path.write_text("{kapot\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["eval", str(path), "--corpus", str(corpus)])
     assert result.exit_code == 2 and "line 1:" in result.stderr
+
+
+def test_eval_takes_several_question_files_and_modes_and_prints_one_table(fake, corpus, tmp_path):
+    first, second = tmp_path / "een.jsonl", tmp_path / "twee.jsonl"
+    first.write_text(json.dumps({"query": "wat is preventie?", "sources": ["in-gesprek-over-sociaal-werk.txt"]}) + "\n", encoding="utf-8")
+    second.write_text(json.dumps({"query": "positieve gezondheid", "sources": ["vertrouw-op-je-kracht.txt"]}) + "\n", encoding="utf-8")
+    base = ["eval", str(first), str(second), "--corpus", str(corpus), "--index", str(tmp_path / "idx"), "--model", "fake"]
+    result = CliRunner().invoke(cli, base + ["--mode", "hybrid", "--mode", "lexical"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| een") or line.startswith("| twee")]
+    assert [row.split(" | ")[:2] for row in rows] == [["| een.jsonl", "hybrid"], ["| een.jsonl", "lexical"],
+                                                       ["| twee.jsonl", "hybrid"], ["| twee.jsonl", "lexical"]]
+    as_json = json.loads(CliRunner().invoke(cli, base + ["--mode", "dense", "--json"], catch_exceptions=False).stdout)
+    assert [(r["set"], r["mode"]) for r in as_json] == [("een.jsonl", "dense"), ("twee.jsonl", "dense")]

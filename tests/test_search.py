@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from vraagbaak import Index, VraagbaakError
-from vraagbaak.search import NO_MATCH_SIMILARITY, Hit, RankingSettings, choose_answer, fuse, good_matches
+from vraagbaak.search import NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, choose_answer, fuse, good_matches
 from vraagbaak.store import StoredPassage
 
 SETTINGS = RankingSettings()
@@ -13,12 +13,12 @@ def test_fuse_keeps_dense_order_unless_the_bonuses_break_a_near_tie():
     lexical = np.array([0.0, 0.0, 4.0], np.float32)  # strong lexical match for the third only
     best_sentence = np.full(3, 0.8, np.float32)
     is_lead = np.array([1, 0, 1], np.float32)
-    scores = fuse(dense, lexical, best_sentence, is_lead, SETTINGS)
+    scores = fuse(Features(dense, lexical, best_sentence, is_lead), SETTINGS)
     assert list(np.argsort(-scores, kind="stable")) == [2, 0, 1]  # 0.895 + lexical + lead beats 0.90 + lead
     assert scores[0] == pytest.approx(0.90 + SETTINGS.lead_weight + SETTINGS.sentence_weight * 0.8)
     assert scores[2] == pytest.approx(0.895 + SETTINGS.lexical_weight + SETTINGS.lead_weight + SETTINGS.sentence_weight * 0.8)
     best_sentence[1] = 0.95  # one sentence of the second matches much better ...
-    no_bonus = fuse(dense, np.zeros(3, np.float32), best_sentence, np.zeros(3, np.float32), SETTINGS)
+    no_bonus = fuse(Features(dense, np.zeros(3, np.float32), best_sentence, np.zeros(3, np.float32)), SETTINGS)
     assert list(np.argsort(-no_bonus, kind="stable")) == [0, 2, 1]
     # ... but 0.15 x 0.15 does not make up for a passage 0.1 behind in cosine
 
@@ -106,3 +106,74 @@ def test_warm_up_does_what_the_first_question_would_wait_for(fake, corpus, tmp_p
     index.warm_up()
     assert asked == [WARM_UP_QUESTION]  # the model loaded and run once
     assert lexical._stop_words is not None  # the question tokenizer's word lists loaded
+
+
+def test_a_passage_only_bm25_finds_is_in_the_hybrid_results(fake, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(60):  # many passages closer to the question by the fake model's vectors
+        (corpus / f"wijk-{i:02}.txt").write_text(f"Wijk {i}\n\nDe wijkraad vergadert over de wijk en de buurt, keer {i}.", encoding="utf-8")
+    (corpus / "regeling.txt").write_text("Regeling\n\nDe Zvw-bijdrage wordt jaarlijks herzien.", encoding="utf-8")
+    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    question = "wat doet de wijkraad met de Zvw-bijdrage in de wijk en de buurt?"
+    narrow = RankingSettings(dense_candidates=5, lexical_candidates=0)  # dense candidates only: it is not among them
+    assert "regeling.txt" not in {h.source for h in Index.load(tmp_path / "idx", ranking=narrow).search(question, k=5)}
+    both = RankingSettings(dense_candidates=5, lexical_candidates=5, lexical_weight=0.5)
+    hits = Index.load(tmp_path / "idx", ranking=both).search(question, k=5)
+    assert "regeling.txt" in {h.source for h in hits}
+    assert all(h.similarity is not None for h in hits)  # a lexical-only candidate gets its cosine too
+
+
+def test_title_and_heading_are_embedded_and_indexed_with_each_passage(fake, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    body = "".join(f"Zin {j} over iets anders dan het onderwerp. " for j in range(40))
+    (corpus / "wet.txt").write_text(f"Participatiewet\n\nArtikel 22 Kostendelersnorm\n\n{body}", encoding="utf-8")
+    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    later = [p for p in index._store.document_passages("wet.txt") if "Artikel 22" not in p.text]
+    assert later and all(p.heading == "Artikel 22 Kostendelersnorm" for p in later)
+    assert all({"kostendelersnorm", "participatiewet"} <= set(p.terms.split()) for p in later)  # BM25 sees title and heading
+    embedded = [t for t in fake.embedded if "Zin 39" in t and "Zin 38" in t]  # the last passage, not its sentences
+    assert embedded and embedded[0].startswith("Participatiewet\nArtikel 22 Kostendelersnorm\n")
+    hits = index.search("kostendelersnorm", k=3, mode="lexical")
+    assert any("Artikel 22" not in h.text for h in hits)  # a continuation passage is found by its heading
+
+
+def test_an_index_built_without_heading_context_is_rebuilt_not_mixed(fake, corpus, tmp_path):
+    from vraagbaak import ChunkingSettings
+
+    index_dir = tmp_path / "idx"
+    old = Index.build(corpus, index_dir, model="fake", progress=False, settings=ChunkingSettings(heading_in_passage=False))
+    fake.embedded.clear()
+    new = Index.build(corpus, index_dir, model="fake", progress=False)
+    assert new._store.generation != old._store.generation  # a new generation, everything embedded with the context
+    assert new.report.passages_embedded + new.report.passages_reused == new.passage_count
+    assert new._store.config.chunking["heading_in_passage"] is True
+
+
+def test_the_ranking_settings_are_recorded_in_the_index_and_used_on_load(fake, corpus, tmp_path):
+    chosen = RankingSettings(fusion="rrf", rrf_k=30.0, lexical_weight=1.0, sentence_weight=0.5)
+    Index.build(corpus, tmp_path / "idx", model="fake", progress=False, ranking=chosen)
+    assert Index.load(tmp_path / "idx").ranking == chosen
+    assert Index.load(tmp_path / "idx", ranking=RankingSettings()).ranking == RankingSettings()  # unless told otherwise
+    hits = Index.load(tmp_path / "idx").search("wat is preventie?", k=3)
+    assert [h.rank for h in hits] == [1, 2, 3] and hits[0].score <= 1.0  # reciprocal-rank scores
+
+
+def test_rrf_ranks_by_reciprocal_ranks():
+    features = Features(np.array([0.9, 0.8, 0.7], np.float32), np.array([0.0, 5.0, 1.0], np.float32),
+                        np.array([0.5, 0.5, 0.9], np.float32), np.zeros(3, np.float32))
+    settings = RankingSettings(fusion="rrf", rrf_k=1.0, lexical_weight=1.0, sentence_weight=1.0, lead_weight=0.0)
+    scores = fuse(features, settings)
+    # dense ranks 1,2,3; lexical ranks -,1,2 (a zero BM25 counts nothing); sentence ranks 2,3,1 (ties keep order)
+    assert scores == pytest.approx([1 / 2 + 0 + 1 / 3, 1 / 3 + 1 / 2 + 1 / 4, 1 / 4 + 1 / 3 + 1 / 2])
+
+
+def test_the_answer_sentence_can_lean_on_the_question_s_rare_terms():
+    text = "Het college beslist over de aanvraag. De Zvw-bijdrage wordt jaarlijks herzien."
+    passage = StoredPassage(1, "d.txt", "T", "", 0, len(text), text, ((0, 37), (38, len(text))), key=0)
+    sims = np.array([0.85, 0.84], np.float32)
+    plain = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.0, short_sentence=0)
+    assert choose_answer(passage, sims, plain, {"zvw": 5.0, "bijdrag": 3.0}) == (0, 37)
+    lexical = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.05, short_sentence=0)
+    assert choose_answer(passage, sims, lexical, {"zvw": 5.0, "bijdrag": 3.0}) == (38, len(text))

@@ -25,18 +25,21 @@ class Index:
     """
 
     def __init__(self, store, model_dir: str | Path | None = None, report: BuildReport | None = None,
-                 ranking: RankingSettings = RankingSettings(), backend: str | None = None):
+                 ranking: RankingSettings | None = None, backend: str | None = None):
         self._store = store
         self._model_dir = model_dir
         self.report = report  # what the last build did, when this came from build()
         # The index's own backend unless told otherwise (one this version no longer
         # has: the default, which check_embedder then refuses with a rebuild line).
         backend = backend or backend_choice(store.config.backend)
+        # The ranking the index records unless told otherwise (an index of an earlier version: the defaults).
+        recorded = store.config.ranking
+        ranking = ranking or (RankingSettings.from_dict(recorded) if recorded else RankingSettings())
         self._searcher = Searcher(store, lambda: load_embedder(store.config.model, model_dir, backend), ranking)
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", *, model: str | None = None, model_dir: str | Path | None = None,
-             ranking: RankingSettings = RankingSettings(), backend: str | None = None, store: str | None = None) -> "Index":
+             ranking: RankingSettings | None = None, backend: str | None = None, store: str | None = None) -> "Index":
         """Open an index (``store``, else the folder ``index_dir``); ``model``, if given, must be the model that built it.
 
         Questions are embedded with the backend that built the index
@@ -63,7 +66,7 @@ class Index:
         progress=True,
         on_skip=None,
         workers: int | None = None,
-        ranking: RankingSettings = RankingSettings(),
+        ranking: RankingSettings | None = None,
         backend: str | None = None,
         store: str | None = None,
         checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
@@ -81,11 +84,12 @@ class Index:
         document anew.
         """
         options = BuildOptions(model=model, model_dir=model_dir, backend=backend, chunking=settings, workers=workers,
-                               progress=progress, on_skip=on_skip, checkpoint_seconds=checkpoint_seconds, rebuild=rebuild)
+                               progress=progress, on_skip=on_skip, checkpoint_seconds=checkpoint_seconds, rebuild=rebuild,
+                               ranking=(ranking or RankingSettings()).to_dict())
         return cls.build_with(corpus_dir, store if store is not None else index_dir, options, ranking=ranking)
 
     @classmethod
-    def build_with(cls, corpus_dir: str | Path, store: str | Path, options: BuildOptions, *, ranking: RankingSettings = RankingSettings()) -> "Index":
+    def build_with(cls, corpus_dir: str | Path, store: str | Path, options: BuildOptions, *, ranking: RankingSettings | None = None) -> "Index":
         """``build`` with its options as one ``BuildOptions`` (what ``LiveIndex`` keeps)."""
         opened, report = build_index(corpus_dir, store, options)
         return cls(opened, options.model_dir, report, ranking)

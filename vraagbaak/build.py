@@ -32,7 +32,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from .chunking import ChunkingSettings, chunk_document, embedding_text
+from .chunking import ChunkingSettings, chunk_document, passage_context
 from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document, scan_corpus, skip_reason
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
@@ -164,12 +164,14 @@ def _split(record: DocumentRecord, document: Document, job: _Job) -> PreparedDoc
     doc = PreparedDocument(record, [], [], [], [])
     text = document.text
     for c in chunk_document(text, record.title, job.settings, job.count_tokens, document.headings):
-        embedded = embedding_text(record.title, c.text, job.settings)
+        context = passage_context(record.title, c.heading, c.text, job.settings)
+        embedded = "\n".join([*context, c.text])
         sentences = [text[a:b] for a, b in c.sentences]
         doc.chunks.append(
             ChunkRecord(
                 c.heading, c.start, c.end, c.text, c.sentences, text_key(job.model, job.prompt, embedded),
-                passage_terms(record.title, c.text), _page_breaks(document.page_starts, c.start, c.end),
+                passage_terms("\n".join([record.title, *(line for line in context if line != record.title)]), c.text),
+                _page_breaks(document.page_starts, c.start, c.end),
             )
         )
         doc.embedding_texts.append(embedded)
@@ -327,6 +329,7 @@ class BuildOptions:
     on_skip: Callable[[str, str], None] | None = None  # (source, reason) of each skipped file; None: a warning on stderr
     checkpoint_seconds: float | None = CHECKPOINT_SECONDS  # commit finished documents this often; None: once, at the end
     rebuild: bool = False  # embed everything anew into a new generation (an index whose model changed under it)
+    ranking: dict | None = None  # search.RankingSettings as a dict, recorded in a new index (what Index.load ranks with by default)
 
 
 def build_index(corpus_dir: str | Path, index_dir, options: BuildOptions = BuildOptions()) -> tuple[Store, BuildReport]:
@@ -421,7 +424,8 @@ class _Build:
             report.model_loaded = True
         config = store.config if store is not None else None
         if embedder:
-            config = StoreConfig(model, embedder.dimension, embedder.prompts, chunking.to_dict(), backend=getattr(embedder, "backend", ""))
+            config = StoreConfig(model, embedder.dimension, embedder.prompts, chunking.to_dict(), backend=getattr(embedder, "backend", ""),
+                                 ranking=self.options.ranking)
         writer = self.location.create(config) if plan.new_generation else self.location.update(store)
         try:
             for source in touched:

@@ -21,7 +21,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-__all__ = ["ChunkingSettings", "Passage", "split_sentences", "chunk_document", "embedding_text"]
+__all__ = ["ChunkingSettings", "Passage", "split_sentences", "chunk_document", "embedding_text", "passage_context"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class ChunkingSettings:
     overlap_sentences: int = 1  # sentences repeated from the previous passage
     max_tokens: int = 512  # the model's limit, prompt and title included
     title_in_passage: bool = True  # embed "title\npassage" rather than the passage alone
+    heading_in_passage: bool = True  # and the section heading, where the passage does not begin with it (issue 22)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -221,11 +222,22 @@ def looks_like_title(title: str) -> bool:
     return 0 < len(title) <= 120 and title.rstrip()[-1:] not in ".!;,:"
 
 
-def embedding_text(title: str, passage_text: str, settings: ChunkingSettings) -> str:
-    """What the model embeds for a passage (the prompt is added by the model)."""
+def passage_context(title: str, heading: str, passage_text: str, settings: ChunkingSettings) -> list[str]:
+    """The lines put in front of a passage for embedding and BM25: its document's
+    title and its section heading (where the passage does not begin with them),
+    so that article 22 of a long law, or the third passage of a section, is not
+    an anonymous paragraph (MTEB's LegalQA documents are "law, article" + text)."""
+    lines = []
     if settings.title_in_passage and looks_like_title(title) and not passage_text.startswith(title):
-        return f"{title}\n{passage_text}"
-    return passage_text
+        lines.append(title)
+    if settings.heading_in_passage and heading and heading != title and not passage_text.startswith(heading):
+        lines.append(heading)
+    return lines
+
+
+def embedding_text(title: str, passage_text: str, settings: ChunkingSettings, heading: str = "") -> str:
+    """What the model embeds for a passage (the prompt is added by the model)."""
+    return "\n".join([*passage_context(title, heading, passage_text, settings), passage_text])
 
 
 def _split_long_sentence(text, span, fits):
@@ -256,11 +268,12 @@ def chunk_document(
     "Heading 1", HTML's <h2>); without them, headings are guessed from the text.
     """
     heading = _heading_test(text, headings)
+    section_heading = ""
 
     def fits_model(start: int, end: int) -> bool:
         if count_tokens is None:
             return True
-        return count_tokens(embedding_text(title, text[start:end], settings)) <= settings.max_tokens
+        return count_tokens(embedding_text(title, text[start:end], settings, section_heading)) <= settings.max_tokens
 
     def fits(start: int, end: int) -> bool:
         return end - start <= settings.max_chars and fits_model(start, end)
@@ -275,7 +288,6 @@ def chunk_document(
     passages: list[Passage] = []
     current: list[tuple[int, int]] = []
     current_heading = ""
-    section_heading = ""
     has_body = False  # current holds more than headings and overlap
 
     def flush():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -17,7 +16,7 @@ import click
 from .api import Index
 from .embeddings import BACKENDS
 from .errors import VraagbaakError
-from .search import MODES, good_matches, hit_to_json
+from .search import MODES, RankingSettings, good_matches, hit_to_json
 
 __all__ = ["cli"]
 
@@ -141,35 +140,37 @@ def check(index_dir, model_dir):
 
 
 @cli.command("eval")
-@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("questions", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--corpus", "corpus_dir", required=True, type=click.Path(path_type=Path), help="Corpus the questions are about.")
 @store_option(None)
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 100))
-@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--mode", "modes", type=click.Choice(MODES), multiple=True, default=("hybrid",), show_default=True,
+              help="Repeat for several modes: one table of question file x mode.")
 @click.option("--model", default=None)
 @model_dir_option
 @backend_option
-@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object for one file and mode, else a list.")
 @_user_errors
-def eval_(questions, corpus_dir, index_dir, k, mode, model, model_dir, backend, as_json):
-    """Measure retrieval on labelled QUESTIONS (JSONL; see README)."""
-    from .evaluate import METRIC_KEYS, metrics, read_questions
+def eval_(questions, corpus_dir, index_dir, k, modes, model, model_dir, backend, as_json):
+    """Measure retrieval on labelled QUESTIONS files (JSONL; see README) about one corpus."""
+    from .evaluate import evaluate, read_questions, table
 
-    qs = read_questions(questions)
+    sets = {path: read_questions(path) for path in questions}
     index_dir = _eval_index_dir(corpus_dir, backend, index_dir)
-    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json, backend=backend)
+    # eval measures this version's ranking, not one that an earlier build recorded in its index
+    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json, backend=backend,
+                        ranking=RankingSettings())
     index.warm_up()  # time the questions, not loading the model
-    t0 = time.perf_counter()
-    rankings = [[hit_to_json(h) for h in index.search(q.query, k=k, mode=mode, answers=1)] for q in qs]
-    result = metrics(qs, rankings)
-    result.update(mode=mode, backend=index.backend, seconds=round(time.perf_counter() - t0, 2))
+    results = []
+    for path, qs in sets.items():
+        for mode in modes:
+            result = evaluate(index, qs, k=k, mode=mode)
+            result.update(set=path.name, backend=index.backend)
+            results.append(result)
     if as_json:
-        click.echo(json.dumps(result))
+        click.echo(json.dumps(results[0] if len(results) == 1 else results))
         return
-    click.echo(f"{result['questions']} questions, mode {mode}, k {k}, {result['seconds']} s")
-    for key in METRIC_KEYS:
-        value = result[key]
-        click.echo(f"  {key:<13} {'n/a' if value is None else f'{value:.3f}'}")
+    click.echo(table(results, k=k))
 
 
 def _eval_index_dir(corpus_dir: Path, backend: str | None = None, store: str | None = None) -> str:

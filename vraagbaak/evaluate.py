@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import VraagbaakError
 
-__all__ = ["Question", "read_questions", "normalise", "metrics", "METRIC_KEYS"]
+__all__ = ["Question", "read_questions", "normalise", "metrics", "evaluate", "table", "METRIC_KEYS"]
 
 METRIC_KEYS = ("hit@1", "hit@5", "hit@10", "mrr@10", "doc_hit@1", "doc_mrr@10", "answer_hit@1")
 
@@ -99,3 +99,25 @@ def metrics(questions: list[Question], rankings: list[list[dict]]) -> dict:
     out["answer_hit@1"] = round(sums["answer_hit@1"] / with_answer, 4) if with_answer else None
     out["questions"] = n
     return out
+
+
+def evaluate(index, questions: list[Question], *, k: int = 10, mode: str = "hybrid") -> dict:
+    """``metrics`` of ``index.search`` on ``questions`` in one mode, with the seconds the questions took."""
+    import time
+
+    t0 = time.perf_counter()
+    rankings = [[{"source": h.source, "text": h.text, "answer": h.answer} for h in index.search(q.query, k=k, mode=mode, answers=1)]
+                for q in questions]
+    result = metrics(questions, rankings)
+    result.update(mode=mode, k=k, seconds=round(time.perf_counter() - t0, 2))
+    return result
+
+
+def table(results: list[dict], *, k: int = 10) -> str:
+    """A Markdown table of results (set x mode), the metrics as columns."""
+    head = ["set", "mode", "questions", *METRIC_KEYS]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for r in results:
+        values = ["n/a" if r[key] is None else f"{r[key]:.3f}" for key in METRIC_KEYS]
+        lines.append("| " + " | ".join([r.get("set", ""), r["mode"], str(r["questions"]), *values]) + " |")
+    return "\n".join(lines)

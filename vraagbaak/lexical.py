@@ -50,7 +50,8 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 
 def passage_terms(title: str, text: str) -> str:
-    """The terms BM25 sees for a passage: its document's title and its text, space-separated."""
+    """The terms BM25 sees for a passage: its context (the document's title, the
+    section heading) and its text, space-separated."""
     return " ".join(tokenize([f"{title}\n{text}"])[0])
 
 

@@ -601,6 +601,15 @@ class MilvusStore:
         found = self._client.get(self.collection, ids=[int(row)], output_fields=["vector"])
         return np.asarray(found[0]["vector"], np.float32)
 
+    def dense_scores(self, query: np.ndarray, rows) -> np.ndarray:
+        """The cosine of ``query`` with each of these passage rows (candidates found otherwise), one request."""
+        rows = [int(r) for r in rows]
+        if not rows:
+            return np.zeros(0, np.float32)
+        found = {e["id"]: e["vector"] for e in self._client.get(self.collection, ids=rows, output_fields=["id", "vector"])}
+        query = np.asarray(query, np.float32).reshape(-1)
+        return np.array([np.asarray(found[r], np.float32) @ query if r in found else -1.0 for r in rows], np.float32)
+
     # ----------------------------------------------------------- lexical
 
     def lexical_stats(self, terms: list[str]) -> tuple[dict[str, int], int, float]:

@@ -21,10 +21,12 @@ import numpy as np
 
 from .embeddings import DEFAULT_MODEL, Embedder, backend_choice
 from .errors import IndexLoadError, VraagbaakError, build_command
-from .lexical import tokenize
+from .lexical import idf, tokenize
 from .store import StoredPassage
 
 __all__ = [
+    "FUSIONS",
+    "Features",
     "Hit",
     "RankingSettings",
     "Searcher",
@@ -52,17 +54,36 @@ WARM_UP_QUESTION = "Waar kan ik terecht met een vraag over mijn uitkering?"  # a
 NO_MATCH_SIMILARITY = 0.83
 
 
+FUSIONS = ("weighted", "rrf")
+
+
 @dataclass(frozen=True)
 class RankingSettings:
     """Every ranking knob in one place; the values and how they were chosen are
-    explained at ``fuse`` and ``choose_answer`` below and in BENCHMARKS.md."""
+    explained at ``fuse`` and ``choose_answer`` below and in BENCHMARKS.md.
+    A build records them in the index, and ``Index.load`` uses the recorded ones
+    unless given others."""
 
-    candidates: int = 200  # dense candidates re-ranked in hybrid mode
-    lexical_weight: float = 0.03  # passage BM25, scaled by the best BM25 among the candidates
+    dense_candidates: int = 200  # nearest passages by e5 cosine, in hybrid mode's pool
+    lexical_candidates: int = 100  # passages richest in the question's rare terms, added to the pool
+    fusion: str = "weighted"  # FUSIONS: "weighted" (cosine + bounded bonuses) or "rrf" (reciprocal ranks)
+    lexical_weight: float = 0.03  # passage BM25, scaled by the best BM25 in the pool
     sentence_weight: float = 0.15  # the passage's best single-sentence cosine
     lead_weight: float = 0.025  # a document's opening passage
+    rrf_k: float = 60.0  # "rrf": 1/(rrf_k + rank) per signal (Cormack et al. 2009)
     answer_lead_bonus: float = 0.02  # a passage's first sentence, when choosing the answer
+    answer_lexical_weight: float = 0.0  # share of the question's term weight (IDF) a sentence holds, when choosing the answer
     short_sentence: int = 60  # characters: shorter answer sentences are shown with the next one
+    no_match_similarity: float = NO_MATCH_SIMILARITY  # below this e5 cosine nothing in the corpus answers
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RankingSettings":
+        """Settings recorded by a build (keys this version does not know are ignored)."""
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 @dataclass
@@ -111,6 +132,16 @@ def good_matches(hits: list["Hit"], threshold: float = NO_MATCH_SIMILARITY) -> l
     Lexical hits carry no cosine and are all kept.
     """
     return [h for h in hits if h.similarity is None or h.similarity >= threshold]
+
+
+@dataclass
+class Features:
+    """What hybrid ranking knows of each candidate passage (arrays over the same candidates)."""
+
+    dense: np.ndarray  # e5 cosine of question and passage
+    lexical: np.ndarray  # BM25 of the passage (title and heading included) for the question's terms
+    best_sentence: np.ndarray  # the best cosine of any one sentence of the passage (-1: none)
+    lead: np.ndarray  # 1.0 for a document's opening passage
 
 
 @dataclass
@@ -180,52 +211,65 @@ class Searcher:
         if source is not None and source not in self.store.document_records:
             raise VraagbaakError(f"no document {source!r} in this index")
         n_answers = k if answers is None else min(answers, k)
+        terms = tokenize([question])[0]
         query_vector = None
         if mode != "lexical" or n_answers:  # lexical ranking needs no model; its answers do
             query_vector = self.embedder.embed_queries([question])[0]
         if mode == "lexical":
-            found = self._lexical(question, k, source)
+            found = self._lexical(terms, k, source)
+        elif mode == "dense":
+            found = self._dense(query_vector, k, source)
         else:
-            found = self._dense(query_vector, k if mode == "dense" else max(k, self.settings.candidates), source)
-            if mode == "hybrid":
-                found = self._hybrid(question, query_vector, found, k)
-            found = found.keep(np.arange(min(k, len(found.rows))))
-        return self._hits(found, query_vector, n_answers)
+            found, features = self.candidates(terms, query_vector, source)
+            found.scores = fuse(features, self.settings)
+            found = found.keep(np.argsort(-found.scores, kind="stable")[:k])
+        return self._hits(found.keep(np.arange(min(k, len(found.rows)))), query_vector, n_answers, terms)
 
     # ------------------------------------------------------------- ranking
 
     def _dense(self, query_vector, k, source) -> _Candidates:
         scores, rows = self.store.dense_search(query_vector, k, source)
-        passages = self.store.passages(rows)
-        live = [i for i, p in enumerate(passages) if p is not None]  # a row removed by a later build
-        return _Candidates(rows, passages, scores, scores).keep(live)
+        return self._live(rows, scores, scores)
 
-    def _hybrid(self, question, query_vector, found: _Candidates, k) -> _Candidates:
-        if not len(found.rows):
-            return found
-        found.sentence_sims = self.store.sentence_similarities(query_vector, found.rows)
-        best_sentence = np.array([s.max() if len(s) else -1.0 for s in found.sentence_sims], np.float32)
-        lexical = self.store.bm25(tokenize([question])[0], found.rows, found.passages)
-        fused = fuse(found.scores, lexical, best_sentence, self.store.leads(found.rows), self.settings)
-        order = np.argsort(-fused, kind="stable")[:k]
-        found.scores = fused
-        return found.keep(order)
-
-    def _lexical(self, question, k, source) -> _Candidates:
-        """BM25 over the whole store: the store finds the passages richest in the
-        question's terms (SQLite FTS5, or Milvus's BM25), which are then scored exactly."""
-        terms = tokenize([question])[0]
-        rows = self.store.lexical_candidates(terms, max(k, self.settings.candidates), source)
+    def _live(self, rows, scores, similarities) -> _Candidates:
+        """The candidates whose passages still exist (a row removed by a later build has none)."""
         passages = self.store.passages(rows)
         live = [i for i, p in enumerate(passages) if p is not None]
-        found = _Candidates(rows, passages, np.zeros(len(rows), np.float32), None).keep(live)
+        return _Candidates(np.asarray(rows, np.int64), passages, scores, similarities).keep(live)
+
+    def candidates(self, terms: list[str], query_vector, source: str | None = None) -> tuple[_Candidates, Features]:
+        """Hybrid mode's pool and what ``fuse`` ranks it by.
+
+        The pool is the union of the nearest passages by e5 cosine and the
+        passages richest in the question's rare terms: a passage that BM25
+        ranks first but e5 ranks 300th (a specific term on page 17 of a long
+        report) is still considered. Every candidate gets both scores.
+        """
+        s = self.settings
+        dense_scores, dense_rows = self.store.dense_search(query_vector, s.dense_candidates, source)
+        lexical_rows = self.store.lexical_candidates(terms, s.lexical_candidates, source) if terms and s.lexical_candidates else []
+        extra = np.setdiff1d(np.asarray(lexical_rows, np.int64), np.asarray(dense_rows, np.int64))
+        rows = np.concatenate([np.asarray(dense_rows, np.int64), extra])
+        scores = np.concatenate([np.asarray(dense_scores, np.float32), self.store.dense_scores(query_vector, extra)]).astype(np.float32)
+        found = self._live(rows, scores, scores)
+        found.sentence_sims = self.store.sentence_similarities(query_vector, found.rows)
+        best_sentence = np.array([v.max() if len(v) else -1.0 for v in found.sentence_sims], np.float32)
+        features = Features(found.similarities, self.store.bm25(terms, found.rows, found.passages), best_sentence,
+                            np.asarray(self.store.leads(found.rows), np.float32))
+        return found, features
+
+    def _lexical(self, terms, k, source) -> _Candidates:
+        """BM25 over the whole store: the store finds the passages richest in the
+        question's terms (SQLite FTS5, or Milvus's BM25), which are then scored exactly."""
+        rows = self.store.lexical_candidates(terms, max(k, self.settings.dense_candidates), source)
+        found = self._live(rows, np.zeros(len(rows), np.float32), None)
         found.scores = self.store.bm25(terms, found.rows, found.passages)
         order = [i for i in np.argsort(-found.scores, kind="stable")[:k] if found.scores[i] > 0]
         return found.keep(np.array(order, dtype=np.int64))
 
     # ------------------------------------------------------------- answers
 
-    def _hits(self, found: _Candidates, query_vector, n_answers: int) -> list[Hit]:
+    def _hits(self, found: _Candidates, query_vector, n_answers: int, terms: list[str]) -> list[Hit]:
         hits = []
         for rank, (p, score) in enumerate(zip(found.passages, found.scores), start=1):
             sim = None if found.similarities is None else round(float(found.similarities[rank - 1]), 4)
@@ -237,11 +281,17 @@ class Searcher:
             sims = found.sentence_sims
             if sims is None:
                 sims = self.store.sentence_similarities(query_vector, found.rows[:n_answers])
+            weights = self._term_weights(terms) if self.settings.answer_lexical_weight else {}
             for hit, passage, sentence_sims in zip(hits[:n_answers], found.passages, sims):
-                hit.answer_start, hit.answer_end = choose_answer(passage, sentence_sims, self.settings)
+                hit.answer_start, hit.answer_end = choose_answer(passage, sentence_sims, self.settings, weights)
                 hit.answer = hit.text[hit.answer_start - hit.start : hit.answer_end - hit.start]
                 hit.page = passage.page_at(hit.answer_start)
         return hits
+
+    def _term_weights(self, terms: list[str]) -> dict[str, float]:
+        """IDF of each distinct question term in this store (what makes a term telling)."""
+        df, n, _ = self.store.lexical_stats(terms)
+        return {t: idf(df[t], n) for t in set(terms) if t in df}
 
 
 def check_embedder(store, embedder: Embedder) -> None:
@@ -271,8 +321,13 @@ def check_embedder(store, embedder: Embedder) -> None:
 # answer on its own, so it is shown together with the sentence after it.
 
 
-def choose_answer(passage, sims: np.ndarray, settings: RankingSettings = RankingSettings()) -> tuple[int, int]:
-    """(start, end) offsets of the answer in the passage's document."""
+def choose_answer(passage, sims: np.ndarray, settings: RankingSettings = RankingSettings(), term_weights: dict[str, float] | None = None) -> tuple[int, int]:
+    """(start, end) offsets of the answer in the passage's document.
+
+    A sentence scores its cosine with the question, plus
+    ``answer_lexical_weight`` × the share of the question's term weight (IDF)
+    it holds (``term_weights``), plus ``answer_lead_bonus`` for the first.
+    """
     spans = list(passage.sentences)
     if not spans:
         return passage.start, passage.end
@@ -280,6 +335,8 @@ def choose_answer(passage, sims: np.ndarray, settings: RankingSettings = Ranking
     candidates = [i for i, t in enumerate(texts) if not (i == 0 and passage.heading and t == passage.heading)]
     candidates = candidates or list(range(len(spans)))
     scores = np.array([sims[i] for i in candidates], dtype=np.float32)
+    if term_weights:
+        scores += settings.answer_lexical_weight * _term_share([texts[i] for i in candidates], term_weights)
     scores[0] += settings.answer_lead_bonus
     best = candidates[int(np.argmax(scores))]
     last = best
@@ -288,30 +345,52 @@ def choose_answer(passage, sims: np.ndarray, settings: RankingSettings = Ranking
     return spans[best][0], spans[last][1]
 
 
-# Hybrid weights (RankingSettings). Chosen with a grid over these terms on
-# ../shared/eval (the 20 seed questions and the 500 rijksoverheid questions;
-# 216 combinations, of which 56 met every target with the chunking of the time
-# and 160 with the current one; the defaults lie inside that region, not at
-# its best point). So they are fitted to those sets, not held out: see
-# BENCHMARKS.md. They are small because e5 cosines of right and wrong passages
-# differ by hundredths: a larger lexical weight lets BM25 overrule e5, which is
-# why plain reciprocal-rank fusion and score averaging lose to dense-only
-# (measured: RRF k=60 on the FAQ set 0.687 vs dense 0.767 mrr@10).
+def _term_share(texts: list[str], term_weights: dict[str, float]) -> np.ndarray:
+    """Per text, the IDF-weighted share of the question's distinct terms it contains."""
+    total = sum(term_weights.values())
+    return np.array([sum(term_weights.get(t, 0.0) for t in set(terms)) / total if total else 0.0
+                     for terms in tokenize(texts)], np.float32)
 
 
-def fuse(dense_scores, lexical_scores, best_sentence, is_lead, settings: RankingSettings = RankingSettings()) -> np.ndarray:
-    """Hybrid score of each dense candidate: its cosine plus small bounded bonuses.
+# Fusion (RankingSettings.fusion). "weighted" is the e5 cosine plus small
+# bounded bonuses: BM25 scaled by the best BM25 in the pool (at most
+# lexical_weight), the best single-sentence cosine, a document's opening
+# passage. e5 cosines of right and wrong passages differ by hundredths, so the
+# weights are small; how they were chosen (cross-validation over sets of
+# different shapes, leave-one-set-out) is in BENCHMARKS.md. "rrf" is
+# reciprocal-rank fusion of the dense, lexical and best-sentence rankings
+# (Cormack, Clarke & Büttcher 2009), for comparison and for corpora whose
+# cosines are not comparable across passages.
 
-    All arrays are over the same candidates. BM25 is scaled by the best BM25
-    among them, so the lexical bonus is at most ``lexical_weight``.
-    """
-    if len(dense_scores) == 0:
+
+def fuse(features: Features, settings: RankingSettings = RankingSettings()) -> np.ndarray:
+    """The hybrid score of each candidate (higher is better)."""
+    if len(features.dense) == 0:
         return np.zeros(0, np.float32)
-    top = float(lexical_scores.max())
-    lex = lexical_scores / top if top > 0 else np.zeros_like(lexical_scores)
+    if settings.fusion == "rrf":
+        return _reciprocal_ranks(features, settings)
+    if settings.fusion != "weighted":
+        raise VraagbaakError(f"unknown fusion {settings.fusion!r}; choose one of {', '.join(FUSIONS)}")
+    top = float(features.lexical.max())
+    lexical = features.lexical / top if top > 0 else np.zeros_like(features.lexical)
     return (
-        dense_scores
-        + settings.lexical_weight * lex
-        + settings.sentence_weight * best_sentence
-        + settings.lead_weight * is_lead
+        features.dense
+        + settings.lexical_weight * lexical
+        + settings.sentence_weight * features.best_sentence
+        + settings.lead_weight * features.lead
     ).astype(np.float32)
+
+
+def _reciprocal_ranks(features: Features, settings: RankingSettings) -> np.ndarray:
+    """Σ weight / (rrf_k + rank) over the dense, lexical and best-sentence rankings (rank 1 = best)."""
+    def ranks(values):
+        order = np.argsort(-values, kind="stable")
+        out = np.empty(len(values), np.float32)
+        out[order] = np.arange(1, len(values) + 1)
+        return out
+
+    k = settings.rrf_k
+    lexical = np.where(features.lexical > 0, 1.0 / (k + ranks(features.lexical)), 0.0)
+    return (1.0 / (k + ranks(features.dense)) + settings.lexical_weight * lexical
+            + settings.sentence_weight / (k + ranks(features.best_sentence))
+            + settings.lead_weight * features.lead / k).astype(np.float32)

@@ -111,6 +111,7 @@ class StoreConfig:
     chunking: dict
     format_version: int = FORMAT_VERSION
     backend: str = ""  # "openvino-int8" or "torch": int8 vectors differ slightly from fp32 ones
+    ranking: dict | None = None  # search.RankingSettings the index was built with (None: an index of an earlier version)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -495,6 +496,11 @@ class LocalStore:
 
     def passage_vector(self, row: int) -> np.ndarray:
         return np.asarray(self.vectors[row], np.float32)
+
+    def dense_scores(self, query: np.ndarray, rows) -> np.ndarray:
+        """The cosine of ``query`` with each of these passage rows (candidates found otherwise)."""
+        rows = np.asarray(rows, np.int64)
+        return np.asarray(self.vectors[rows], np.float32) @ np.asarray(query, np.float32).reshape(-1) if len(rows) else np.zeros(0, np.float32)
 
     def leads(self, rows) -> np.ndarray:
         """1.0 for a row that opens its document, else 0.0."""
