@@ -48,7 +48,8 @@ def main() -> None:
             questions = read_questions(path)
             for mode in MODES:
                 result = evaluate(index, questions, mode=mode)
-                result.update(set=f"{name}{path.stem.removeprefix('questions').replace('.', ' ')}", backend=index.backend)
+                kind = path.stem.removeprefix('questions').replace('.', ' ') if path.stem.startswith('questions') else ''
+                result.update(set=name + kind, backend=index.backend)
                 results.append(result)
     print(table(results))
 

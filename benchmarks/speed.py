@@ -32,6 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from vraagbaak import Index  # noqa: E402
@@ -140,7 +141,9 @@ def main():
         "search_p50_int8_over_torch": round(o["search"]["p50_ms"] / t["search"]["p50_ms"], 2),
         "app_peak_int8_over_torch": round(o["app_peak_rss_mb"] / t["app_peak_rss_mb"], 2),
     }
-    print(json.dumps({"machine_cores": os.cpu_count(), "corpus": str(args.corpus), "torch": t, "openvino": o, "ratios": ratios}, indent=1))
+    from fidelity import cpu_facts  # benchmarks/fidelity.py: the CPU model and the flags that choose OpenVINO's kernels
+
+    print(json.dumps({"machine_cores": os.cpu_count(), **cpu_facts(), "corpus": str(args.corpus), "torch": t, "openvino": o, "ratios": ratios}, indent=1))
 
 
 if __name__ == "__main__":

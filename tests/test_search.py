@@ -20,7 +20,7 @@ def test_fuse_keeps_dense_order_unless_the_bonuses_break_a_near_tie():
     best_sentence[1] = 0.95  # one sentence of the second matches much better ...
     no_bonus = fuse(Features(dense, np.zeros(3, np.float32), best_sentence, np.zeros(3, np.float32)), SETTINGS)
     assert list(np.argsort(-no_bonus, kind="stable")) == [0, 2, 1]
-    # ... but 0.15 x 0.15 does not make up for a passage 0.1 behind in cosine
+    # ... but sentence_weight x 0.15 does not make up for a passage 0.1 behind in cosine
 
 
 def test_weights_come_from_the_settings_passed_in(fake, corpus, tmp_path):

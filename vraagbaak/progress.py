@@ -46,13 +46,13 @@ class BuildProgress:
         return self.elapsed * (1 - share) / share
 
 
-def duration_nl(seconds: float) -> str:
-    """'45 s', '12 min', '2 uur 5 min': what the page shows."""
+def duration_nl(seconds: float, hours: str = "uur") -> str:
+    """'45 s', '12 min', '2 uur 5 min': what the page shows (``hours="h"`` for the terminal)."""
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
     minutes = seconds // 60
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} uur {minutes % 60} min"
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} {hours} {minutes % 60} min"
 
 
 def describe_nl(p: BuildProgress) -> str:
@@ -75,7 +75,7 @@ def terminal_printer():
 
     def show(p: BuildProgress) -> None:
         left = p.seconds_left
-        eta = f", about {_duration_en(left)} left" if left is not None and p.documents_done < p.documents_total else ""
+        eta = f", about {duration_nl(left, hours='h')} left" if left is not None and p.documents_done < p.documents_total else ""
         saved = f", {p.documents_committed} saved" if p.checkpoints else ""
         print(f"\rEmbedding: {p.documents_done}/{p.documents_total} documents, {p.passages_done} passages, "
               f"{p.documents_per_minute:.0f}/min{eta}{saved}\033[K", end="", file=sys.stderr, flush=True)
@@ -83,11 +83,3 @@ def terminal_printer():
             print(file=sys.stderr)
 
     return show
-
-
-def _duration_en(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
