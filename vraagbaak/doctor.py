@@ -49,32 +49,23 @@ def _folder_problems(root: Path, model_dir) -> list[str]:
         elif generation != current and generation != unfinished:
             problems.append(f"{root}: {generation} is left over from an interrupted build; {fix}")
         elif generation == current:
-            problems += _count_problems(root, generation, fix) + _model_problems(_config_model(root, generation), root, model_dir)
+            problems += _current_generation_problems(root, generation, fix, model_dir)
     if current is not None and not list_generations(root):
         problems.append(f"{root} holds no generation of the index; {fix}")
     return problems
 
 
-def _count_problems(root: Path, generation: str, fix: str) -> list[str]:
-    """Passage rows in SQLite against the counters the vector files were checked with."""
+def _current_generation_problems(root: Path, generation: str, fix: str, model_dir) -> list[str]:
+    """Passage rows in SQLite against the counters the vector files were checked with, and the model it names."""
     store = LocalStore.open(root)
     try:
-        expected = store.counts["rows"] - store.counts["dead_rows"]
+        expected, model = store.counts["rows"] - store.counts["dead_rows"], store.config.model
         with sqlite3.connect(f"file:{root / generation / DB}?mode=ro", uri=True) as con:
             rows = con.execute("SELECT count(*) FROM passages").fetchone()[0]
     finally:
         store.close()
-    if rows != expected:
-        return [f"{root}: {generation} has {rows} passages in {DB} but its counters say {expected}; {fix}"]
-    return []
-
-
-def _config_model(root: Path, generation: str) -> str:
-    store = LocalStore.open(root)
-    try:
-        return store.config.model
-    finally:
-        store.close()
+    problems = [f"{root}: {generation} has {rows} passages in {DB} but its counters say {expected}; {fix}"] if rows != expected else []
+    return problems + _model_problems(model, root, model_dir)
 
 
 def _model_problems(model: str, index, model_dir) -> list[str]:
