@@ -33,7 +33,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from vraagbaak.embeddings import load_embedder  # noqa: E402
 from vraagbaak.evaluate import read_questions  # noqa: E402
-from vraagbaak.store import LocalStore, quantise_sentences, ann_search_parameters, new_ann_index  # noqa: E402
+from vraagbaak.stores.base import quantise_sentences
+from vraagbaak.stores.local import LocalStore, ann_search_parameters, new_ann_index  # noqa: E402
 
 FAQ = ROOT.parent / "shared" / "eval" / "rijksoverheid-faq"
 

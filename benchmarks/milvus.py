@@ -32,7 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from vraagbaak import Index  # noqa: E402
 from vraagbaak.embeddings import DEFAULT_MODEL, load_embedder  # noqa: E402
 from vraagbaak.evaluate import read_questions  # noqa: E402
-from vraagbaak.milvus_store import MilvusLocation, MilvusSettings  # noqa: E402
+from vraagbaak.stores.milvus import MilvusLocation, MilvusSettings  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "eval" / "rijksoverheid-faq"
 

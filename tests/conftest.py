@@ -1,3 +1,4 @@
+import os
 import shutil
 from pathlib import Path
 
@@ -12,12 +13,20 @@ SHARED = ROOT.parent / "shared"
 
 @pytest.fixture
 def fake():
-    """Register a fresh fake model under the name "fake" and return it."""
+    """A fresh fake model registered under the name "fake" for one test, and unregistered after it."""
     instance = FakeEmbedder()
     embeddings.register_embedder("fake", lambda: instance)
-    embeddings._cache.clear()
-    yield instance
-    embeddings._cache.clear()
+    try:
+        yield instance
+    finally:
+        embeddings.unregister_embedder("fake")
+
+
+@pytest.fixture(autouse=True)
+def no_vraagbaak_environment(monkeypatch):
+    """A developer's VRAAGBAAK_* settings (backend, model folder, Milvus token) must not change what a test sees."""
+    for name in [name for name in os.environ if name.startswith("VRAAGBAAK_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from vraagbaak import ChunkingSettings, Index
-from vraagbaak.store import NEXT
+from helpers import build, by_document
+from vraagbaak.stores.local import NEXT
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -28,16 +29,6 @@ def progress(p):
 Index.build({corpus!r}, {index!r}, model="fake", progress=progress, settings={settings}, checkpoint_seconds=0.3)
 print("finished", flush=True)
 """
-
-
-def build(corpus, index_dir, **kw):
-    return Index.build(corpus, index_dir, model="fake", progress=False, **kw)
-
-
-def by_document(index) -> dict[str, list[tuple]]:
-    """Each document's passages (offsets and text), as a reader sees them."""
-    store = index._store
-    return {source: [(p.start, p.end, p.text, p.heading) for p in store.document_passages(source)] for source in index.documents}
 
 
 def rankings(index) -> list[list[tuple]]:
@@ -123,13 +114,13 @@ def test_an_unfinished_generation_for_other_settings_is_given_up(fake, big_corpu
     whole = build(big_corpus, tmp_path / "whole", settings=ChunkingSettings(target_chars=900))
     assert by_document(again) == by_document(whole)
     assert not (index_dir / NEXT).exists()
-    assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [again._store.generation]
+    assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [again.store.generation]
 
 
 def test_ctrl_c_keeps_the_checkpointed_documents(fake, big_corpus, tmp_path, monkeypatch):
-    from vraagbaak.store import StoreWriter
+    from vraagbaak.stores.local import LocalWriter
 
-    original, calls = StoreWriter.add, {"n": 0}
+    original, calls = LocalWriter.add, {"n": 0}
 
     def interrupted(self, *args):
         calls["n"] += 1
@@ -137,7 +128,7 @@ def test_ctrl_c_keeps_the_checkpointed_documents(fake, big_corpus, tmp_path, mon
             raise KeyboardInterrupt
         return original(self, *args)
 
-    monkeypatch.setattr(StoreWriter, "add", interrupted)
+    monkeypatch.setattr(LocalWriter, "add", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build(big_corpus, tmp_path / "idx", checkpoint_seconds=0)
     monkeypatch.undo()
@@ -159,7 +150,7 @@ def test_progress_reports_documents_passages_rate_and_time_left(fake, big_corpus
 
 def test_the_milvus_store_keeps_a_killed_first_build_s_checkpointed_documents(fake, big_corpus, tmp_path, monkeypatch):
     pytest.importorskip("milvus_lite")
-    from vraagbaak.milvus_store import MilvusWriter
+    from vraagbaak.stores.milvus import MilvusWriter
 
     spec = f"milvus:{tmp_path / 'vraagbaak.db'}"
     original, calls = MilvusWriter.add, {"n": 0}

@@ -1,24 +1,21 @@
 """PDF, Word, OpenDocument and web pages: real files written by real writers (fake model)."""
 
+import functools
 import os
 
 import numpy as np
 import pytest
 
 import documents
+import helpers
+from helpers import live_passages
 from vraagbaak import Index, VraagbaakError
 from vraagbaak.corpus import add_document, scan_corpus
 from vraagbaak.readers import Unreadable, clean_pdf_pages, extract
 from vraagbaak.search import hit_to_json
 
 
-def build(corpus, index_dir, **kw):
-    return Index.build(corpus, index_dir, model="fake", progress=False, on_skip=lambda s, r: None, **kw)
-
-
-def all_passages(index):
-    store = index._store
-    return [p for p in store.passages(np.flatnonzero(store.alive)) if p is not None]
+build = functools.partial(helpers.build, on_skip=lambda source, reason: None)  # skips are asserted on below, not printed
 
 
 @pytest.fixture
@@ -162,7 +159,7 @@ def test_build_finds_text_with_pages_and_headings(fake, library, tmp_path):
     assert (first.source, first.page) == ("notitie.pdf", 1)
     word = index.search("huisarts aanvragen Noord", mode="lexical", k=1)[0]
     assert (word.source, word.heading, word.page) == ("jaarverslag.docx", "Cijfers per wijk", None)
-    texts = [p.text for p in all_passages(index)]
+    texts = [p.text for p in live_passages(index)]
     for noise in (documents.HEADER, "Pagina 1", documents.MENU.split()[-1], "cookies", "Privacyverklaring"):
         assert not any(noise in t for t in texts), noise
     assert any("maatschappelijk werk" in t for t in texts)
@@ -218,7 +215,7 @@ def test_symlinks_are_not_followed(fake, library, tmp_path):
         "binnen.pdf": "symbolische link naar binnen de corpusmap, niet gevolgd",
     }
     index = build(library, tmp_path / "idx")
-    assert not any("Wachtwoorden" in p.text for p in all_passages(index))
+    assert not any("Wachtwoorden" in p.text for p in live_passages(index))
     assert len(index.report.skipped) == 3
 
 

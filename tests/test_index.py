@@ -13,24 +13,15 @@ import numpy as np
 import pytest
 
 from vraagbaak import Index, IndexLoadError, VraagbaakError
-from vraagbaak import store as store_module
-from vraagbaak.store import CURRENT, DB
+from helpers import build, live_passages
+from vraagbaak.stores.local import CURRENT, DB, FolderLocation, StoreSettings
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 
 
-def build(corpus, index_dir, **kw):
-    return Index.build(corpus, index_dir, model="fake", progress=False, **kw)
-
-
 def generation(index_dir) -> Path:
     return index_dir / json.loads((index_dir / CURRENT).read_text())["generation"]
-
-
-def live_passages(index):
-    store = index._store
-    return [p for p in store.passages(np.flatnonzero(store.alive)) if p is not None]
 
 
 def table_count(index_dir, table):
@@ -79,7 +70,7 @@ def test_a_touched_file_is_hashed_but_not_embedded(fake, corpus, tmp_path):
     fake.embedded.clear()
     again = build(corpus, tmp_path / "idx")
     assert again.report.documents_unchanged == 5 and fake.embedded == []
-    assert again._store.document_records[path.name].mtime_ns == path.stat().st_mtime_ns
+    assert again.store.document_records[path.name].mtime_ns == path.stat().st_mtime_ns
     assert again.passage_count == first.passage_count
 
 
@@ -102,7 +93,7 @@ def test_adding_one_file_writes_only_its_rows(fake, corpus, tmp_path):
     assert len(fake.embedded) == 4 and all(t.split("\n")[-1] in new_text for t in fake.embedded)
     assert r.passages_total == first.passage_count + 1
     # the same generation, appended to: old rows untouched, one row more
-    assert generation(tmp_path / "idx") == first._store.folder
+    assert generation(tmp_path / "idx") == first.store.folder
     new_bytes = vectors_file.read_bytes()
     assert new_bytes[: len(old_bytes)] == old_bytes and len(new_bytes) - len(old_bytes) == 2 * 256
     assert table_count(tmp_path / "idx", "passages") == first.passage_count + 1
@@ -111,10 +102,10 @@ def test_adding_one_file_writes_only_its_rows(fake, corpus, tmp_path):
 
 def test_changed_and_deleted_files_lose_their_old_passages(fake, corpus, tmp_path):
     first = build(corpus, tmp_path / "idx")
-    removed = first._store.document_records["vertrouw-op-je-kracht.txt"].rows
+    removed = first.store.document_records["vertrouw-op-je-kracht.txt"].rows
     (corpus / "vertrouw-op-je-kracht.txt").unlink()
     target = corpus / "in-gesprek-over-sociaal-werk.txt"
-    changed_rows = first._store.document_records[target.name].rows
+    changed_rows = first.store.document_records[target.name].rows
     target.write_text(target.read_text(encoding="utf-8") + "\n\nEen geheel nieuwe slotzin over zeilboten.", encoding="utf-8")
     index = build(corpus, tmp_path / "idx")
     r = index.report
@@ -123,9 +114,9 @@ def test_changed_and_deleted_files_lose_their_old_passages(fake, corpus, tmp_pat
     assert "vertrouw-op-je-kracht.txt" not in index.documents
     assert all(p.source != "vertrouw-op-je-kracht.txt" for p in live_passages(index))
     # tombstones: the removed and the replaced rows stay in the vector file until compaction
-    new_rows = index._store.document_records[target.name].rows
-    assert index._store.counts["dead_rows"] == removed + changed_rows
-    assert index._store.counts["rows"] == first._store.counts["rows"] + new_rows
+    new_rows = index.store.document_records[target.name].rows
+    assert index.store.counts["dead_rows"] == removed + changed_rows
+    assert index.store.counts["rows"] == first.store.counts["rows"] + new_rows
     assert table_count(tmp_path / "idx", "passages") == index.passage_count
     hit = index.search("zeilboten", k=1, mode="lexical")[0]
     assert hit.source == target.name and "zeilboten" in hit.text
@@ -151,41 +142,39 @@ def _results(index, questions=("wat is preventie?", "sociaal werk in de wijk", "
     ]
 
 
-def test_compaction_drops_tombstones_and_keeps_results_identical(fake, corpus, tmp_path, monkeypatch):
+def test_compaction_drops_tombstones_and_keeps_results_identical(fake, corpus, tmp_path):
     for i in range(6):
         (corpus / f"extra-{i}.txt").write_text(f"Extra {i}\n\n" + f"Een zin over tijdelijke tekst {i}. " * 60, encoding="utf-8")
     build(corpus, tmp_path / "idx")
     for i in range(6):
         (corpus / f"extra-{i}.txt").unlink()
-    monkeypatch.setattr(store_module, "COMPACT_MIN_DEAD", 10**9)  # not yet
-    before = build(corpus, tmp_path / "idx")
-    assert before._store.counts["dead_rows"] > 0 and not before.report.compacted
+    before = build(corpus, FolderLocation(tmp_path / "idx", StoreSettings(compact_min_dead=10**9)))  # not yet
+    assert before.store.counts["dead_rows"] > 0 and not before.report.compacted
     expected = _results(before)
     old_generation = generation(tmp_path / "idx")
-    monkeypatch.setattr(store_module, "COMPACT_MIN_DEAD", 1)
-    monkeypatch.setattr(store_module, "COMPACT_DEAD_SHARE", 0.0)
-    assert not build(corpus, tmp_path / "idx").report.compacted  # nothing changed, nothing written
+    eager = FolderLocation(tmp_path / "idx", StoreSettings(compact_min_dead=1, compact_dead_share=0.0))
+    assert not build(corpus, eager).report.compacted  # nothing changed, nothing written
     (corpus / "wijk.txt").write_text("Wijk\n\nDe wijkboot vaart langs de kade.", encoding="utf-8")
-    after = build(corpus, tmp_path / "idx")
-    assert after.report.compacted and after._store.counts["dead_rows"] == 0
+    after = build(corpus, eager)
+    assert after.report.compacted and after.store.counts["dead_rows"] == 0
     assert generation(tmp_path / "idx") != old_generation and not old_generation.exists()
     (corpus / "wijk.txt").unlink()
-    final = build(corpus, tmp_path / "idx")  # removes wijk.txt again (one tombstone: compacted too)
+    final = build(corpus, eager)  # removes wijk.txt again (one tombstone: compacted too)
     assert _results(final) == expected
 
 
-def test_approximate_index_finds_the_same_top_hits_as_exact(fake, corpus, tmp_path, monkeypatch):
+def test_approximate_index_finds_the_same_top_hits_as_exact(fake, corpus, tmp_path):
     exact = build(corpus, tmp_path / "exact")
-    monkeypatch.setattr(store_module, "ANN_MIN_ROWS", 10)
-    approximate = build(corpus, tmp_path / "ann")
-    assert approximate._store.ann_file and list(generation(tmp_path / "ann").glob("ann-*.faiss"))
+    ann = FolderLocation(tmp_path / "ann", StoreSettings(ann_min_rows=10))
+    approximate = build(corpus, ann)
+    assert approximate.store.ann_file and list(generation(tmp_path / "ann").glob("ann-*.faiss"))
     for q in ("wat is preventie?", "sociaal werk in de wijk", "armoede", "vertrouwen en kracht", "jongeren en school"):
         assert [h.source for h in approximate.search(q, k=3, mode="dense")][:1] == [h.source for h in exact.search(q, k=3, mode="dense")][:1]
         assert approximate.search(q, k=1)[0].text == exact.search(q, k=1)[0].text
     # rows added after the HNSW index was written are searched exactly until it is extended
     (corpus / "nieuw.txt").write_text("Mantelzorg\n\nMantelzorgers zorgen voor een naaste.", encoding="utf-8")
-    grown = build(corpus, tmp_path / "ann")
-    assert grown._store.ann_rows < grown._store.counts["rows"]
+    grown = build(corpus, ann)
+    assert grown.store.ann_rows < grown.store.counts["rows"]
     assert grown.search("mantelzorgers naaste", k=1, mode="dense")[0].source == "nieuw.txt"
 
 
@@ -297,14 +286,14 @@ def test_sigkill_mid_build_leaves_the_previous_index_usable(fake, corpus, tmp_pa
     # and the next build completes from there, cutting off what the killed one appended
     again = build(corpus, index_dir)
     assert again.report.documents_added == 30
-    rows = again._store.counts["rows"]
+    rows = again.store.counts["rows"]
     assert (generation(index_dir) / "passages.f16").stat().st_size == rows * 2 * 256
     assert len([p for p in index_dir.iterdir() if p.is_dir()]) == 1  # an unfinished generation is deleted
 
 
 def test_crash_after_vectors_are_appended_before_the_commit(fake, corpus, tmp_path, monkeypatch):
     """The other dangerous moment: vectors written and fsynced, SQLite not yet committed."""
-    from vraagbaak.store import StoreWriter
+    from vraagbaak.stores.local import LocalWriter
 
     index_dir = tmp_path / "idx"
     first = build(corpus, index_dir)
@@ -313,7 +302,7 @@ def test_crash_after_vectors_are_appended_before_the_commit(fake, corpus, tmp_pa
     def crash(self):
         raise KeyboardInterrupt("killed")  # what a kill at this point leaves behind
 
-    monkeypatch.setattr(StoreWriter, "_maintain_ann", crash)
+    monkeypatch.setattr(LocalWriter, "_maintain_ann", crash)
     with pytest.raises(KeyboardInterrupt):
         build(corpus, index_dir)
     monkeypatch.undo()
@@ -361,25 +350,25 @@ def test_new_chunking_settings_resplit_but_reuse_vectors(fake, corpus, tmp_path)
     assert r.documents_unchanged == 5 and again.passage_count > first.passage_count
     assert r.sentences_embedded == 0  # every sentence's vector was reused
     assert 0 < r.passages_embedded == len(fake.embedded)  # only the new passage texts
-    assert Index.load(tmp_path / "idx")._store.config.chunking["target_chars"] == 400
+    assert Index.load(tmp_path / "idx").store.config.chunking["target_chars"] == 400
     assert build(corpus, tmp_path / "idx").report.passages_embedded > 0  # back to the defaults
 
 
 def test_an_index_from_before_a_new_setting_is_resplit(fake, corpus, tmp_path):
     first = build(corpus, tmp_path / "idx")
-    chunking = dict(first._store.config.chunking)
+    chunking = dict(first.store.config.chunking)
     del chunking["min_chars"]  # as written by a version without that setting
     _edit_config(tmp_path / "idx", chunking=chunking)
     again = build(corpus, tmp_path / "idx")
     assert again.report.model_loaded  # it had to split the documents again
-    assert "min_chars" in again._store.config.chunking
+    assert "min_chars" in again.store.config.chunking
 
 
-def test_documents_are_split_in_a_process_pool(fake, corpus, tmp_path, monkeypatch):
-    from vraagbaak import build as build_module
+def test_documents_are_split_in_a_process_pool(fake, corpus, tmp_path):
+    from vraagbaak.build import BuildOptions, BuildSettings
 
-    monkeypatch.setattr(build_module, "POOL_MIN_FILES", 2)
-    pooled = build(corpus, tmp_path / "pool", workers=2)
+    options = BuildOptions(model="fake", progress=False, workers=2, tuning=BuildSettings(pool_min_files=2))
+    pooled = Index.build_with(corpus, tmp_path / "pool", options)
     single = build(corpus, tmp_path / "single", workers=1)
     assert _results(pooled) == _results(single)
 
@@ -387,7 +376,7 @@ def test_documents_are_split_in_a_process_pool(fake, corpus, tmp_path, monkeypat
 def test_every_passage_reads_back_the_vectors_of_its_own_sentences(fake, corpus, tmp_path):
     """Overlapping passages share the row of their common sentence; each must still get its own sentences."""
     index = build(corpus, tmp_path / "idx")
-    store, shared = index._store, 0
+    store, shared = index.store, 0
     for p in live_passages(index):
         stored = store.sentence_vectors(p.id)
         expected = fake.embed_passages([p.text[a - p.start : b - p.start] for a, b in p.sentences])

@@ -7,13 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from vraagbaak import ChunkingSettings, Index, IndexLoadError, VraagbaakError
-from vraagbaak import milvus_store
+from helpers import build
+from vraagbaak.stores import milvus as milvus_store
 from vraagbaak.cli import cli
-from vraagbaak.milvus_store import META_ID, PASSAGE, MilvusLocation, MilvusWriter
-
-
-def build(corpus, store, **kw):
-    return Index.build(corpus, store=store, model="fake", progress=False, **kw)
+from vraagbaak.stores.milvus import META_ID, PASSAGE, MilvusLocation, MilvusWriter
 
 
 @pytest.fixture
@@ -23,7 +20,7 @@ def spec(tmp_path):
 
 def stored_passages(index) -> int:
     """Passage entities in the collection, live or not (no stray rows may stay)."""
-    store = index._store
+    store = index.store
     found = store._client.query(store.collection, filter=f"kind == {PASSAGE}", output_fields=["count(*)"])
     return int(found[0]["count(*)"])
 
@@ -94,7 +91,7 @@ def test_changed_and_removed_documents_replace_their_rows(fake, corpus, spec):
 
 
 def passage_texts(index) -> dict[str, list[str]]:
-    return {s: [p.text for p in index._store.document_passages(s)] for s in index.documents}
+    return {s: [p.text for p in index.store.document_passages(s)] for s in index.documents}
 
 
 def local_version(corpus, folder) -> dict[str, list[str]]:
@@ -184,7 +181,7 @@ def test_a_reader_keeps_answering_while_a_writer_updates(fake, corpus, spec):
         thread.join()
     assert not errors, errors[0]
     assert len(answered) >= 3
-    reader._store._checked = 0.0  # as after refresh_seconds: the reader sees the last commit
+    reader.store._checked = 0.0  # as after refresh_seconds: the reader sees the last commit
     assert reader.search("preventie met kersen", k=1, mode="lexical")[0].source == "nieuw-2.txt"
 
 
@@ -202,7 +199,7 @@ def test_other_model_is_refused_and_new_chunking_builds_a_new_collection(fake, c
 
 def test_format_version_mismatch_is_one_clear_line(fake, corpus, spec):
     index = build(corpus, spec)
-    store = index._store
+    store = index.store
     meta = dict(store.meta, format_version=99)
     store._client.upsert(store.collection, [milvus_store._record_entity(2, META_ID, "", meta, store.config.dimension)])
     with pytest.raises(IndexLoadError, match="format version 99, this Vraagbaak reads"):

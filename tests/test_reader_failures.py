@@ -42,7 +42,7 @@ def test_a_reader_that_raises_skips_its_file_and_the_build_goes_on(fake, corpus,
 
 
 def test_worker_processes_skip_a_failing_file_too(fake, corpus, tmp_path, monkeypatch):
-    for n in range(70):  # past POOL_MIN_FILES: split by a pool of forked workers
+    for n in range(70):  # past BuildSettings.pool_min_files: split by a pool of forked workers
         (corpus / f"notitie-{n:02}.txt").write_text(f"Notitie {n} over het buurthuis en de wijk.", encoding="utf-8")
     (corpus / "pagina.html").write_bytes(PAGE)
     monkeypatch.setitem(readers.READERS, ".html", failing_reader(RuntimeError("kapot")))

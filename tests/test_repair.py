@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from vraagbaak.cli import cli
-from vraagbaak.store import CURRENT, DB
+from vraagbaak.stores.local import CURRENT, DB
 
 integration = pytest.mark.integration  # the repair falls back to the bundled model
 

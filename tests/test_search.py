@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from vraagbaak import Index, VraagbaakError
-from vraagbaak.search import NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, choose_answer, fuse, good_matches
-from vraagbaak.store import StoredPassage
+from fake_store import MemoryStore
+from vraagbaak.search import NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, good_matches
+from vraagbaak.stores import Passage
 
 SETTINGS = RankingSettings()
 
@@ -77,7 +78,7 @@ def _passage(text, heading=""):
     from vraagbaak.chunking import split_sentences
 
     spans = tuple((a + 100, b + 100) for a, b in split_sentences(text))  # passage starts at offset 100
-    return StoredPassage(0, "x.txt", "X", heading, 100, 100 + len(text), text, spans, 0)
+    return Passage(heading, 100, 100 + len(text), text, spans, 0, "", id=0, source="x.txt", title="X")
 
 
 def test_answer_is_the_closest_sentence():
@@ -108,20 +109,39 @@ def test_warm_up_does_what_the_first_question_would_wait_for(fake, corpus, tmp_p
     assert lexical._stop_words is not None  # the question tokenizer's word lists loaded
 
 
-def test_a_passage_only_bm25_finds_is_in_the_hybrid_results(fake, tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for i in range(60):  # many passages closer to the question by the fake model's vectors
-        (corpus / f"wijk-{i:02}.txt").write_text(f"Wijk {i}\n\nDe wijkraad vergadert over de wijk en de buurt, keer {i}.", encoding="utf-8")
-    (corpus / "regeling.txt").write_text("Regeling\n\nDe Zvw-bijdrage wordt jaarlijks herzien.", encoding="utf-8")
-    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+def test_a_passage_only_bm25_finds_is_in_the_hybrid_results(fake):
+    documents = [(f"wijk-{i:02}.txt", f"Wijk {i}", [f"De wijkraad vergadert over de wijk en de buurt, keer {i}."]) for i in range(60)]
+    store = MemoryStore(fake, documents + [("regeling.txt", "Regeling", ["De Zvw-bijdrage wordt jaarlijks herzien."])])
     question = "wat doet de wijkraad met de Zvw-bijdrage in de wijk en de buurt?"
-    narrow = RankingSettings(dense_candidates=5, lexical_candidates=0)  # dense candidates only: it is not among them
-    assert "regeling.txt" not in {h.source for h in Index.load(tmp_path / "idx", ranking=narrow).search(question, k=5)}
-    both = RankingSettings(dense_candidates=5, lexical_candidates=5, lexical_weight=0.5)
-    hits = Index.load(tmp_path / "idx", ranking=both).search(question, k=5)
+    narrow = Searcher(store, lambda: fake, RankingSettings(dense_candidates=5, lexical_candidates=0))  # dense candidates only
+    assert "regeling.txt" not in {h.source for h in narrow.search(question, k=5)}
+    both = Searcher(store, lambda: fake, RankingSettings(dense_candidates=5, lexical_candidates=5, lexical_weight=0.5))
+    hits = both.search(question, k=5)
     assert "regeling.txt" in {h.source for h in hits}
     assert all(h.similarity is not None for h in hits)  # a lexical-only candidate gets its cosine too
+
+
+def test_the_answer_is_the_sentence_closest_to_the_question(fake):
+    text = ("De wijkraad vergadert elke maand in het buurthuis aan de kade. Mantelzorgers krijgen elk jaar een waardering "
+            "van de gemeente voor hun inzet. Het loket is op werkdagen open van negen tot vijf uur.")
+    store = MemoryStore(fake, [("zorg.txt", "Zorg", [text]), ("ander.txt", "Ander", ["Iets heel anders over fietsen."])])
+    hit = Searcher(store, lambda: fake).search("welke waardering krijgen mantelzorgers van de gemeente?", k=1)[0]
+    assert hit.source == "zorg.txt" and hit.answer == "Mantelzorgers krijgen elk jaar een waardering van de gemeente voor hun inzet."
+
+
+def test_the_stores_answer_the_written_contract(fake, corpus, tmp_path):
+    from vraagbaak.stores import Location, StoreReader, StoreWriter, locate
+
+    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    memory = MemoryStore(fake, [("a.txt", "A", ["Een zin."])])
+    assert isinstance(index.store, StoreReader) and isinstance(memory, StoreReader)
+    location = locate(tmp_path / "idx")
+    assert isinstance(location, Location) and isinstance(locate("milvus:./x.db"), Location)
+    writer = location.update(index.store)
+    try:
+        assert isinstance(writer, StoreWriter)
+    finally:
+        writer.abort()
 
 
 def test_title_and_heading_are_embedded_and_indexed_with_each_passage(fake, tmp_path):
@@ -130,7 +150,7 @@ def test_title_and_heading_are_embedded_and_indexed_with_each_passage(fake, tmp_
     body = "".join(f"Zin {j} over iets anders dan het onderwerp. " for j in range(40))
     (corpus / "wet.txt").write_text(f"Participatiewet\n\nArtikel 22 Kostendelersnorm\n\n{body}", encoding="utf-8")
     index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
-    later = [p for p in index._store.document_passages("wet.txt") if "Artikel 22" not in p.text]
+    later = [p for p in index.store.document_passages("wet.txt") if "Artikel 22" not in p.text]
     assert later and all(p.heading == "Artikel 22 Kostendelersnorm" for p in later)
     assert all({"kostendelersnorm", "participatiewet"} <= set(p.terms.split()) for p in later)  # BM25 sees title and heading
     embedded = [t for t in fake.embedded if "Zin 39" in t and "Zin 38" in t]  # the last passage, not its sentences
@@ -146,9 +166,9 @@ def test_an_index_built_without_heading_context_is_rebuilt_not_mixed(fake, corpu
     old = Index.build(corpus, index_dir, model="fake", progress=False, settings=ChunkingSettings(heading_in_passage=False))
     fake.embedded.clear()
     new = Index.build(corpus, index_dir, model="fake", progress=False)
-    assert new._store.generation != old._store.generation  # a new generation, everything embedded with the context
+    assert new.store.generation != old.store.generation  # a new generation, everything embedded with the context
     assert new.report.passages_embedded + new.report.passages_reused == new.passage_count
-    assert new._store.config.chunking["heading_in_passage"] is True
+    assert new.store.config.chunking["heading_in_passage"] is True
 
 
 def test_the_ranking_settings_are_recorded_in_the_index_and_used_on_load(fake, corpus, tmp_path):
@@ -171,7 +191,7 @@ def test_rrf_ranks_by_reciprocal_ranks():
 
 def test_the_answer_sentence_can_lean_on_the_question_s_rare_terms():
     text = "Het college beslist over de aanvraag. De Zvw-bijdrage wordt jaarlijks herzien."
-    passage = StoredPassage(1, "d.txt", "T", "", 0, len(text), text, ((0, 37), (38, len(text))), key=0)
+    passage = Passage("", 0, len(text), text, ((0, 37), (38, len(text))), 0, "", id=1, source="d.txt", title="T")
     sims = np.array([0.85, 0.84], np.float32)
     plain = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.0, short_sentence=0)
     assert choose_answer(passage, sims, plain, {"zvw": 5.0, "bijdrag": 3.0}) == (0, 37)

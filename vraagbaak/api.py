@@ -9,7 +9,7 @@ from .chunking import ChunkingSettings
 from .embeddings import backend_choice, load_embedder
 from .errors import IndexLoadError, build_command
 from .search import Hit, RankingSettings, Searcher
-from .locations import locate
+from .stores import Location, StoreReader, locate
 
 __all__ = ["Index"]
 
@@ -24,7 +24,7 @@ class Index:
     >>> hits[0].source, hits[0].answer
     """
 
-    def __init__(self, store, model_dir: str | Path | None = None, report: BuildReport | None = None,
+    def __init__(self, store: StoreReader, model_dir: str | Path | None = None, report: BuildReport | None = None,
                  ranking: RankingSettings | None = None, backend: str | None = None):
         self._store = store
         self._model_dir = model_dir
@@ -39,8 +39,11 @@ class Index:
 
     @classmethod
     def load(cls, index_dir: str | Path = "index", *, model: str | None = None, model_dir: str | Path | None = None,
-             ranking: RankingSettings | None = None, backend: str | None = None, store: str | None = None) -> "Index":
+             ranking: RankingSettings | None = None, backend: str | None = None, store: "str | Location | None" = None) -> "Index":
         """Open an index (``store``, else the folder ``index_dir``); ``model``, if given, must be the model that built it.
+
+        ``store`` is a folder, "milvus:URI[#NAME]", or a ``stores.Location``
+        (one made with its own settings, e.g. ``FolderLocation(path, StoreSettings(...))``).
 
         Questions are embedded with the backend that built the index
         ("openvino" or "torch"); another ``backend`` is refused on the first search.
@@ -50,7 +53,7 @@ class Index:
         if model is not None and model != opened.config.model:
             raise IndexLoadError(
                 f"the index in {location} was built with model {opened.config.model!r}, not {model!r}; "
-                f"rebuild it with: {build_command(location.spec if location.kind == 'milvus' else location.root, '--model', model)}"
+                f"rebuild it with: {build_command(str(location), '--model', model)}"
             )
         return cls(opened, model_dir, ranking=ranking, backend=backend)
 
@@ -68,7 +71,7 @@ class Index:
         workers: int | None = None,
         ranking: RankingSettings | None = None,
         backend: str | None = None,
-        store: str | None = None,
+        store: "str | Location | None" = None,
         checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
         rebuild: bool = False,
     ) -> "Index":
@@ -89,12 +92,13 @@ class Index:
         return cls.build_with(corpus_dir, store if store is not None else index_dir, options, ranking=ranking)
 
     @classmethod
-    def build_with(cls, corpus_dir: str | Path, store: str | Path, options: BuildOptions, *, ranking: RankingSettings | None = None) -> "Index":
+    def build_with(cls, corpus_dir: str | Path, store: "str | Path | Location", options: BuildOptions, *,
+                   ranking: RankingSettings | None = None) -> "Index":
         """``build`` with its options as one ``BuildOptions`` (what ``LiveIndex`` keeps)."""
         opened, report = build_index(corpus_dir, store, options)
         return cls(opened, options.model_dir, report, ranking)
 
-    def search(self, question: str, k: int = 5, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
+    def search(self, question: str, k: int = 5, *, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first.
 
         ``mode``: "hybrid" (default), "dense" or "lexical"; ``source``: only
@@ -104,6 +108,11 @@ class Index:
         return self._searcher.search(question, k, mode, source, answers)
 
     # ---------------------------------------------------------------- facts
+
+    @property
+    def store(self) -> StoreReader:
+        """The committed store this index searches (``stores.base.StoreReader``): for tools and tests that read it."""
+        return self._store
 
     @property
     def model(self) -> str:
@@ -135,10 +144,16 @@ class Index:
     def ranking(self) -> RankingSettings:
         return self._searcher.settings
 
-    def warm_up(self) -> None:
-        """Load the model, the question tokenizer and the vector indexes now rather than on the first question."""
-        self._searcher.warm_up()
+    def warm_up(self, *, model: bool = True) -> None:
+        """Load the vector indexes (and, with ``model``, the model and question tokenizer) now rather than on the first question."""
+        if model:
+            self._searcher.warm_up()
         self._store.warm_up()
+
+    def take_model_from(self, previous: "Index") -> None:
+        """Use the model ``previous`` has loaded, if it is this index's model (an update's new index, swapped in)."""
+        if previous.model == self.model:
+            self._searcher.reuse_from(previous._searcher)
 
     def __repr__(self) -> str:
         return f"<Index {self.path}: {len(self.documents)} documents, {self.passage_count} passages, model {self.model}>"

@@ -12,7 +12,7 @@
               compact when tombstones pile up (the Milvus store flips each
               document as it is written, and its commit deletes what was replaced)
 
-The store is wherever ``locations.locate`` says: an index folder, or Milvus.
+The store is wherever ``stores.locate`` says: an index folder, or Milvus.
 Cost follows the change: an unchanged corpus costs one stat per file and one
 read of the documents table, without loading the model.
 """
@@ -38,15 +38,21 @@ from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available,
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
 from .progress import BuildProgress, terminal_printer
-from .locations import Location, Store, locate
-from .store import ChunkRecord, DocumentRecord, LocalStore, StoreConfig, StoreWriter, text_key
+from .stores import DocumentRecord, Location, Passage, StoreConfig, StoreReader, locate, text_key
 
-__all__ = ["BuildOptions", "BuildReport", "build_index"]
+__all__ = ["BuildOptions", "BuildReport", "BuildSettings", "build_index"]
 
-EMBED_BATCH = 512  # texts per embedding call (and progress step); the embedder batches them by length, so more is less padding
-DOCS_PER_STEP = 500  # documents prepared, embedded and written per step (bounds memory)
-POOL_MIN_FILES = 64  # fewer files than this are split in-process (a pool costs ~0.1 s to start)
-# A long build commits what it has finished this often (``StoreWriter.checkpoint``),
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How a build cuts its work into pieces (none of it changes the index it makes)."""
+
+    embed_batch: int = 512  # texts per embedding call (and progress step); the embedder batches them by length, so more is less padding
+    docs_per_step: int = 500  # documents prepared, embedded and written per step (bounds memory)
+    pool_min_files: int = 64  # fewer files than this are split in-process (a pool costs ~0.1 s to start)
+
+
+# A long build commits what it has finished this often (``stores.base.StoreWriter.checkpoint``),
 # so a kill loses at most about a minute of work. A checkpoint costs an fsync of
 # the vector files and one SQLite commit: 10-60 ms, well under 1% of a minute
 # of embedding (BENCHMARKS.md). The HNSW index waits for the final commit.
@@ -82,10 +88,10 @@ class Plan:
     to_read: list[str]  # new, or stat changed, or everything when re-split
     removed: list[str]
     new_generation: bool  # write a whole new generation (first build, other model or chunking)
-    reuse: Store | None  # where vectors of unchanged texts may come from
+    reuse: StoreReader | None  # where vectors of unchanged texts may come from
 
 
-def plan_changes(files: list[CorpusFile], store: Store | None, model: str, chunking: dict, backend: str = "", rebuild: bool = False) -> Plan:
+def plan_changes(files: list[CorpusFile], store: StoreReader | None, model: str, chunking: dict, backend: str = "", rebuild: bool = False) -> Plan:
     by_source = {f.source: f for f in files}
     same_model = store is not None and (store.config.model, store.config.backend) == (model, backend) and not rebuild
     new_generation = not same_model or store.config.chunking != chunking
@@ -109,7 +115,7 @@ def plan_changes(files: list[CorpusFile], store: Store | None, model: str, chunk
 @dataclass
 class PreparedDocument:
     record: DocumentRecord
-    chunks: list[ChunkRecord]
+    chunks: list[Passage]
     sentence_keys: list[list[int]]  # per chunk, the key of each sentence
     sentence_texts: list[list[str]]
     embedding_texts: list[str]  # per chunk, what the model embeds
@@ -168,7 +174,7 @@ def _split(record: DocumentRecord, document: Document, job: _Job) -> PreparedDoc
         embedded = "\n".join([*context, c.text])
         sentences = [text[a:b] for a, b in c.sentences]
         doc.chunks.append(
-            ChunkRecord(
+            Passage(
                 c.heading, c.start, c.end, c.text, c.sentences, text_key(job.model, job.prompt, embedded),
                 passage_terms("\n".join([record.title, *(line for line in context if line != record.title)]), c.text),
                 _page_breaks(document.page_starts, c.start, c.end),
@@ -184,7 +190,7 @@ def _prepare_batch(files):
     return [prepare_file(f) for f in files]
 
 
-def prepare_files(items: list[CorpusFile], job: _Job, workers: int) -> Iterator:
+def prepare_files(items: list[CorpusFile], job: _Job, workers: int, tuning: BuildSettings = BuildSettings()) -> Iterator:
     """Results of ``prepare_file`` in input order, a step of documents at a time.
 
     With a pool, the next step is prepared while the caller embeds and
@@ -192,8 +198,9 @@ def prepare_files(items: list[CorpusFile], job: _Job, workers: int) -> Iterator:
     """
     global _job
     _job = job
-    steps = [items[i : i + DOCS_PER_STEP] for i in range(0, len(items), DOCS_PER_STEP)]
-    if workers <= 1 or len(items) < POOL_MIN_FILES:
+    per_step = tuning.docs_per_step
+    steps = [items[i : i + per_step] for i in range(0, len(items), per_step)]
+    if workers <= 1 or len(items) < tuning.pool_min_files:
         for step in steps:
             yield _prepare_batch(step)
         return
@@ -218,8 +225,8 @@ def prepare_files(items: list[CorpusFile], job: _Job, workers: int) -> Iterator:
 class _Embedding:
     """Vectors by text key: reused from the store where it has them, else embedded."""
 
-    def __init__(self, embedder: Embedder, reuse: Store | None, report: BuildReport):
-        self.embedder, self.reuse, self.report = embedder, reuse, report
+    def __init__(self, embedder: Embedder, reuse: StoreReader | None, report: BuildReport, batch: int = BuildSettings.embed_batch):
+        self.embedder, self.reuse, self.report, self.batch = embedder, reuse, report, batch
 
     def known_vectors(self, source: str) -> dict[int, np.ndarray]:
         """The vectors the old version of a document had, by key (a changed file keeps most of them)."""
@@ -267,28 +274,13 @@ class _Embedding:
         # (passages and their sentences differ tenfold in length).
         keys = sorted(texts, key=lambda key: len(texts[key]))
         out = {}
-        for lo in range(0, len(keys), EMBED_BATCH):
-            batch = keys[lo : lo + EMBED_BATCH]
+        for lo in range(0, len(keys), self.batch):
+            batch = keys[lo : lo + self.batch]
             out.update(zip(batch, self.embedder.embed_passages([texts[key] for key in batch])))
         return out
 
 
 # ---------------------------------------------------------------- commit
-
-
-def compact(store: LocalStore) -> LocalStore:
-    """A new generation with only the live rows (tombstones dropped), same config."""
-    writer = StoreWriter.create(store.root, store.config)
-    try:
-        for source, record in sorted(store.document_records.items(), key=lambda kv: kv[1].first_row):
-            passages = store.document_passages(source)
-            chunks = [ChunkRecord(p.heading, p.start, p.end, p.text, p.sentences, p.key, p.terms, p.pages) for p in passages]
-            vectors = np.array([store.passage_vector(p.id) for p in passages], np.float32)
-            writer.add(record, chunks, vectors, [store.sentence_vectors(p.id) for p in passages])
-        return writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
 
 
 # ------------------------------------------------------------------ build
@@ -330,9 +322,10 @@ class BuildOptions:
     checkpoint_seconds: float | None = CHECKPOINT_SECONDS  # commit finished documents this often; None: once, at the end
     rebuild: bool = False  # embed everything anew into a new generation (an index whose model changed under it)
     ranking: dict | None = None  # search.RankingSettings as a dict, recorded in a new index (what Index.load ranks with by default)
+    tuning: BuildSettings = BuildSettings()
 
 
-def build_index(corpus_dir: str | Path, index_dir, options: BuildOptions = BuildOptions()) -> tuple[Store, BuildReport]:
+def build_index(corpus_dir: str | Path, index_dir, options: BuildOptions = BuildOptions()) -> tuple[StoreReader, BuildReport]:
     """Build or update the index of ``corpus_dir`` in ``index_dir`` (a folder, or a
     ``milvus:`` location); return it and what was done. Another model, backend or
     chunking than the index's builds it anew."""
@@ -354,7 +347,7 @@ class _Build:
             reason = f"{reason}; details in {log_failure(self.location.error_log, source, details)}"
         (self.options.on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
 
-    def run(self) -> tuple[Store, BuildReport]:
+    def run(self) -> tuple[StoreReader, BuildReport]:
         t0 = time.perf_counter()
         files = scan_corpus(self.corpus_dir, self.skipped)  # before touching the index: a wrong folder changes nothing
         self.location.check_writable()
@@ -402,7 +395,7 @@ class _Build:
         self.location.discard(unfinished)
         return current
 
-    def _apply(self, plan: Plan, store, model, backend, chunking, publish_early: bool, resumed: bool) -> Store:
+    def _apply(self, plan: Plan, store, model, backend, chunking, publish_early: bool, resumed: bool) -> StoreReader:
         """The prepare, embed and commit stages (``resumed``: ``store`` is an unfinished generation, to finish)."""
         report = self.report
         report.documents_unchanged = len(plan.unchanged)
@@ -435,21 +428,21 @@ class _Build:
                 writer.remove(source)
             if to_split:
                 self._embed_and_write(writer, store, plan, to_split, _Job(chunking, embedder.count_tokens, config.model, config.prompts.get("document", "")),
-                                      _Embedding(embedder, plan.reuse, report), publish_early)
+                                      _Embedding(embedder, plan.reuse, report, self.options.tuning.embed_batch), publish_early)
             if writer.live_rows == 0:
                 raise VraagbaakError("the corpus folder holds no readable files (.txt, .md, .pdf, .docx, .odt, .html)")
             committed = writer.commit()
         except BaseException:
             writer.abort()
             raise
-        if writer.needs_compaction():
-            committed = compact(committed)
-            report.compacted = True
+        compacted = writer.tidy(committed)
+        if compacted is not None:
+            committed, report.compacted = compacted, True
         report.passages_total = committed.passage_count
         return committed
 
     def _embed_and_write(self, writer, store, plan: Plan, to_split: list[str], job: "_Job", embedding: "_Embedding", publish_early: bool) -> None:
-        """Split, embed and write the documents a group at a time (about EMBED_BATCH
+        """Split, embed and write the documents a group at a time (about ``BuildSettings.embed_batch``
         texts), committing a checkpoint every ``checkpoint_seconds``."""
         old = store.document_records if store is not None else {}
         replace = not plan.new_generation  # in the same generation, a document's new version replaces its old one
@@ -457,8 +450,8 @@ class _Build:
         tracker = BuildProgress(len(files), sum(f.size for f in files))
         every = self.options.checkpoint_seconds
         started = last_checkpoint = time.monotonic()
-        for step in prepare_files(files, job, self.options.workers or os.cpu_count() or 1):
-            for group in _groups(step):
+        for step in prepare_files(files, job, self.options.workers or os.cpu_count() or 1, self.options.tuning):
+            for group in _groups(step, self.options.tuning.embed_batch):
                 docs = [r for r in group if not isinstance(r, Skipped)]
                 for result in group:
                     if isinstance(result, Skipped):
@@ -496,7 +489,7 @@ class _Build:
         writer.add(doc.record, doc.chunks, *vectors)
 
 
-def _groups(results: list, texts: int = EMBED_BATCH) -> Iterator[list]:
+def _groups(results: list, texts: int) -> Iterator[list]:
     """Consecutive results with about ``texts`` passages and sentences between them: what is embedded and written at once."""
     group, count = [], 0
     for result in results:

@@ -28,6 +28,7 @@ __all__ = [
     "load_embedder",
     "model_available",
     "register_embedder",
+    "unregister_embedder",
     "resolve_backend",
 ]
 
@@ -97,8 +98,19 @@ _cache_lock = threading.Lock()
 def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
     """Make ``load_embedder(name)`` return ``factory()`` (used by tests and plugins)."""
     _registry[name] = factory
-    for key in [key for key in _cache if key[0] == name]:
-        del _cache[key]
+    _forget(name)
+
+
+def unregister_embedder(name: str) -> None:
+    """Undo ``register_embedder`` (a test's fake model must not outlive the test)."""
+    _registry.pop(name, None)
+    _forget(name)
+
+
+def _forget(name: str) -> None:
+    with _cache_lock:
+        for key in [key for key in _cache if key[0] == name]:
+            del _cache[key]
 
 
 def backend_choice(recorded: str) -> str | None:

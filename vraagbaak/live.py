@@ -8,6 +8,7 @@ the build — except for the moments the shared model is busy embedding a batch.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Callable
@@ -16,7 +17,7 @@ from .api import Index
 from .build import BuildOptions, BuildReport, log_failure
 from .corpus import add_document
 from .errors import VraagbaakError
-from .locations import locate
+from .stores import locate
 from .progress import BuildProgress, terminal_printer
 
 __all__ = ["LiveIndex"]
@@ -29,6 +30,7 @@ class LiveIndex:
         self.model = model
         self.model_dir = model_dir
         self.backend = backend
+        self.options = BuildOptions(model=model, model_dir=model_dir, backend=backend)  # each update adds its progress and on_skip
         self._update_lock = threading.Lock()  # one build at a time
         # Set by the first update(), which reads the index folder anyway: loading
         # it here as well would read every file twice at start-up.
@@ -41,13 +43,11 @@ class LiveIndex:
         once (a page started on an empty index answers before the build ends):
         ``self.current`` follows each checkpoint."""
         with self._update_lock:
-            options = BuildOptions(model=self.model, model_dir=self.model_dir, backend=self.backend,
-                                   progress=self._following(progress), on_skip=on_skip)
+            options = dataclasses.replace(self.options, progress=self._following(progress), on_skip=on_skip)
             fresh = Index.build_with(self.corpus_dir, self.index_dir, options)
-            previous = self.current
-            if previous is not None and previous.model == fresh.model:
-                fresh._searcher.reuse_from(previous._searcher)  # keep the loaded model
-            fresh._store.warm_up()  # read the vector indexes before the swap, not in the next search
+            if self.current is not None:
+                fresh.take_model_from(self.current)
+            fresh.warm_up(model=False)  # read the vector indexes before the swap, not in the next search
             self.current = fresh
             return fresh.report
 

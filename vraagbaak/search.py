@@ -24,7 +24,7 @@ import numpy as np
 from .embeddings import DEFAULT_MODEL, Embedder, backend_choice
 from .errors import IndexLoadError, VraagbaakError, build_command
 from .lexical import idf, tokenize
-from .store import StoredPassage
+from .stores.base import Passage, StoreReader
 
 __all__ = [
     "FUSIONS",
@@ -151,7 +151,7 @@ class _Candidates:
     """Passages under consideration for one question, with what ranking needs of them."""
 
     rows: np.ndarray
-    passages: list[StoredPassage]
+    passages: list[Passage]
     scores: np.ndarray  # the ranking score
     similarities: np.ndarray | None  # e5 cosines (None in lexical mode)
     sentence_sims: list[np.ndarray] | None = None
@@ -164,9 +164,9 @@ class _Candidates:
 
 class Searcher:
     """Ranks a store's passages; ``store`` is a ``LocalStore`` or a ``MilvusStore``
-    (they answer the same calls, listed in ``locations.py``)."""
+    (they answer the same calls, ``stores.base.StoreReader``)."""
 
-    def __init__(self, store, embedder_loader, settings: RankingSettings = RankingSettings()):
+    def __init__(self, store: StoreReader, embedder_loader, settings: RankingSettings = RankingSettings()):
         self.store = store
         self.settings = settings
         self._embedder_loader = embedder_loader  # called on the first search that needs the model

@@ -50,9 +50,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import IndexLoadError, VraagbaakError, build_command
-from .lexical import bm25_scores
-from .store import FORMAT_VERSION, ChunkRecord, DocumentRecord, Documents, StoreConfig, StoredPassage, quantise_sentences, text_key
+from ..errors import IndexLoadError, VraagbaakError, build_command
+from ..lexical import bm25_scores
+from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, quantise_sentences, text_key
 
 __all__ = ["MilvusLocation", "MilvusSettings", "MilvusStore", "MilvusWriter", "TOKEN_ENV", "parse_milvus"]
 
@@ -121,7 +121,7 @@ def _decode_codes(text: str, dimension: int) -> np.ndarray:
     return codes * np.frombuffer(raw, np.float32, n, offset=n * dimension)[:, None]
 
 
-def _passage_entity(row: int, source: str, chunk: ChunkRecord, vector, sentence_vectors, dimension: int) -> dict:
+def _passage_entity(row: int, source: str, chunk: Passage, vector, sentence_vectors, dimension: int) -> dict:
     data = {
         "heading": chunk.heading, "start": chunk.start, "end": chunk.end, "text": chunk.text, "key": chunk.key,
         "sentences": [[a - chunk.start, b - chunk.start] for a, b in chunk.sentences],
@@ -129,7 +129,7 @@ def _passage_entity(row: int, source: str, chunk: ChunkRecord, vector, sentence_
     }
     return {
         "id": row, "kind": PASSAGE, "source": source, "data": json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-        "codes": _encode_codes(sentence_vectors, dimension), "terms": chunk.stems,
+        "codes": _encode_codes(sentence_vectors, dimension), "terms": chunk.terms,
         "vector": np.asarray(vector, np.float32).tolist(),
     }
 
@@ -279,6 +279,14 @@ class MilvusLocation:
     def update(self, store: "MilvusStore") -> "MilvusWriter":
         snapshot = store._snapshot
         return MilvusWriter(self, store.collection, store.meta, fresh=False, documents=snapshot.records.rows(), lexical=snapshot.lexical)
+
+    def health(self) -> Health:
+        """Opening is the whole check: Milvus keeps its own files sound."""
+        try:
+            store = self.open()
+        except VraagbaakError as exc:
+            return Health([str(exc)], None)
+        return Health([], store.config.model)
 
 
 def _connect(uri: str):
@@ -563,7 +571,7 @@ class MilvusStore:
                     self._remember(e)
         return found
 
-    def passages(self, rows) -> list[StoredPassage | None]:
+    def passages(self, rows) -> list[Passage | None]:
         """The passages at ``rows`` (None for a row that is not live for this reader)."""
         rows = np.asarray([int(r) for r in rows], np.int64)
         live = self._snapshot.live(rows) if len(rows) else np.zeros(0, bool)
@@ -575,7 +583,7 @@ class MilvusStore:
             out.append(None if e is None else _passage(row, e, titles[e["source"]].title))
         return out
 
-    def document_passages(self, source: str) -> list[StoredPassage]:
+    def document_passages(self, source: str) -> list[Passage]:
         r = self._snapshot.records[source]
         return [p for p in self.passages(range(r.first_row, r.first_row + r.rows)) if p is not None]
 
@@ -643,7 +651,7 @@ class MilvusStore:
                 counts[term] = int(found[0]["count(*)"]) if found else 0
         return counts
 
-    def bm25(self, terms: list[str], rows, passages: list[StoredPassage]) -> np.ndarray:
+    def bm25(self, terms: list[str], rows, passages: list[Passage]) -> np.ndarray:
         """BM25 of each candidate: ours from Milvus's term counts, or Milvus's own (``MilvusSettings.lexical``)."""
         if not terms or not len(rows):
             return np.zeros(len(rows), np.float32)
@@ -670,13 +678,12 @@ class MilvusStore:
         return rows[self._snapshot.live(rows)] if len(rows) else rows
 
 
-def _passage(row: int, e: dict, title: str) -> StoredPassage:
+def _passage(row: int, e: dict, title: str) -> Passage:
     d = json.loads(e["data"])
     start = d["start"]
-    return StoredPassage(
-        row, e["source"], title, d["heading"], start, d["end"], d["text"],
-        tuple((a + start, b + start) for a, b in d["sentences"]), d["key"], e["terms"],
-        tuple((a + start, n) for a, n in d["pages"]),
+    return Passage(
+        d["heading"], start, d["end"], d["text"], tuple((a + start, b + start) for a, b in d["sentences"]), d["key"], e["terms"],
+        tuple((a + start, n) for a, n in d["pages"]), id=row, source=e["source"], title=title,
     )
 
 
@@ -715,8 +722,9 @@ class MilvusWriter:
     def live_rows(self) -> int:
         return self._live_rows
 
-    def needs_compaction(self) -> bool:
-        return False  # Milvus compacts its segments itself
+    def tidy(self, committed: "MilvusStore") -> None:
+        """Nothing to do: Milvus compacts its segments itself."""
+        return None
 
     def touch(self, record: DocumentRecord) -> None:
         old = self._documents[record.source]
@@ -731,7 +739,7 @@ class MilvusWriter:
             self._removed.add(source)
             self._live_rows -= old[6]
 
-    def add(self, record: DocumentRecord, chunks: list[ChunkRecord], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
+    def add(self, record: DocumentRecord, chunks: list[Passage], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
         """Write a document's new rows, then flip its entity to them."""
         first = self._next_row
         self._next_row += len(chunks)
@@ -748,7 +756,7 @@ class MilvusWriter:
         if record.source in self._documents:
             self._live_rows -= self._documents[record.source][6]
         self._documents[record.source] = row
-        self._lexical[record.source] = sum(len(c.stems.split()) for c in chunks)
+        self._lexical[record.source] = sum(len(c.terms.split()) for c in chunks)
         self._live_rows += len(chunks)
         self._upsert_document(row)
 

@@ -11,7 +11,7 @@ Layout of an index folder::
         sentences.i8        one int8 vector per sentence (8-bit, per-row scale)
         sentences.scale     float32 scale of each sentence row
         ann-<n>.faiss       approximate (HNSW) index of the first rows, once
-                            the store is large enough (``ANN_MIN_ROWS``)
+                            the store is large enough (``StoreSettings.ann_min_rows``)
 
 Writes. Vector files are append-only; rows past the counts committed in
 SQLite are garbage from an interrupted build and are cut off by the next
@@ -30,7 +30,6 @@ answering while a writer commits.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -38,35 +37,18 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from .errors import CORPUS_FILE, IndexLoadError, VraagbaakError, build_command
-from .lexical import bm25_scores, idf
+from ..errors import CORPUS_FILE, IndexLoadError, VraagbaakError, build_command
+from ..lexical import bm25_scores, idf
+from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, quantise_sentences
 
-__all__ = [
-    "FORMAT_VERSION",
-    "ANN_MIN_ROWS",
-    "StoreConfig",
-    "DocumentRecord",
-    "ChunkRecord",
-    "Documents",
-    "FolderLocation",
-    "StoredPassage",
-    "LocalStore",
-    "StoreWriter",
-    "ann_search_parameters",
-    "quantise_sentences",
-    "index_exists",
-    "new_ann_index",
-    "text_key",
-]
+__all__ = ["FolderLocation", "LocalStore", "LocalWriter", "StoreSettings", "index_exists", "new_ann_index", "ann_search_parameters"]
 
-FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 # A new generation that a build has checkpointed but not finished, while CURRENT
 # still names the old one (another model or chunking): kept by recovery, and
@@ -74,100 +56,29 @@ CURRENT = "CURRENT"
 NEXT = "NEXT"
 DB = "store.sqlite"
 ERROR_LOG = "errors.log"  # tracebacks of files skipped because a reader failed (build.log_failure)
-# Exact search below this many passage rows, HNSW above. Measured on these
-# 2-core machines (BENCHMARKS.md): exact search costs about 0.15 ms per 1,000
-# rows (14 ms at 97,559), growing linearly, and keeps the rows in memory as
-# float32; HNSW answers in about a millisecond at any size we measured and
-# costs about 3 s per 20,000 rows to build, once. At 20,000 rows exact search
-# still takes ~3 ms, so below it HNSW would buy nothing worth its build.
-ANN_MIN_ROWS = 20_000
-ANN_MAX_DELTA = 20_000  # rows added since the HNSW index was written before it is extended
-ANN_M, ANN_EF_CONSTRUCTION, ANN_EF_SEARCH = 32, 80, 400
-COMPACT_DEAD_SHARE = 0.25  # compact when a quarter of the rows are tombstones ...
-COMPACT_MIN_DEAD = 1_000  # ... and there are at least this many
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The local store's knobs, carried by its ``FolderLocation`` to readers and writers."""
+
+    # Exact search below this many passage rows, HNSW above. Measured on these
+    # 2-core machines (BENCHMARKS.md): exact search costs about 0.15 ms per 1,000
+    # rows (14 ms at 97,559), growing linearly, and keeps the rows in memory as
+    # float32; HNSW answers in about a millisecond at any size we measured and
+    # costs about 3 s per 20,000 rows to build, once. At 20,000 rows exact search
+    # still takes ~3 ms, so below it HNSW would buy nothing worth its build.
+    ann_min_rows: int = 20_000
+    ann_max_delta: int = 20_000  # rows added since the HNSW index was written before it is extended
+    ann_m: int = 32  # HNSW graph degree, build effort and search breadth (benchmarks/ann_recall.py)
+    ann_ef_construction: int = 80
+    ann_ef_search: int = 400  # at least 2 k
+    compact_dead_share: float = 0.25  # compact when a quarter of the rows are tombstones ...
+    compact_min_dead: int = 1_000  # ... and there are at least this many
 
 
 def _rebuild_hint(root: Path) -> str:
     return f"rebuild it with: {build_command(root)}"
-
-
-def text_key(model: str, prompt: str, text: str) -> int:
-    """64 bits of SHA-256 of what is embedded: equal key, equal vector.
-
-    A signed 64-bit integer fits an SQLite INTEGER; a collision among even ten
-    million texts has a chance of about 3e-6.
-    """
-    digest = hashlib.sha256(f"{model}\x00{prompt}\x00{text}".encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "little", signed=True)
-
-
-@dataclass(frozen=True)
-class StoreConfig:
-    """What built the index; an index only accepts an embedder that matches."""
-
-    model: str
-    dimension: int
-    prompts: dict
-    chunking: dict
-    format_version: int = FORMAT_VERSION
-    backend: str = ""  # "openvino-int8" or "torch": int8 vectors differ slightly from fp32 ones
-    ranking: dict | None = None  # search.RankingSettings the index was built with (None: an index of an earlier version)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "StoreConfig":
-        return cls(**json.loads(text))
-
-
-@dataclass(frozen=True)
-class DocumentRecord:
-    source: str  # path relative to the corpus folder, "/" separators
-    title: str
-    sha256: str
-    size: int  # bytes and modification time of the file when it was read:
-    mtime_ns: int  # equal stat, unchanged file, without reading it
-    first_row: int = 0  # its passages are rows first_row .. first_row + rows - 1
-    rows: int = 0
-
-
-@dataclass(frozen=True)
-class ChunkRecord:
-    """A passage as the build hands it to the store."""
-
-    heading: str
-    start: int
-    end: int
-    text: str
-    sentences: tuple[tuple[int, int], ...]  # absolute offsets in the document
-    key: int  # text_key of the embedded passage text
-    stems: str  # BM25 terms of title + text, space-separated
-    pages: tuple[tuple[int, int], ...] = ()  # (offset, page) where its pages start, the first at ``start``; () if unpaged
-
-
-@dataclass(frozen=True)
-class StoredPassage:
-    id: int  # its row: the same number in SQLite, the vector files and FTS
-    source: str
-    title: str
-    heading: str
-    start: int
-    end: int
-    text: str
-    sentences: tuple[tuple[int, int], ...]
-    key: int
-    terms: str = ""  # BM25 terms of title + text, space-separated: scoring a candidate needs no tokenizing
-    pages: tuple[tuple[int, int], ...] = ()  # as in ChunkRecord
-
-    def page_at(self, offset: int) -> int | None:
-        """The page (1-based) of the document that ``offset`` is on; None if it has no pages."""
-        page = None
-        for start, number in self.pages:
-            if start > offset:
-                break
-            page = number
-        return page
 
 
 def _pages_to_json(pages, start: int) -> str:
@@ -215,19 +126,6 @@ def _vector_files(folder: Path, dimension: int) -> dict[str, _VectorFile]:
         "codes": _VectorFile(folder / "sentences.i8", np.int8, dimension),
         "scale": _VectorFile(folder / "sentences.scale", np.float32, 0),
     }
-
-
-def quantise_sentences(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Symmetric 8-bit codes with one scale per row (cosine error ~1e-3, see BENCHMARKS.md).
-
-    Written by hand because it is three lines of numpy; FAISS's scalar
-    quantiser would need its own index object just to decode rows we gather.
-    """
-    vectors = np.asarray(vectors, np.float32)
-    scale = np.abs(vectors).max(axis=1) / 127.0 if len(vectors) else np.zeros(0, np.float32)
-    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-    codes = np.clip(np.rint(vectors / scale[:, None]), -127, 127).astype(np.int8)
-    return codes, scale
 
 
 # ------------------------------------------------------------------ schema
@@ -285,37 +183,12 @@ def _missing_index_error(root: Path) -> IndexLoadError:
 # ------------------------------------------------------------------ reader
 
 
-class Documents(Mapping):
-    """source -> DocumentRecord, kept as the rows SQLite returned (a hundred
-    thousand documents load in a tenth of a second; dataclasses are made on access)."""
-
-    def __init__(self, rows: list[tuple]):
-        self._rows = {r[0]: r for r in rows}
-
-    def __getitem__(self, source: str) -> DocumentRecord:
-        return DocumentRecord(*self._rows[source])
-
-    def __contains__(self, source) -> bool:
-        return source in self._rows
-
-    def __iter__(self):
-        return iter(self._rows)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def rows(self) -> dict[str, tuple]:
-        return self._rows
-
-    def titles(self) -> dict[str, str]:
-        return {source: r[1] for source, r in self._rows.items()}
-
-
 class LocalStore:
     """A committed state of an index folder, opened for searching."""
 
-    def __init__(self, root: Path, generation: str, con: sqlite3.Connection, document_rows: list[tuple] | None = None):
-        self.root, self.generation = root, generation
+    def __init__(self, root: Path, generation: str, con: sqlite3.Connection, document_rows: list[tuple] | None = None,
+                 settings: StoreSettings = StoreSettings()):
+        self.root, self.generation, self.settings = root, generation, settings
         self.folder = root / generation
         self._con, self._lock = con, threading.Lock()
         meta = dict(con.execute("SELECT key, value FROM meta"))
@@ -344,7 +217,7 @@ class LocalStore:
     # ------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, root: str | Path, document_rows: list[tuple] | None = None) -> "LocalStore":
+    def open(cls, root: str | Path, document_rows: list[tuple] | None = None, settings: StoreSettings = StoreSettings()) -> "LocalStore":
         """Open the current generation; ``document_rows`` (from the writer that
         just committed it) spares reading the documents table again."""
         root = Path(root)
@@ -364,7 +237,7 @@ class LocalStore:
                 if os.access(path.parent, os.W_OK):
                     raise
                 con = _connect(path, readonly=True)
-            return cls(root, generation, con, document_rows)
+            return cls(root, generation, con, document_rows, settings)
         except IndexLoadError:
             raise
         except Exception as exc:  # any failure to read our own files means damage
@@ -451,7 +324,7 @@ class LocalStore:
 
         index = self._ann_index()
         alive = self.alive[: self.ann_rows]
-        params = ann_search_parameters(k)
+        params = ann_search_parameters(k, self.settings)
         if not alive.all():  # skip tombstones during the graph search
             bitmap = np.packbits(alive, bitorder="little")
             params.sel = faiss.IDSelectorBitmap(len(alive), faiss.swig_ptr(bitmap))
@@ -462,7 +335,7 @@ class LocalStore:
 
     # ---------------------------------------------------------- passages
 
-    def passages(self, rows) -> list[StoredPassage | None]:
+    def passages(self, rows) -> list[Passage | None]:
         """The passages at ``rows`` (None for a row removed since this store was opened)."""
         rows = [int(r) for r in rows]
         if not rows:
@@ -477,10 +350,10 @@ class LocalStore:
                 chunk,
             ):
                 spans = tuple((a + r[4], b + r[4]) for a, b in json.loads(r[7]))
-                found[r[0]] = StoredPassage(*r[:7], spans, r[8], r[9], _pages_from_json(r[10], r[4]))
+                found[r[0]] = Passage(r[3], r[4], r[5], r[6], spans, r[8], r[9], _pages_from_json(r[10], r[4]), id=r[0], source=r[1], title=r[2])
         return [found.get(r) for r in rows]
 
-    def document_passages(self, source: str) -> list[StoredPassage]:
+    def document_passages(self, source: str) -> list[Passage]:
         a, b = self.document_range(source)
         return [p for p in self.passages(range(a, b)) if p is not None]
 
@@ -518,7 +391,7 @@ class LocalStore:
         n = self.passage_count
         return df, n, (self.counts["lexical_tokens"] / n if n else 0.0)
 
-    def bm25(self, terms: list[str], rows, passages: list[StoredPassage]) -> np.ndarray:
+    def bm25(self, terms: list[str], rows, passages: list[Passage]) -> np.ndarray:
         """BM25 of each candidate passage, with this store's term statistics."""
         df, n, mean_length = self.lexical_stats(terms)
         return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
@@ -546,7 +419,7 @@ class LocalStore:
         return unique[np.argsort(-scores, kind="stable")[:limit]]
 
 
-def _sentence_rows(chunks: list[ChunkRecord], sentence_vectors: list[np.ndarray], first_row: int):
+def _sentence_rows(chunks: list[Passage], sentence_vectors: list[np.ndarray], first_row: int):
     """(first sentence row, count) per passage, and the sentence vectors to append.
 
     A passage that opens with the previous passage's last sentence (the
@@ -575,16 +448,17 @@ def _top_k(scores: np.ndarray, k: int, offset: int = 0):
 # ------------------------------------------------------------------ writer
 
 
-class StoreWriter:
+class LocalWriter:
     """One build's changes to a store, committed at once by ``commit``.
 
-    ``StoreWriter.create`` starts a new generation (first build, other model,
+    ``LocalWriter.create`` starts a new generation (first build, other model,
     other chunking, compaction), which becomes current only when committed;
-    ``StoreWriter.update`` changes the current generation in one transaction.
+    ``LocalWriter.update`` changes the current generation in one transaction.
     """
 
-    def __init__(self, root: Path, generation: str, con: sqlite3.Connection, fresh: bool, documents: dict | None = None):
-        self.root, self.generation, self.fresh = root, generation, fresh
+    def __init__(self, root: Path, generation: str, con: sqlite3.Connection, fresh: bool, documents: dict | None = None,
+                 settings: StoreSettings = StoreSettings()):
+        self.root, self.generation, self.fresh, self.settings = root, generation, fresh, settings
         self.folder = root / generation
         self._con = con
         meta = dict(con.execute("SELECT key, value FROM meta"))
@@ -600,7 +474,7 @@ class StoreWriter:
         self.checkpointed = fresh and documents is not None  # a resumed unfinished generation holds committed work
 
     @classmethod
-    def create(cls, root: str | Path, config: StoreConfig) -> "StoreWriter":
+    def create(cls, root: str | Path, config: StoreConfig, settings: StoreSettings = StoreSettings()) -> "LocalWriter":
         root = Path(root)
         generation = _next_generation(root)
         folder = root / generation
@@ -614,10 +488,10 @@ class StoreWriter:
         con.execute("PRAGMA synchronous = NORMAL")
         con.executescript(_SCHEMA)
         con.execute("INSERT INTO meta VALUES ('config', ?)", (config.to_json(),))
-        return cls(root, generation, con, fresh=True)
+        return cls(root, generation, con, fresh=True, settings=settings)
 
     @classmethod
-    def update(cls, store: LocalStore) -> "StoreWriter":
+    def update(cls, store: LocalStore) -> "LocalWriter":
         """A writer that changes ``store``: the current generation, or a checkpointed
         new one (``NEXT``) that a killed build left, which becomes current on commit."""
         con = _connect(store.folder / DB)
@@ -626,7 +500,7 @@ class StoreWriter:
         if "pages" not in {r[1] for r in con.execute("PRAGMA table_info(passages)")}:
             con.execute("ALTER TABLE passages ADD COLUMN pages TEXT NOT NULL DEFAULT ''")  # instant in SQLite
         fresh = store.generation != _current_or_none(store.root)
-        return cls(store.root, store.generation, con, fresh=fresh, documents=store.document_records.rows())
+        return cls(store.root, store.generation, con, fresh=fresh, documents=store.document_records.rows(), settings=store.settings)
 
     # ------------------------------------------------------------ changes
 
@@ -655,10 +529,10 @@ class StoreWriter:
         old = self._documents[record.source]
         self._documents[record.source] = old[:3] + (record.size, record.mtime_ns) + old[5:]
 
-    def add(self, record: DocumentRecord, chunks: list[ChunkRecord], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
+    def add(self, record: DocumentRecord, chunks: list[Passage], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
         """Append a document's passages (rows in order) with their vectors."""
         first_row, first_sentence = self.counts["rows"], self.counts["sentence_rows"]
-        lexical_length = sum(len(c.stems.split()) for c in chunks)
+        lexical_length = sum(len(c.terms.split()) for c in chunks)
         cur = self._con.execute(
             "INSERT INTO documents (source, title, sha256, size, mtime_ns, first_row, rows, lexical_length) VALUES (?,?,?,?,?,?,?,?)",
             (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks), lexical_length),
@@ -668,7 +542,7 @@ class StoreWriter:
         ranges, sentence_rows = _sentence_rows(chunks, sentence_vectors, first_sentence)
         rows = [
             (first_row + i, doc_id, c.heading, c.start, c.end, c.text,
-             json.dumps([[a - c.start, b - c.start] for a, b in c.sentences], separators=(",", ":")), c.key, c.stems,
+             json.dumps([[a - c.start, b - c.start] for a, b in c.sentences], separators=(",", ":")), c.key, c.terms,
              _pages_to_json(c.pages, c.start))
             for i, c in enumerate(chunks)
         ]
@@ -676,7 +550,7 @@ class StoreWriter:
             'INSERT INTO passages (id, doc, heading, start, "end", text, sentences, key, terms, pages) VALUES (?,?,?,?,?,?,?,?,?,?)', rows
         )
         self._con.executemany(
-            "INSERT INTO lexical(rowid, stems) VALUES (?, ?)", [(first_row + i, c.stems) for i, c in enumerate(chunks)]
+            "INSERT INTO lexical(rowid, stems) VALUES (?, ?)", [(first_row + i, c.terms) for i, c in enumerate(chunks)]
         )
         self._append(vectors, ranges, sentence_rows)
         self.counts["rows"] += len(chunks)
@@ -705,7 +579,7 @@ class StoreWriter:
             self._publish()
         else:
             _remove_stale_ann_files(self.folder, keep=self.ann["ann_file"])
-        return LocalStore.open(self.root, list(self._documents.values()))
+        return LocalStore.open(self.root, list(self._documents.values()), self.settings)
 
     def checkpoint(self, publish: bool) -> None:
         """Commit what is written so far (whole documents) and carry on writing.
@@ -758,7 +632,8 @@ class StoreWriter:
     def _maintain_ann(self) -> None:
         """Build the HNSW index once the store is large, extend it when many rows were added."""
         rows, covered = self.counts["rows"], self.ann["ann_rows"] if self.ann["ann_file"] else 0
-        if rows < ANN_MIN_ROWS or rows - covered <= (0 if not covered else ANN_MAX_DELTA):
+        knobs = self.settings
+        if rows < knobs.ann_min_rows or rows - covered <= (0 if not covered else knobs.ann_max_delta):
             return
         import faiss
 
@@ -767,7 +642,7 @@ class StoreWriter:
             index = faiss.read_index(str(self.folder / self.ann["ann_file"]))
         else:
             sample = np.random.default_rng(0).choice(rows, min(rows, 50_000), replace=False)
-            index = new_ann_index(np.asarray(vectors[np.sort(sample)], np.float32))
+            index = new_ann_index(np.asarray(vectors[np.sort(sample)], np.float32), knobs)
         for lo in range(covered, rows, 50_000):
             index.add(np.asarray(vectors[lo : min(rows, lo + 50_000)], np.float32))
         name = f"ann-{rows}.faiss"
@@ -784,24 +659,42 @@ class StoreWriter:
 
     def needs_compaction(self) -> bool:
         dead = self.counts["dead_rows"]
-        return dead >= COMPACT_MIN_DEAD and dead >= COMPACT_DEAD_SHARE * self.counts["rows"]
+        return dead >= self.settings.compact_min_dead and dead >= self.settings.compact_dead_share * self.counts["rows"]
+
+    def tidy(self, committed: LocalStore) -> LocalStore | None:
+        """After ``commit``: a compacted copy when tombstones pile up, else None."""
+        return compact(committed) if self.needs_compaction() else None
 
 
-def new_ann_index(sample: np.ndarray):
+def compact(store: LocalStore) -> LocalStore:
+    """A new generation with only the live rows (tombstones dropped), same config."""
+    writer = LocalWriter.create(store.root, store.config, store.settings)
+    try:
+        for source, record in sorted(store.document_records.items(), key=lambda kv: kv[1].first_row):
+            passages = store.document_passages(source)
+            vectors = np.array([store.passage_vector(p.id) for p in passages], np.float32)
+            writer.add(record, passages, vectors, [store.sentence_vectors(p.id) for p in passages])
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def new_ann_index(sample: np.ndarray, settings: StoreSettings = StoreSettings()):
     """An empty HNSW index over 8-bit codes, trained on ``sample`` (benchmarks/ann_recall.py measures it)."""
     import faiss
 
-    index = faiss.IndexHNSWSQ(sample.shape[1], faiss.ScalarQuantizer.QT_8bit, ANN_M, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = ANN_EF_CONSTRUCTION
+    index = faiss.IndexHNSWSQ(sample.shape[1], faiss.ScalarQuantizer.QT_8bit, settings.ann_m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = settings.ann_ef_construction
     index.train(np.ascontiguousarray(sample, np.float32))
     return index
 
 
-def ann_search_parameters(k: int):
+def ann_search_parameters(k: int, settings: StoreSettings = StoreSettings()):
     import faiss
 
     params = faiss.SearchParametersHNSW()
-    params.efSearch = max(ANN_EF_SEARCH, 2 * k)
+    params.efSearch = max(settings.ann_ef_search, 2 * k)
     return params
 
 
@@ -933,14 +826,14 @@ def discard_unfinished_generations(root: Path) -> None:
         (root / NEXT).unlink(missing_ok=True)
 
 
-def open_unfinished_generation(root: Path) -> "LocalStore | None":
+def open_unfinished_generation(root: Path, settings: StoreSettings = StoreSettings()) -> "LocalStore | None":
     """The generation a killed build checkpointed (NEXT), opened; None if there is none or it cannot be read."""
     generation = unfinished_generation_name(root)
     if generation is None:
         return None
     try:
         con = _connect(root / generation / DB)
-        return LocalStore(root, generation, con)
+        return LocalStore(root, generation, con, settings=settings)
     except Exception:  # unreadable: it is work lost, not an index lost
         discard_generation(root, generation)
         return None
@@ -967,12 +860,12 @@ def check_writable(root: Path) -> None:
 
 
 class FolderLocation:
-    """An index folder, as build and load see any store location (``milvus_store.MilvusLocation`` is the other)."""
+    """An index folder (``stores.base.Location``; ``stores.milvus.MilvusLocation`` is the other)."""
 
     kind = "folder"
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+    def __init__(self, root: str | Path, settings: StoreSettings = StoreSettings()):
+        self.root, self.settings = Path(root), settings
 
     def __str__(self) -> str:
         return str(self.root)
@@ -1016,18 +909,60 @@ class FolderLocation:
             pass  # only a hint for messages
 
     def open(self) -> LocalStore:
-        return LocalStore.open(self.root)
+        return LocalStore.open(self.root, settings=self.settings)
 
     def unfinished(self) -> LocalStore | None:
         """A new generation a killed build checkpointed (another model or chunking than the current one)."""
-        return open_unfinished_generation(self.root) if self.root.is_dir() else None
+        return open_unfinished_generation(self.root, self.settings) if self.root.is_dir() else None
 
     def discard(self, store: LocalStore) -> None:
         """Give up an unfinished generation (the next build wants another model or chunking)."""
         discard_generation(self.root, store.generation)
 
-    def create(self, config: StoreConfig) -> StoreWriter:
-        return StoreWriter.create(self.root, config)
+    def create(self, config: StoreConfig) -> LocalWriter:
+        return LocalWriter.create(self.root, config, self.settings)
 
-    def update(self, store: LocalStore) -> StoreWriter:
-        return StoreWriter.update(store)
+    def update(self, store: LocalStore) -> LocalWriter:
+        return LocalWriter.update(store)
+
+    def health(self) -> Health:
+        """Every problem of the folder, each with the command that repairs it (``vraagbaak check``).
+
+        ``build`` adopts a sound generation when CURRENT names none, deletes
+        what a killed build left and rebuilds a damaged generation.
+        """
+        root, fix = self.root, f"repair it with: {build_command(self.root)}"
+        if not root.is_dir():
+            return Health([f"no index in {root}: build it with: {build_command(root)}"], None)
+        problems, model = [], None
+        current, why = read_pointer(root, CURRENT)
+        if current is None:
+            problems.append(f"{root}/{CURRENT} {why}; {fix}")
+        elif not (root / current).is_dir():
+            problems.append(f"{root}/{CURRENT} names {current}, which is missing; {fix}")
+        unfinished = unfinished_generation_name(root)
+        for generation in list_generations(root):
+            problem = generation_problem(root, generation)
+            if problem:
+                problems.append(f"{root}: {problem}; {fix}")
+            elif generation != current and generation != unfinished:
+                problems.append(f"{root}: {generation} is left over from an interrupted build; {fix}")
+            elif generation == current:
+                mismatch, model = self._count_mismatch(generation, fix)
+                problems += mismatch
+        if current is not None and not list_generations(root):
+            problems.append(f"{root} holds no generation of the index; {fix}")
+        return Health(problems, model)
+
+    def _count_mismatch(self, generation: str, fix: str) -> tuple[list[str], str]:
+        """Passage rows in SQLite against the counters the vector files were checked with; and the model."""
+        store = LocalStore.open(self.root, settings=self.settings)
+        try:
+            expected, model = store.counts["rows"] - store.counts["dead_rows"], store.config.model
+            with sqlite3.connect(f"file:{self.root / generation / DB}?mode=ro", uri=True) as con:
+                rows = con.execute("SELECT count(*) FROM passages").fetchone()[0]
+        finally:
+            store.close()
+        if rows != expected:
+            return [f"{self.root}: {generation} has {rows} passages in {DB} but its counters say {expected}; {fix}"], model
+        return [], model

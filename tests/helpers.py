@@ -1,0 +1,30 @@
+"""Small helpers the tests share: a build with the fake model, and what a reader sees."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vraagbaak import Index
+
+
+def build(corpus, store, **options) -> Index:
+    """``Index.build`` with the fake model and no progress line (``store``: a folder, "milvus:…" or a Location)."""
+    options.setdefault("model", "fake")
+    options.setdefault("progress", False)
+    return Index.build(corpus, store=store, **options)
+
+
+def live_passages(index: Index) -> list:
+    """Every passage a reader of ``index`` can return, in row order."""
+    store = index.store
+    return [p for source in sorted(index.documents, key=lambda s: store.document_records[s].first_row)
+            for p in store.document_passages(source)]
+
+
+def by_document(index: Index) -> dict[str, list[tuple]]:
+    """Each document's passages (offsets, text, heading), as a reader sees them."""
+    return {source: [(p.start, p.end, p.text, p.heading) for p in index.store.document_passages(source)] for source in index.documents}
+
+
+def vectors_of(index: Index, passages) -> np.ndarray:
+    return np.array([index.store.passage_vector(p.id) for p in passages], np.float32)
