@@ -15,9 +15,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no requests to oth
 
 def main(argv=None):
     from vraagbaak.embeddings import BACKENDS  # light: no model, no torch
+    from vraagbaak.readers import SUFFIXES
 
     parser = argparse.ArgumentParser(description="Vraagbaak: search Dutch texts in the browser.")
-    parser.add_argument("--corpus", default="corpus", help="folder of .txt/.md texts (default: corpus)")
+    parser.add_argument("--corpus", default="corpus",
+                        help=f"folder of the texts, subfolders included: {', '.join(SUFFIXES)} (default: corpus)")
     parser.add_argument("--store", "--index", dest="index", default="index",
                         help="index folder (default: index), or milvus:URI[#NAME] for a Milvus collection "
                              "(URI: a local .db folder or http://host:19530; token from env VRAAGBAAK_MILVUS_TOKEN)")
@@ -49,20 +51,16 @@ def main(argv=None):
     warm = threading.Thread(target=live.current.warm_up, daemon=True)
     warm.start()
     import gradio as gr
+    import uvicorn
 
-    from vraagbaak.web import CSS, build_page
+    from vraagbaak.web import CSS, build_page, make_app
 
     warm.join()
     page = build_page(live)
     page.queue(default_concurrency_limit=None)
-    page.launch(
-        server_name=args.host,
-        server_port=args.port,
-        theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]),
-        css=CSS,
-        max_file_size="20mb",  # our own 5 MB rule gives the clear message; this bounds uploads
-        show_error=True,
-    )
+    app = make_app(live, page, theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]), css=CSS)
+    print(f"Vraagbaak: http://{args.host}:{args.port}/", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
 

@@ -50,14 +50,14 @@ class MemoryStore:
     def close(self) -> None:
         pass
 
-    def _rows_of(self, source: str | None) -> np.ndarray:
-        if source is None:
+    def _rows_of(self, within) -> np.ndarray:
+        if within is None:
             return np.arange(len(self._passages))
-        r = self.document_records[source]
-        return np.arange(r.first_row, r.first_row + r.rows)
+        ranges = [self.document_records[s] for s in sorted(within)]
+        return np.concatenate([np.arange(r.first_row, r.first_row + r.rows) for r in ranges] or [np.zeros(0, np.int64)])
 
-    def dense_search(self, query, k: int, source: str | None = None):
-        rows = self._rows_of(source)
+    def dense_search(self, query, k: int, within=None):
+        rows = self._rows_of(within)
         scores = self._vectors[rows] @ np.asarray(query, np.float32)
         order = np.argsort(-scores, kind="stable")[:k]
         return scores[order].astype(np.float32), rows[order]
@@ -71,9 +71,9 @@ class MemoryStore:
         n = len(self._passages)
         return {t: c for t, c in df.items() if c}, n, sum(len(p.terms.split()) for p in self._passages) / n
 
-    def lexical_candidates(self, terms, limit: int, source: str | None = None) -> np.ndarray:
+    def lexical_candidates(self, terms, limit: int, within=None) -> np.ndarray:
         df, n, _ = self.lexical_stats(terms)
-        rows = self._rows_of(source)
+        rows = self._rows_of(within)
         scores = np.array([sum(idf(df[t], n) for t in set(terms) if t in df and t in self._passages[r].terms.split()) for r in rows])
         keep = scores > 0
         return rows[keep][np.argsort(-scores[keep], kind="stable")[:limit]]
@@ -86,7 +86,7 @@ class MemoryStore:
         return [self._passages[int(r)] for r in rows]
 
     def document_passages(self, source: str) -> list[Passage]:
-        return self.passages(self._rows_of(source))
+        return self.passages(self._rows_of({source}))
 
     def sentence_similarities(self, query, rows) -> list[np.ndarray]:
         return [self._sentences[int(r)] @ np.asarray(query, np.float32) for r in rows]

@@ -35,7 +35,7 @@ def test_build_json_prints_the_counts(fake, corpus, tmp_path, run):
 
 
 def test_ask_json_lists_hits_with_offsets(built, corpus, run):
-    result = run("ask", "wat is preventie?", "--index", built, "-k", "3", "--json")
+    result = run("ask", "wat is preventie?", "--index", built, "-k", "3", "--json", "--weak")
     hits = json.loads(result.stdout)
     assert [h["rank"] for h in hits] == [1, 2, 3]
     for h in hits:
@@ -45,7 +45,7 @@ def test_ask_json_lists_hits_with_offsets(built, corpus, run):
 
 
 def test_ask_prints_readable_text(built, run):
-    result = run("ask", "wat is preventie?", "--index", built, "-k", "2")
+    result = run("ask", "wat is preventie?", "--index", built, "-k", "2", "--weak")
     assert result.exit_code == 0 and "1. " in result.stdout and "Antwoord:" in result.stdout
 
 
@@ -70,7 +70,7 @@ def test_missing_and_empty_corpus_keep_the_index(built, tmp_path, run):
     assert_user_error(run("build", "--corpus", tmp_path / "nergens", "--index", built), "not found")
     (tmp_path / "leeg").mkdir()
     assert_user_error(run("build", "--corpus", tmp_path / "leeg", "--index", built), "no readable")
-    assert json.loads(run("ask", "preventie", "--index", built, "--json").stdout)
+    assert json.loads(run("ask", "preventie", "--index", built, "--json", "--weak").stdout)
 
 
 def test_unreadable_file_is_named_and_skipped(fake, corpus, tmp_path, run):
@@ -168,6 +168,6 @@ def test_read_only_index_folder_refuses_builds_and_still_answers(built, corpus, 
     result = _run_on_read_only_folder(built, "build", "--corpus", corpus, "--index", built)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: cannot write to the index folder") and result.stderr.count("\n") == 1
-    result = _run_on_read_only_folder(built, "ask", "wat is preventie?", "--index", built, "--json")
+    result = _run_on_read_only_folder(built, "ask", "wat is preventie?", "--index", built, "--json", "--weak")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["answer"]

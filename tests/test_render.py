@@ -11,7 +11,7 @@ def test_answer_highlighted_terms_marked_and_html_escaped():
     out = render_hits("Wat doet preventie in de wijk?", [hit])
     assert '<mark class="vb-answer"><span class="vb-term">Preventie</span> voorkomt problemen in <span class="vb-term">wijken</span>.</mark>' in out
     assert "<script>" not in out and "&lt;script&gt;" in out
-    assert "a&amp;b.txt" in out and "Titel &lt;b&gt;" in out and "relevantie 0.88" in out
+    assert "a&amp;b.txt" in out and "Titel &lt;b&gt;" in out and 'title="e5-cosinus 0.88">sterke overeenkomst<' in out
     assert '<span class="vb-term">in</span>' not in out  # stop words are not marked
 
 

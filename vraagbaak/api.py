@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from .build import CHECKPOINT_SECONDS, BuildOptions, BuildReport, build_index
 from .chunking import ChunkingSettings
 from .embeddings import backend_choice, load_embedder
 from .errors import IndexLoadError, build_command
+from .filters import list_folders, list_types, scope
 from .search import Hit, RankingSettings, Searcher
 from .stores import Location, StoreReader, locate
 
@@ -98,14 +100,22 @@ class Index:
         opened, report = build_index(corpus_dir, store, options)
         return cls(opened, options.model_dir, report, ranking)
 
-    def search(self, question: str, k: int = 5, *, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
+    def search(self, question: str, k: int = 5, *, mode: str = "hybrid", source: str | None = None,
+               folders: Iterable[str] = (), types: Iterable[str] = (), within: Iterable[str] | None = None,
+               answers: int | None = None) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first.
 
-        ``mode``: "hybrid" (default), "dense" or "lexical"; ``source``: only
-        passages of that document; ``answers``: how many hits get their
-        answering sentence chosen (default: all).
+        ``mode``: "hybrid" (default), "dense" or "lexical". Filters (combined
+        with AND; an empty one restricts nothing): ``source``, one document;
+        ``folders``, documents in any of these subfolders of the corpus
+        ("team-a", "team-a/2024"); ``types``, of any of these file types ("pdf",
+        "docx"); ``within``, only these sources (what a caller allows, e.g. a
+        user's collections). The search itself is narrowed, so ``k`` hits come
+        back whenever ``k`` exist within the filters. ``answers``: how many hits
+        get their answering sentence chosen (default: all).
         """
-        return self._searcher.search(question, k, mode, source, answers)
+        allowed = scope(self.documents, source=source, folders=folders, types=types, within=within)
+        return self._searcher.search(question, k, mode, allowed, answers)
 
     # ---------------------------------------------------------------- facts
 
@@ -127,6 +137,16 @@ class Index:
     def documents(self) -> dict[str, str]:
         """source -> title of every indexed document."""
         return self._store.documents
+
+    @property
+    def folders(self) -> list[str]:
+        """The subfolders of the corpus that hold indexed documents (its collections), at any depth."""
+        return list_folders(self._store.documents)
+
+    @property
+    def types(self) -> list[str]:
+        """The file types of the indexed documents ("pdf", "txt", ...)."""
+        return list_types(self._store.documents)
 
     @property
     def passage_count(self) -> int:

@@ -16,7 +16,8 @@ import click
 from .api import Index
 from .embeddings import BACKENDS
 from .errors import VraagbaakError
-from .search import MODES, RankingSettings, good_matches, hit_to_json
+from .search import MODES, RankingSettings, good_matches, hit_to_json, match_words
+from .sources import link
 
 __all__ = ["cli"]
 
@@ -98,29 +99,38 @@ def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, as
 @cli.command()
 @click.argument("question")
 @store_option("index")
+@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path),
+              help="The corpus folder, for the path each hit prints (corpus/nota.pdf#page=12).")
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of passages.")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
-@click.option("--source", default=None, help="Only search this document (file name in the corpus).")
+@click.option("--source", default=None, help="Only search this document (its path in the corpus folder).")
+@click.option("--folder", "folders", multiple=True, help="Only documents in this subfolder of the corpus (repeat for several).")
+@click.option("--type", "types", multiple=True, help="Only documents of this file type, e.g. pdf (repeat for several).")
+@click.option("--weak", is_flag=True, help="Also show passages that match the question only weakly (the page hides them).")
 @click.option("--model", default=None, help="Refuse the index unless this model built it.")
 @model_dir_option
 @backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
 @_user_errors
-def ask(question, index_dir, k, mode, source, model, model_dir, backend, as_json):
+def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, model, model_dir, backend, as_json):
     """Ask QUESTION and print the passages that answer it."""
     index = Index.load(index_dir, model=model, model_dir=model_dir, backend=backend)
-    hits = index.search(question, k=k, mode=mode, source=source)
+    found = index.search(question, k=k, mode=mode, source=source, folders=folders, types=types)
+    hits = found if weak else good_matches(found, index.ranking.no_match_similarity)
     if as_json:
-        click.echo(json.dumps([hit_to_json(h) for h in hits], ensure_ascii=False, indent=1))
+        click.echo(json.dumps([hit_to_json(h, link(h.source, h.page, base=str(corpus_dir))) for h in hits], ensure_ascii=False, indent=1))
         return
-    if not good_matches(hits):
-        click.echo("Geen passage beantwoordt deze vraag goed; de beste gevonden passages:\n", err=True)
+    if not hits:
+        click.echo("Geen passage beantwoordt deze vraag goed (--weak toont de zwakke overeenkomsten).", err=True)
+        return
     for h in hits:
-        where = h.source if h.page is None else f"{h.source}, p. {h.page}"
-        click.secho(f"{h.rank}. {h.title}  ({where}, score {h.score:.3f})", bold=True)
+        click.secho(f"{h.rank}. {h.title}  ({match_words(h)}, score {h.score:.3f})", bold=True)
+        click.echo(f"   {link(h.source, h.page, base=str(corpus_dir))}" + (f"  (ook in: {', '.join(h.also_in)})" if h.also_in else ""))
         click.echo(f"   Antwoord: {h.answer}")
         click.echo("   " + " ".join(h.text.split())[:600])
         click.echo()
+    if len(hits) < len(found):
+        click.echo(f"{len(found) - len(hits)} andere passage(s) passen te slecht bij de vraag (--weak toont ze).", err=True)
 
 
 @cli.command()

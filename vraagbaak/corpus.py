@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -184,7 +185,8 @@ def safe_file_name(name: str, default_suffix: str = ".txt") -> str:
     return slug + suffix
 
 
-def add_document(folder: Path, name: str, data: bytes, size: int | None = None) -> Path:
+def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
+                 known: Mapping[str, str] | None = None) -> Path:
     """Save an uploaded or pasted file into the corpus folder and return its path.
 
     The name is reduced to a safe file name; an existing file is never
@@ -192,6 +194,8 @@ def add_document(folder: Path, name: str, data: bytes, size: int | None = None) 
     ``upload_limit``. The file is read first, so one that the build would
     skip (scanned, encrypted, damaged) is refused here with the same reason.
     ``size`` is the file's real size when ``data`` holds only its first bytes.
+    ``known``: fingerprint -> source of the documents already indexed; a file
+    with the same content is refused, naming that document, and nothing is saved.
     """
     folder = Path(folder).resolve()
     if not folder.is_dir():
@@ -207,6 +211,9 @@ def add_document(folder: Path, name: str, data: bytes, size: int | None = None) 
         extract(file_name, data)
     except Unreadable as exc:
         raise VraagbaakError(f"{file_name} is niet leesbaar: {exc}") from exc
+    same = (known or {}).get(fingerprint(file_name, data))
+    if same is not None:
+        raise VraagbaakError(f"{file_name} staat er al in: de inhoud is gelijk aan {same}; niets opgeslagen")
     if Path(file_name).suffix in TEXT_SUFFIXES:
         data = decode_text(data).encode("utf-8")  # stored as UTF-8 whatever it came in
     stem, suffix = file_name.rsplit(".", 1)

@@ -70,9 +70,12 @@ class LiveIndex:
         """Save a new text into the corpus folder (see ``corpus.add_document``).
 
         A file a reader fails on is refused with the build's reason, and its
-        traceback goes to the index's error log, as in a build."""
+        traceback goes to the index's error log, as in a build. A file whose
+        content equals an indexed document's is refused, naming that document."""
+        index = self.current
+        known = {} if index is None else {r[2]: source for source, r in sorted(index.store.document_records.rows().items(), reverse=True)}
         try:
-            return add_document(self.corpus_dir, name, data, size)
+            return add_document(self.corpus_dir, name, data, size, known=known)
         except VraagbaakError as exc:
             details = getattr(exc.__cause__, "details", "")
             if details:

@@ -17,7 +17,7 @@ candidates alone.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -35,6 +35,8 @@ __all__ = [
     "MODES",
     "MAX_QUESTION_CHARS",
     "NO_MATCH_SIMILARITY",
+    "STRONG_MATCH_SIMILARITY",
+    "match_words",
     "check_question",
     "choose_answer",
     "fuse",
@@ -54,6 +56,10 @@ WARM_UP_QUESTION = "Waar kan ik terecht met een vraag over mijn uitkering?"  # a
 # 0.874, and 0.83 turns away 350 of the 500 while keeping every answerable one. e5 cosines are compressed
 # (unrelated Dutch texts still score ~0.75), so no threshold separates all.
 NO_MATCH_SIMILARITY = 0.83
+# Relevance in words for the page and the CLI. The right first hits of the 20
+# seed questions (int8, hybrid) score 0.834-0.925, median 0.86: from 0.87 a
+# passage is among the closest matches seen there ("sterke overeenkomst").
+STRONG_MATCH_SIMILARITY = 0.87
 
 
 FUSIONS = ("weighted", "rrf")
@@ -104,17 +110,26 @@ class Hit:
     id: str = ""  # "<source>#<row>"
     similarity: float | None = None  # e5 cosine of question and passage (None in lexical mode)
     page: int | None = None  # PDF page of the answer (else of the passage start); None for formats without pages
+    also_in: tuple[str, ...] = ()  # other files with the same content (copies), shown once as this hit
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-JSON_KEYS = ("rank", "score", "similarity", "source", "title", "heading", "page", "text", "start", "end", "answer", "answer_start", "answer_end")
+JSON_KEYS = ("rank", "score", "similarity", "source", "title", "heading", "page", "text", "start", "end", "answer",
+             "answer_start", "answer_end", "also_in")
 
 
-def hit_to_json(hit: Hit) -> dict:
-    """The one JSON form of a hit: ``ask --json``, the page's /search API and eval use it."""
-    return {key: getattr(hit, key) for key in JSON_KEYS}
+def hit_to_json(hit: Hit, link: str | None = None) -> dict:
+    """The one JSON form of a hit: ``ask --json``, the page's /search API and eval use it.
+
+    ``link``: where the source opens at the hit's page (``sources.link``), when the caller knows.
+    """
+    out = {key: getattr(hit, key) for key in JSON_KEYS}
+    out["also_in"] = list(hit.also_in)
+    if link is not None:
+        out["link"] = link
+    return out
 
 
 def check_question(question) -> str:
@@ -129,11 +144,21 @@ def check_question(question) -> str:
 
 
 def good_matches(hits: list["Hit"], threshold: float = NO_MATCH_SIMILARITY) -> list["Hit"]:
-    """The hits strong enough to be answers; [] means nothing in the corpus answers.
+    """The hits strong enough to be answers, ranked 1, 2, 3 … without gaps; [] means nothing in the corpus answers.
 
     Lexical hits carry no cosine and are all kept.
     """
-    return [h for h in hits if h.similarity is None or h.similarity >= threshold]
+    good = [h for h in hits if h.similarity is None or h.similarity >= threshold]
+    return [replace(h, rank=rank) for rank, h in enumerate(good, start=1)]
+
+
+def match_words(hit: "Hit", no_match: float = NO_MATCH_SIMILARITY) -> str:
+    """How well a hit matches, in words a reader understands (the number stays available as ``hit.similarity``)."""
+    if hit.similarity is None:
+        return "overeenkomst in woorden"  # lexical mode: BM25 has no scale of its own
+    if hit.similarity >= max(STRONG_MATCH_SIMILARITY, no_match):
+        return "sterke overeenkomst"
+    return "redelijke overeenkomst" if hit.similarity >= no_match else "zwakke overeenkomst"
 
 
 @dataclass
@@ -171,6 +196,7 @@ class Searcher:
         self.settings = settings
         self._embedder_loader = embedder_loader  # called on the first search that needs the model
         self._embedder: Embedder | None = None
+        self._copies: tuple[object, dict[str, str]] = (None, {})  # (the document records it was computed from, copies)
 
     @property
     def embedder(self) -> Embedder:
@@ -203,34 +229,63 @@ class Searcher:
             check_embedder(self.store, other._embedder)
             self._embedder = other._embedder
 
-    def search(self, question: str, k: int = 5, mode: str = "hybrid", source: str | None = None, answers: int | None = None) -> list[Hit]:
-        """Top ``k`` passages; ``answers`` = how many of them get an answer sentence (default all)."""
+    def search(self, question: str, k: int = 5, mode: str = "hybrid", within: frozenset[str] | None = None,
+               answers: int | None = None) -> list[Hit]:
+        """Top ``k`` passages of the documents ``within`` (None: all; see ``filters.scope``);
+        ``answers`` = how many of them get an answer sentence (default all)."""
         question = check_question(question)
         if mode not in MODES:
             raise VraagbaakError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
         if not isinstance(k, int) or not 1 <= k <= 100:
             raise VraagbaakError("k must be a whole number from 1 to 100")
-        if source is not None and source not in self.store.document_records:
-            raise VraagbaakError(f"no document {source!r} in this index")
+        if within is not None and not within:
+            return []  # the filters leave no document
         n_answers = k if answers is None else min(answers, k)
         terms = tokenize([question])[0]
         query_vector = None
         if mode != "lexical" or n_answers:  # lexical ranking needs no model; its answers do
             query_vector = self.embedder.embed_queries([question])[0]
+        copies = self.copies()
+        wanted = k
+        while True:  # copies of a file fold into one hit: ask for more until k distinct ones are found
+            found = self._ranked(mode, terms, query_vector, wanted, within)
+            kept, also_in = _fold_copies(found, copies)
+            if len(kept.rows) >= k or len(found.rows) < wanted or mode == "hybrid" or wanted >= 16 * k:
+                break
+            wanted *= 2
+        kept = kept.keep(np.arange(min(k, len(kept.rows))))
+        hits = self._hits(kept, query_vector, n_answers, terms)
+        for hit, row in zip(hits, kept.rows):
+            hit.also_in = also_in.get(int(row), ())
+        return hits
+
+    def _ranked(self, mode: str, terms: list[str], query_vector, wanted: int, within) -> _Candidates:
+        """The candidates best first: ``wanted`` of them in dense and lexical mode, hybrid's whole pool."""
         if mode == "lexical":
-            found = self._lexical(terms, k, source)
-        elif mode == "dense":
-            found = self._dense(query_vector, k, source)
-        else:
-            found, features = self.candidates(terms, query_vector, source)
-            found.scores = fuse(features, self.settings)
-            found = found.keep(np.argsort(-found.scores, kind="stable")[:k])
-        return self._hits(found.keep(np.arange(min(k, len(found.rows)))), query_vector, n_answers, terms)
+            return self._lexical(terms, wanted, within)
+        if mode == "dense":
+            return self._dense(query_vector, wanted, within)
+        found, features = self.candidates(terms, query_vector, within)
+        found.scores = fuse(features, self.settings)
+        return found.keep(np.argsort(-found.scores, kind="stable"))
+
+    def copies(self) -> dict[str, str]:
+        """source -> the first source (in sorted order) with the same content, for each
+        document that is a copy of another; computed once per committed state."""
+        records = self.store.document_records
+        if self._copies[0] is not records:
+            first, copies = {}, {}
+            for source, row in sorted(records.rows().items()):
+                original = first.setdefault(row[2], source)  # row[2]: the content's sha256
+                if original != source:
+                    copies[source] = original
+            self._copies = (records, copies)
+        return self._copies[1]
 
     # ------------------------------------------------------------- ranking
 
-    def _dense(self, query_vector, k, source) -> _Candidates:
-        scores, rows = self.store.dense_search(query_vector, k, source)
+    def _dense(self, query_vector, k, within) -> _Candidates:
+        scores, rows = self.store.dense_search(query_vector, k, within)
         return self._live(rows, scores, scores)
 
     def _live(self, rows, scores, similarities) -> _Candidates:
@@ -239,7 +294,7 @@ class Searcher:
         live = [i for i, p in enumerate(passages) if p is not None]
         return _Candidates(np.asarray(rows, np.int64), passages, scores, similarities).keep(live)
 
-    def candidates(self, terms: list[str], query_vector, source: str | None = None) -> tuple[_Candidates, Features]:
+    def candidates(self, terms: list[str], query_vector, within: frozenset[str] | None = None) -> tuple[_Candidates, Features]:
         """Hybrid mode's pool and what ``fuse`` ranks it by.
 
         The pool is the union of the nearest passages by e5 cosine and the
@@ -248,8 +303,8 @@ class Searcher:
         report) is still considered. Every candidate gets both scores.
         """
         s = self.settings
-        dense_scores, dense_rows = self.store.dense_search(query_vector, s.dense_candidates, source)
-        lexical_rows = self.store.lexical_candidates(terms, s.lexical_candidates, source) if terms and s.lexical_candidates else []
+        dense_scores, dense_rows = self.store.dense_search(query_vector, s.dense_candidates, within)
+        lexical_rows = self.store.lexical_candidates(terms, s.lexical_candidates, within) if terms and s.lexical_candidates else []
         extra = np.setdiff1d(np.asarray(lexical_rows, np.int64), np.asarray(dense_rows, np.int64))
         rows = np.concatenate([np.asarray(dense_rows, np.int64), extra])
         scores = np.concatenate([np.asarray(dense_scores, np.float32), self.store.dense_scores(query_vector, extra)]).astype(np.float32)
@@ -260,10 +315,10 @@ class Searcher:
                             np.asarray(self.store.leads(found.rows), np.float32))
         return found, features
 
-    def _lexical(self, terms, k, source) -> _Candidates:
+    def _lexical(self, terms, k, within) -> _Candidates:
         """BM25 over the whole store: the store finds the passages richest in the
         question's terms (SQLite FTS5, or Milvus's BM25), which are then scored exactly."""
-        rows = self.store.lexical_candidates(terms, max(k, self.settings.dense_candidates), source)
+        rows = self.store.lexical_candidates(terms, max(k, self.settings.dense_candidates), within)
         found = self._live(rows, np.zeros(len(rows), np.float32), None)
         found.scores = self.store.bm25(terms, found.rows, found.passages)
         order = [i for i in np.argsort(-found.scores, kind="stable")[:k] if found.scores[i] > 0]
@@ -294,6 +349,25 @@ class Searcher:
         """IDF of each distinct question term in this store (what makes a term telling)."""
         df, n, _ = self.store.lexical_stats(terms)
         return {t: idf(df[t], n) for t in set(terms) if t in df}
+
+
+def _fold_copies(found: _Candidates, copies: dict[str, str]) -> tuple[_Candidates, dict[int, tuple[str, ...]]]:
+    """Keep one passage of identical files: a candidate from a copy whose same
+    passage (same offsets) ranks higher in its original or another copy is
+    dropped, and its file is listed under the kept one. Returns the kept
+    candidates, in order, and row -> the other files each kept row stands for."""
+    if not copies:
+        return found, {}
+    kept, seen, also_in = [], {}, {}
+    for i, p in enumerate(found.passages):
+        key = (copies.get(p.source, p.source), p.start, p.end)
+        if key in seen:
+            row = seen[key]
+            also_in[row] = also_in.get(row, ()) + (p.source,)
+            continue
+        seen[key] = int(found.rows[i])
+        kept.append(i)
+    return found.keep(np.array(kept, np.int64)), also_in
 
 
 def check_embedder(store, embedder: Embedder) -> None:

@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 from pathlib import Path
 
 import gradio as gr
 
-from .corpus import MAX_DOCUMENT_UPLOAD_BYTES, MAX_UPLOAD_BYTES, SUFFIXES, upload_limit
+from .corpus import SUFFIXES, upload_limit
+from .embeddings import DEFAULT_MODEL
 from .errors import VraagbaakError
 from .lexical import stem_word, tokenize
 from .live import LiveIndex
 from .progress import BuildProgress, describe_nl
-from .search import MAX_QUESTION_CHARS, good_matches, hit_to_json
+from .search import MAX_QUESTION_CHARS, good_matches, hit_to_json, match_words
+from .sources import SOURCE_ROUTE, disposition, link, media_type, resolve_source
 
-__all__ = ["build_page", "render_hits"]
+__all__ = ["build_page", "make_app", "render_hits", "status_line", "dutch_datetime", "upload_label", "FRAMEWORK_UPLOAD_LIMIT"]
+
+# Gradio's own upload limit sits well above ours (upload_limit: 5 MB for text,
+# 50 MB for documents), so that a file over our limit gets our Dutch message,
+# not Gradio's English toast; it only bounds what reaches the server's disk.
+FRAMEWORK_UPLOAD_LIMIT = 4 * max(upload_limit(f"x{suffix}") for suffix in SUFFIXES)
+MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december")
+BACKEND_WORDS = {"openvino": "int8, OpenVINO", "torch": "fp32, PyTorch"}
 
 NO_MATCH_TEXT = (
     "Geen passage in de teksten beantwoordt deze vraag goed. "
@@ -34,6 +44,7 @@ CSS = """
 .vb-text mark.vb-answer {background: #fff3b0; padding: 1px 0;}
 .vb-text .vb-term {font-weight: 700;}
 .vb-none {padding: 12px; border-left: 4px solid #bf8700; background: #fff8c5;}
+.vb-open {margin-left: 6px;}
 """
 
 
@@ -66,16 +77,20 @@ def render_hits(question: str, hits, hidden: int = 0) -> str:
             )
         else:
             body = _mark_terms(text, stems)
-        relevance = f"relevantie {h.similarity:.2f}" if h.similarity is not None else f"score {h.score:.2f}"
-        where = [html.escape(h.source)]
+        where = [f'<a class="vb-open" href="{html.escape(link(h.source, h.page))}" target="_blank" rel="noopener">{html.escape(h.source)}</a>']
         if h.page is not None:
             where.append(f'<span class="vb-page">p. {h.page}</span>')
         if h.heading and h.heading != h.title:
             where.append(f"§ {html.escape(h.heading)}")
+        number = f"e5-cosinus {h.similarity:.2f}" if h.similarity is not None else f"BM25 {h.score:.2f}"
+        where.append(f'<span class="vb-match" title="{number}">{match_words(h)}</span>')
+        copies = ""
+        if h.also_in:
+            copies = f'<div class="vb-meta vb-copies">ook in: {", ".join(html.escape(c) for c in h.also_in)}</div>'
         parts.append(
             f'<div class="vb-hit" data-source="{html.escape(h.source)}">'
             f'<div class="vb-head">{h.rank}. {html.escape(h.title)}</div>'
-            f'<div class="vb-meta">{" · ".join(where)} · {relevance}</div>'
+            f'<div class="vb-meta">{" · ".join(where)}</div>{copies}'
             f'<div class="vb-text">{body}</div></div>'
         )
     if hidden:
@@ -87,13 +102,29 @@ def _message(question: str, text: str) -> str:
     return f'<div class="vb-results" data-question="{html.escape(question or "")}"><div class="vb-none">{html.escape(text)}</div></div>'
 
 
-def _status(live: LiveIndex) -> str:
+def dutch_datetime(iso: str) -> str:
+    """"2026-12-04T15:30:00+0000" as "4 december 2026, 15:30" in this machine's time zone."""
+    try:
+        moment = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S%z").astimezone()
+    except ValueError:
+        return iso or "onbekend"
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M}"
+
+
+def model_words(model: str, backend: str) -> str:
+    name = "het meegeleverde meertalige model (multilingual-e5-small)" if model == DEFAULT_MODEL else f"het model {model}"
+    runtime = BACKEND_WORDS.get(backend)
+    return f"{name}, {runtime}" if runtime else name
+
+
+def status_line(live: LiveIndex) -> str:
+    """Read anew on every page load and after every update: never the counts of when the page was built."""
     index = live.current
     if index is None:
         return "**Index:** nog niet gebouwd."
     return (
         f"**Index:** {len(index.documents)} documenten, {index.passage_count} passages · "
-        f"model `{index.model}` · bijgewerkt {index.updated}"
+        f"bijgewerkt op {dutch_datetime(index.updated)} · zoekt met {model_words(index.model, index.backend)}"
     )
 
 
@@ -103,25 +134,57 @@ def _document_choices(live: LiveIndex):
     return [("Alle documenten", "")] + [(f"{title} ({source})", source) for source, title in sorted(docs.items())]
 
 
+def _lists(live: LiveIndex):
+    """The status line and every list on the page, as they are now."""
+    index = live.current
+    return (
+        status_line(live),
+        gr.update(choices=_document_choices(live)),
+        gr.update(choices=index.folders if index else []),
+        gr.update(choices=index.types if index else []),
+    )
+
+
+def upload_label() -> str:
+    """The upload box's label, with each type's limit (from ``corpus.upload_limit``)."""
+    by_limit: dict[int, list[str]] = {}
+    for suffix in SUFFIXES:
+        if suffix != ".htm":
+            by_limit.setdefault(upload_limit(f"x{suffix}"), []).append(suffix.lstrip("."))
+    return "Bestanden: " + "; ".join(f"{', '.join(names)} tot {limit >> 20} MB" for limit, names in sorted(by_limit.items()))
+
+
+def _names(value) -> list[str]:
+    """A filter from the API or the page: a list, or names separated by commas; empty = all."""
+    if not value:
+        return []
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [item.strip() for item in items if item and item.strip()]
+
+
 def build_page(live: LiveIndex) -> gr.Blocks:
-    def search_api(question: str, k: int = 5, source: str = "") -> list[dict]:
-        """Search the texts; returns the hits as JSON (rank, score, source, title, text, answer, start, end)."""
+    def search_api(question: str, k: int = 5, source: str = "", folder: str = "", type: str = "") -> list[dict]:
+        """Search the texts; returns the hits as JSON (rank, score, source, title, text, answer, start, end, link, ...).
+
+        ``folder`` and ``type``: names separated by commas (a subfolder of the
+        corpus, a file type such as "pdf"); empty = all.
+        """
         try:
-            hits = live.search(question, k=int(k), source=source or None)
+            hits = live.search(question, k=int(k), source=source or None, folders=_names(folder), types=_names(type))
         except VraagbaakError as exc:
             raise gr.Error(str(exc)) from exc
-        return [hit_to_json(h) for h in hits]
+        return [hit_to_json(h, link(h.source, h.page)) for h in hits]
 
-    def search_page(question, k, source):
+    def search_page(question, k, source, folders, types):
         if not (question or "").strip():
             return _message(question, "Typ eerst een vraag, bijvoorbeeld: wat is preventie?")
         if len(" ".join(question.split())) > MAX_QUESTION_CHARS:
             return _message(question, f"De vraag is {len(question)} tekens lang; stel hem in hoogstens {MAX_QUESTION_CHARS}.")
         try:
-            hits = live.search(question, k=int(k), source=source or None)
+            hits = live.search(question, k=int(k), source=source or None, folders=_names(folders), types=_names(types))
         except VraagbaakError as exc:
             return _message(question, str(exc))
-        good = good_matches(hits)
+        good = good_matches(hits, live.current.ranking.no_match_similarity)
         return render_hits(question, good, hidden=len(hits) - len(good))
 
     def refresh(progress=gr.Progress()):
@@ -137,37 +200,19 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         try:
             r = live.update(progress=report, on_skip=lambda s, reason: skipped.append(f"{s}: {reason}"))
         except VraagbaakError as exc:
-            return f"Fout: {exc}", _status(live), gr.update()
+            return f"Fout: {exc}", *_lists(live)
         lines = list(notes) + [
             f"{done_text} Documenten: {r.documents_added} nieuw, {r.documents_changed} gewijzigd, "
             f"{r.documents_removed} verwijderd; {r.passages_embedded} passages ingesloten, {r.passages_reused} hergebruikt."
         ]
         lines += [f"Overgeslagen: {s}" for s in skipped]
-        return "\n\n".join(lines), _status(live), gr.update(choices=_document_choices(live))
+        return "\n\n".join(lines), *_lists(live)
 
     def add_texts(files, title, text, progress=gr.Progress()):
-        saved, problems = [], []
-        for n, f in enumerate(files or []):
-            path = Path(f)
-            progress(n / len(files), desc=f"Lezen: {path.name}")
-            try:
-                with open(path, "rb") as upload_file:  # never more than the limit into memory
-                    data = upload_file.read(upload_limit(path.name) + 1)
-                saved.append(live.add(path.name, data, size=path.stat().st_size).name)
-            except VraagbaakError as exc:
-                problems.append(f"Niet toegevoegd: {exc}")
-        if text and text.strip():
-            title = (title or "").strip()
-            body = f"{title}\n\n{text.strip()}\n" if title else text.strip() + "\n"
-            try:
-                saved.append(live.add((title or "geplakte tekst") + ".txt", body.encode("utf-8")).name)
-            except VraagbaakError as exc:
-                problems.append(f"Niet toegevoegd: {exc}")
-        elif title and title.strip() and not files:
-            problems.append("Niet toegevoegd: plak ook de tekst zelf, niet alleen een titel.")
+        saved, problems = _save_uploads(live, files, title, text, progress)
         if not saved:
-            text = "\n\n".join(problems or ["Kies een bestand (.txt, .md, .pdf, .docx, .odt, .html) of plak een tekst."])
-            return text, _status(live), gr.update(), None
+            text = "\n\n".join(problems or [f"Kies een bestand ({', '.join(SUFFIXES)}) of plak een tekst."])
+            return text, *_lists(live), None
         notes = problems + [f"Opgeslagen als {name}." for name in saved]
         return *_update(progress, "Tekst toegevoegd en doorzoekbaar.", notes), None
 
@@ -178,7 +223,9 @@ def build_page(live: LiveIndex) -> gr.Blocks:
             ask = gr.Button("Zoek", variant="primary", scale=1, elem_id="zoek")
         with gr.Row():
             k = gr.Slider(1, 20, value=5, step=1, label="Aantal resultaten")
-            source = gr.Dropdown(choices=_document_choices(live), value="", label="Alleen in document")
+            source = gr.Dropdown(choices=_document_choices(live), value="", label="Alleen in document", elem_id="document")
+            folders = gr.Dropdown(choices=[], value=[], multiselect=True, label="Alleen in map", elem_id="map")
+            types = gr.Dropdown(choices=[], value=[], multiselect=True, label="Alleen bestandstype", elem_id="type")
         gr.Examples(
             ["wat is preventie?", "Hoeveel sociaal werkers zijn er in Nederland?", "Wat is positieve gezondheid?"],
             inputs=question,
@@ -186,17 +233,13 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         )
         results = gr.HTML(elem_id="resultaten")
         for event in (ask.click, question.submit):
-            event(search_page, [question, k, source], results, api_visibility="private", concurrency_limit=None)
+            event(search_page, [question, k, source, folders, types], results, api_visibility="private", concurrency_limit=None)
         gr.api(search_api, api_name="search", concurrency_limit=None)
 
         with gr.Accordion("Teksten toevoegen", open=False):
             with gr.Row():
                 with gr.Column():
-                    upload = gr.File(
-                        label=f"Bestanden ({', '.join(SUFFIXES)}; tekst en html max. {MAX_UPLOAD_BYTES >> 20} MB, "
-                        f"pdf, docx en odt max. {MAX_DOCUMENT_UPLOAD_BYTES >> 20} MB)",
-                        file_count="multiple", type="filepath", elem_id="upload",
-                    )
+                    upload = gr.File(label=upload_label(), file_count="multiple", type="filepath", elem_id="upload")
                 with gr.Column():
                     paste_title = gr.Textbox(label="Titel", elem_id="plak-titel")
                     paste_text = gr.Textbox(label="Tekst", lines=6, elem_id="plak-tekst")
@@ -204,7 +247,64 @@ def build_page(live: LiveIndex) -> gr.Blocks:
                 add = gr.Button("Toevoegen en index bijwerken", variant="primary", elem_id="toevoegen")
                 rebuild = gr.Button("Index bijwerken (bestanden in de map)", elem_id="bijwerken")
             message = gr.Markdown(elem_id="melding")
-        status = gr.Markdown(_status(live), elem_id="status")
-        add.click(add_texts, [upload, paste_title, paste_text], [message, status, source, upload], api_visibility="private", concurrency_limit=1, concurrency_id="update")
-        rebuild.click(refresh, None, [message, status, source], api_name="update", concurrency_limit=1, concurrency_id="update")
+        status = gr.Markdown(status_line(live), elem_id="status")
+        lists = [status, source, folders, types]
+        page.load(lambda: _lists(live), None, lists, api_visibility="private")
+        add.click(add_texts, [upload, paste_title, paste_text], [message, *lists, upload], api_visibility="private", concurrency_limit=1, concurrency_id="update")
+        rebuild.click(refresh, None, [message, *lists], api_name="update", concurrency_limit=1, concurrency_id="update")
     return page
+
+
+def _save_uploads(live: LiveIndex, files, title, text, progress) -> tuple[list[str], list[str]]:
+    """Save the uploaded files and the pasted text into the corpus folder: (saved names, problems)."""
+    saved, problems = [], []
+    for n, f in enumerate(files or []):
+        path = Path(f)
+        progress(n / len(files), desc=f"Lezen: {path.name}")
+        try:
+            with open(path, "rb") as upload_file:  # never more than the limit into memory
+                data = upload_file.read(upload_limit(path.name) + 1)
+            saved.append(live.add(path.name, data, size=path.stat().st_size).name)
+        except VraagbaakError as exc:
+            problems.append(f"Niet toegevoegd: {exc}")
+    if text and text.strip():
+        title = (title or "").strip()
+        body = f"{title}\n\n{text.strip()}\n" if title else text.strip() + "\n"
+        try:
+            saved.append(live.add((title or "geplakte tekst") + ".txt", body.encode("utf-8")).name)
+        except VraagbaakError as exc:
+            problems.append(f"Niet toegevoegd: {exc}")
+    elif title and title.strip() and not files:
+        problems.append("Niet toegevoegd: plak ook de tekst zelf, niet alleen een titel.")
+    return saved, problems
+
+
+def make_app(live: LiveIndex, page: gr.Blocks, **gradio_options):
+    """The web app: the page at "/", and each indexed source file at ``bron/<source>``.
+
+    ``gradio_options`` go to ``gr.mount_gradio_app`` (theme, css, ...). Gradio's
+    own file route serves only what the page itself made (uploads in its
+    temporary folder); the corpus and index folders are blocked there outright.
+    """
+    from fastapi import FastAPI
+    from fastapi.responses import FileResponse, PlainTextResponse
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get(f"/{SOURCE_ROUTE}/{{requested:path}}")
+    def open_source(requested: str):
+        index = live.current
+        path = resolve_source(live.corpus_dir, requested, index.documents if index else ())
+        if path is None:
+            return PlainTextResponse("Dit bestand staat niet in de index, of mag niet worden geopend.", status_code=404)
+        headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+        if path.suffix.lower() in (".html", ".htm"):
+            headers["Content-Security-Policy"] = "sandbox"  # a stored page's scripts never run in our origin
+        return FileResponse(path, media_type=media_type(path), headers=headers, filename=path.name,
+                            content_disposition_type=disposition(path))
+
+    blocked = [str(Path(live.corpus_dir).resolve())]
+    if isinstance(live.index_dir, (str, Path)) and not str(live.index_dir).startswith("milvus:"):
+        blocked.append(str(Path(live.index_dir).resolve()))
+    return gr.mount_gradio_app(app, page, path="", blocked_paths=blocked, max_file_size=FRAMEWORK_UPLOAD_LIMIT,
+                               show_error=True, **gradio_options)

@@ -187,14 +187,15 @@ class StoreReader(Protocol):
 
     def close(self) -> None: ...
 
-    def dense_search(self, query: np.ndarray, k: int, source: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(cosines, rows) of the ``k`` nearest live passages, optionally of one document."""
+    def dense_search(self, query: np.ndarray, k: int, within: "frozenset[str] | None" = None) -> tuple[np.ndarray, np.ndarray]:
+        """(cosines, rows) of the ``k`` nearest live passages; with ``within``, only
+        passages of those sources, and still ``k`` whenever ``k`` exist there."""
 
     def dense_scores(self, query: np.ndarray, rows) -> np.ndarray:
         """The cosine of ``query`` with each of these passage rows."""
 
-    def lexical_candidates(self, terms: list[str], limit: int, source: str | None = None) -> np.ndarray:
-        """The ``limit`` live rows richest in the question's rare terms."""
+    def lexical_candidates(self, terms: list[str], limit: int, within: "frozenset[str] | None" = None) -> np.ndarray:
+        """The ``limit`` live rows richest in the question's rare terms (of the sources ``within``, if given)."""
 
     def lexical_stats(self, terms: list[str]) -> tuple[dict[str, int], int, float]:
         """(passages holding each term, live passages, mean passage length in terms)."""

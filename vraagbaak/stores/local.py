@@ -299,18 +299,37 @@ class LocalStore:
         self._exact_rows()
         self._ann_index()
 
-    def dense_search(self, query: np.ndarray, k: int, source: str | None = None):
-        """(cosines, rows) of the ``k`` nearest live passages, optionally of one document."""
-        query = np.asarray(query, np.float32).reshape(-1)
-        if source is not None:
+    def allowed_rows(self, within: frozenset[str] | None) -> np.ndarray:
+        """Live rows as a mask, narrowed to the documents ``within`` (None: all)."""
+        if within is None:
+            return self.alive
+        mask = np.zeros(len(self.alive), bool)
+        for source in within:
             a, b = self.document_range(source)
-            return _top_k(np.asarray(self.vectors[a:b], np.float32) @ query, k, offset=a)
+            mask[a:b] = True
+        return mask & self.alive
+
+    def dense_search(self, query: np.ndarray, k: int, within: frozenset[str] | None = None):
+        """(cosines, rows) of the ``k`` nearest live passages, of the documents ``within`` if given.
+
+        Rows past the HNSW index are scored exactly; the rows it covers are
+        searched in the graph with the allowed rows as a selector, so a narrow
+        filter still finds ``k`` hits when ``k`` exist. A scope small enough to
+        score exactly (fewer than ``ann_min_rows`` rows) skips the graph: there,
+        exact is as fast and never misses.
+        """
+        query = np.asarray(query, np.float32).reshape(-1)
+        allowed = self.allowed_rows(within)
+        if within is not None and (not self.ann_file or int(allowed.sum()) < self.settings.ann_min_rows):
+            rows = np.flatnonzero(allowed)
+            best_scores, best_rows = _top_k(np.asarray(self.vectors[rows], np.float32) @ query, k)
+            return best_scores, rows[best_rows]
         lo, exact = self._exact_rows()
         scores = exact @ query
-        scores[~self.alive[lo:]] = -np.inf
+        scores[~allowed[lo:]] = -np.inf
         best_scores, best_rows = _top_k(scores, k, offset=lo)
         if self.ann_file and lo > 0:
-            ann_rows = self._ann_candidates(query, k)
+            ann_rows = self._ann_candidates(query, k, allowed[:lo])
             if len(ann_rows):  # re-scored exactly: HNSW's 8-bit distances only choose candidates
                 ann_scores = np.asarray(self.vectors[ann_rows], np.float32) @ query
                 best_scores = np.concatenate([best_scores, ann_scores])
@@ -319,19 +338,27 @@ class LocalStore:
                 best_scores, best_rows = best_scores[order], best_rows[order]
         return best_scores, best_rows
 
-    def _ann_candidates(self, query: np.ndarray, k: int) -> np.ndarray:
+    def _ann_candidates(self, query: np.ndarray, k: int, allowed: np.ndarray) -> np.ndarray:
+        """Up to ``k`` graph neighbours of ``query`` among the ``allowed`` rows the HNSW index covers."""
         import faiss
 
         index = self._ann_index()
-        alive = self.alive[: self.ann_rows]
+        want = min(k, int(allowed.sum()))
+        if want == 0:
+            return np.zeros(0, np.int64)
         params = ann_search_parameters(k, self.settings)
-        if not alive.all():  # skip tombstones during the graph search
-            bitmap = np.packbits(alive, bitorder="little")
-            params.sel = faiss.IDSelectorBitmap(len(alive), faiss.swig_ptr(bitmap))
+        if not allowed.all():  # skip tombstones and rows outside the filter during the graph search
+            bitmap = np.packbits(allowed, bitorder="little")
+            params.sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap))
             params._bitmap = bitmap  # keep the buffer alive while FAISS reads it
-        _, rows = index.search(query.reshape(1, -1), min(k, int(alive.sum())) or 1, params=params)
+        _, rows = index.search(query.reshape(1, -1), want, params=params)
         rows = rows[0]
-        return rows[rows >= 0].astype(np.int64)
+        rows = rows[rows >= 0].astype(np.int64)
+        if len(rows) < want:  # a very selective filter can cut the graph apart: score those rows exactly
+            candidates = np.flatnonzero(allowed)
+            best = _top_k(np.asarray(self.vectors[candidates], np.float32) @ query, want)[1]
+            rows = candidates[best]
+        return rows
 
     # ---------------------------------------------------------- passages
 
@@ -396,7 +423,7 @@ class LocalStore:
         df, n, mean_length = self.lexical_stats(terms)
         return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
 
-    def lexical_candidates(self, terms: list[str], limit: int, source: str | None = None) -> np.ndarray:
+    def lexical_candidates(self, terms: list[str], limit: int, within: frozenset[str] | None = None) -> np.ndarray:
         """The ``limit`` rows richest in the question's rare terms, for exact BM25 scoring.
 
         A row scores the summed IDF of the question terms it holds: BM25 without
@@ -405,15 +432,15 @@ class LocalStore:
         every row, so it cannot choose. One posting list per term.
         """
         df, n, _ = self.lexical_stats(terms)
-        where, bounds = ("", []) if source is None else (" AND rowid >= ? AND rowid < ?", list(self.document_range(source)))
+        allowed = self.allowed_rows(within)
         rows, weights = [np.zeros(0, np.int64)], [np.zeros(0)]
         for term, count in Counter(t for t in terms if t in df).items():
-            found = self._query("SELECT rowid FROM lexical WHERE lexical MATCH ?" + where, ['"' + term.replace('"', '""') + '"'] + bounds)
+            found = self._query("SELECT rowid FROM lexical WHERE lexical MATCH ?", ['"' + term.replace('"', '""') + '"'])
             rows.append(np.fromiter((r[0] for r in found), np.int64, len(found)))
             weights.append(np.full(len(found), count * idf(df[term], n)))
         rows, weights = np.concatenate(rows), np.concatenate(weights)
-        keep = rows < len(self.alive)  # rows a later build added are not this reader's
-        keep[keep] = self.alive[rows[keep]]
+        keep = rows < len(allowed)  # rows a later build added are not this reader's
+        keep[keep] = allowed[rows[keep]]
         unique, inverse = np.unique(rows[keep], return_inverse=True)
         scores = np.bincount(inverse, weights=weights[keep], minlength=len(unique))
         return unique[np.argsort(-scores, kind="stable")[:limit]]

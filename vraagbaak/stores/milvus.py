@@ -519,14 +519,15 @@ class MilvusStore:
 
     # -------------------------------------------------------------- dense
 
-    def dense_search(self, query: np.ndarray, k: int, source: str | None = None):
-        """(cosines, rows) of the ``k`` nearest live passages, optionally of one document."""
+    def dense_search(self, query: np.ndarray, k: int, within: frozenset[str] | None = None):
+        """(cosines, rows) of the ``k`` nearest live passages, of the documents ``within`` if given.
+
+        The filter is Milvus's own (a scalar filter applied during the HNSW
+        search), so a narrow one still returns ``k`` hits when ``k`` exist.
+        """
         self._refresh()
         snapshot = self._snapshot
-        where = f"kind == {PASSAGE}"
-        if source is not None:
-            r = snapshot.records[source]
-            where += f" and id >= {r.first_row} and id < {r.first_row + r.rows}"
+        where = _passages_within(within)
         query = np.asarray(query, np.float32).reshape(-1).tolist()
         limit = k
         while True:  # rows of versions this reader does not see take places: ask for more
@@ -664,18 +665,22 @@ class MilvusStore:
         df, n, mean_length = self.lexical_stats(terms)
         return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
 
-    def lexical_candidates(self, terms: list[str], limit: int, source: str | None = None) -> np.ndarray:
+    def lexical_candidates(self, terms: list[str], limit: int, within: frozenset[str] | None = None) -> np.ndarray:
         """Live rows Milvus's BM25 ranks highest for ``terms``, to be scored exactly."""
         if not terms:
             return np.zeros(0, np.int64)
         self._refresh()
-        where = f"kind == {PASSAGE}"
-        if source is not None:
-            r = self._snapshot.records[source]
-            where += f" and id >= {r.first_row} and id < {r.first_row + r.rows}"
-        hits = self._search(" ".join(terms), "sparse", where, min(limit, 16_384), {})
+        hits = self._search(" ".join(terms), "sparse", _passages_within(within), min(limit, 16_384), {})
         rows = np.array([h["id"] for h in hits], np.int64)
         return rows[self._snapshot.live(rows)] if len(rows) else rows
+
+
+def _passages_within(within: frozenset[str] | None) -> str:
+    """The filter expression for passages of the sources ``within`` (None: every passage)."""
+    where = f"kind == {PASSAGE}"
+    if within is not None:
+        where += f" and source in [{', '.join(_quote(s) for s in sorted(within))}]"
+    return where
 
 
 def _passage(row: int, e: dict, title: str) -> Passage:

@@ -1,0 +1,107 @@
+"""Filters: which documents a search may return, by document, folder and file type.
+
+A filter is turned into a *scope* — the set of sources (paths relative to the
+corpus folder) a search may return — before anything is searched. The stores
+search within that set (``stores.base.StoreReader.dense_search(within=...)``),
+so a narrow filter still yields ``k`` hits whenever ``k`` exist: filtering the
+hits of an unfiltered approximate search afterwards would not (txtai #915).
+
+The subfolders of the corpus folder are its collections: ``folder="team-a"``
+holds ``team-a/x.pdf`` and ``team-a/sub/y.txt``; ``""`` or ``"."`` names the
+corpus folder itself, i.e. every document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+from .errors import VraagbaakError
+
+__all__ = ["Scope", "folder_of", "list_folders", "list_types", "normalise_type", "scope", "type_of"]
+
+Scope = frozenset  # of sources; ``None`` where a scope is expected means every document
+
+
+def folder_of(source: str) -> str:
+    """The folder of a source, relative to the corpus folder ("" for the top level)."""
+    parent = str(PurePosixPath(source).parent)
+    return "" if parent == "." else parent
+
+
+def type_of(source: str) -> str:
+    """The file type of a source: its suffix, lower case, without the dot ("pdf")."""
+    return PurePosixPath(source).suffix.lower().lstrip(".")
+
+
+def normalise_type(value: str) -> str:
+    """"PDF", ".pdf" and "pdf" all name the type "pdf"."""
+    return value.strip().lower().lstrip(".")
+
+
+def _normalise_folder(value: str) -> str:
+    return value.strip().strip("/").replace("\\", "/").removeprefix("./").strip("/") if value.strip() not in (".", "./") else ""
+
+
+def list_folders(sources: Iterable[str]) -> list[str]:
+    """Every folder that holds a document, at any depth, sorted ("" not included)."""
+    found = set()
+    for source in sources:
+        folder = folder_of(source)
+        while folder:
+            found.add(folder)
+            folder = folder_of(folder)
+    return sorted(found)
+
+
+def list_types(sources: Iterable[str]) -> list[str]:
+    """The file types of the documents, sorted."""
+    return sorted({type_of(s) for s in sources})
+
+
+def _in_folder(source: str, folder: str) -> bool:
+    return not folder or source.startswith(folder + "/")
+
+
+def scope(
+    sources: Iterable[str],
+    *,
+    source: str | None = None,
+    folders: Iterable[str] = (),
+    types: Iterable[str] = (),
+    within: Iterable[str] | None = None,
+) -> Scope | None:
+    """The sources a search may return, or None for every document.
+
+    ``source``: one document; ``folders``: documents in any of these folders;
+    ``types``: documents of any of these types; ``within``: a set the caller
+    already allows (a user's collections). The filters combine with AND;
+    the values within one filter with OR. An empty filter restricts nothing.
+    A folder, type or document the index does not hold is an error, so a
+    typo never reads as "nothing found".
+    """
+    sources = list(sources)
+    wanted_folders = [_normalise_folder(f) for f in folders if f is not None]
+    wanted_types = [normalise_type(t) for t in types if t and t.strip()]
+    if source is None and not wanted_folders and not wanted_types and within is None:
+        return None
+    known = set(sources)
+    if source is not None and source not in known:
+        raise VraagbaakError(f"no document {source!r} in this index")
+    _check_known("folder", [f for f in wanted_folders if f], set(list_folders(known)))
+    _check_known("file type", wanted_types, {type_of(s) for s in known})
+    allowed = set(known) if within is None else known & set(within)
+    if source is not None:
+        allowed &= {source}
+    if wanted_folders:
+        allowed = {s for s in allowed if any(_in_folder(s, f) for f in wanted_folders)}
+    if wanted_types:
+        allowed = {s for s in allowed if type_of(s) in wanted_types}
+    return frozenset(allowed)
+
+
+def _check_known(what: str, wanted: list[str], known: set[str]) -> None:
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        have = ", ".join(sorted(known)) or "none"
+        raise VraagbaakError(f"no {what} {unknown[0]!r} in this index (there are: {have})")
