@@ -243,3 +243,31 @@ def test_a_blank_line_still_ends_a_paragraph_on_pages_with_a_running_header():
     pages = [f"Nota Jeugdhulp\n{body}.\n\n{body} op pagina {n}.\nPagina {n}" for n in (1, 2)]
     text, _ = clean_pdf_pages(pages)
     assert text.split("\n\n") == [f"{body}.", f"{body} op pagina 1.", f"{body}.", f"{body} op pagina 2."]
+
+
+def _titled_pdf(*, metadata_title: str | None, heading_size: int = 22) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    if metadata_title is not None:
+        pdf.set_title(metadata_title)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=8)
+    pdf.cell(0, 6, "Gemeente Zuiderwaard | 2024")  # a small line above the title
+    pdf.ln(10)
+    pdf.set_font("Helvetica", "B", heading_size)
+    pdf.multi_cell(80, 10, "Schuldhulpverlening in Nederland en Vlaanderen")  # wraps over three lines
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, "Dit is de inleiding van de nota over schulden en de hulp die gemeenten bieden. " * 4)
+    return bytes(pdf.output())
+
+
+@pytest.mark.parametrize("metadata_title", [None, "Microsoft Word - nota.docx", "Untitled", "nota_def.pdf", ""])
+def test_a_pdf_title_in_large_type_is_joined_over_its_lines(metadata_title):
+    assert extract("nota.pdf", _titled_pdf(metadata_title=metadata_title)).title == "Schuldhulpverlening in Nederland en Vlaanderen"
+
+
+def test_a_meaningful_metadata_title_wins_and_plain_pdfs_fall_back_to_the_first_line():
+    assert extract("nota.pdf", _titled_pdf(metadata_title="Nota schuldhulp 2024")).title == "Nota schuldhulp 2024"
+    plain = extract("nota.pdf", _titled_pdf(metadata_title=None, heading_size=11))
+    assert plain.title == ""  # no larger type: the build takes the first line, as for any text

