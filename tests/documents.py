@@ -139,3 +139,27 @@ def write_html(path: Path) -> Path:
 </body></html>"""
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def write_large_pdf(path: Path, megabytes: int) -> Path:
+    """The two-page note plus a page with a photo-like picture (random noise, which
+    does not compress), so that the file is about ``megabytes`` MB, as scanned
+    annexes make real reports."""
+    import numpy as np
+    from fpdf import FPDF
+    from PIL import Image
+
+    side = int((megabytes * 1024 * 1024 / 3) ** 0.5)
+    noise = np.random.default_rng(7).integers(0, 256, (side, side, 3), dtype=np.uint8)
+    picture = path.with_suffix(".png")
+    Image.fromarray(noise).save(picture, compress_level=1)
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for body in (PAGE_ONE, PAGE_TWO):
+        pdf.add_page()
+        pdf.multi_cell(0, 6, body)
+    pdf.add_page()
+    pdf.image(str(picture), x=10, y=10, w=150)
+    pdf.output(str(path))
+    picture.unlink()
+    return path

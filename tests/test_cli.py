@@ -58,7 +58,7 @@ def assert_user_error(result, fragment):
 
 @pytest.mark.parametrize(
     "question, fragment",
-    [("", "empty"), ("   \t ", "empty"), ("waarom " * 1500, "characters long")],
+    [("", "Typ eerst een vraag"), ("   \t ", "Typ eerst een vraag"), ("waarom " * 1500, "tekens lang")],
     ids=["empty", "whitespace", "10000-chars"],
 )
 def test_bad_questions(built, run, question, fragment):

