@@ -12,7 +12,7 @@ PIP_TOOLS := pip-tools==7.7.0
 TOOLS_VENV := .venv-tools
 COMPILE := $(TOOLS_VENV)/bin/pip-compile -q --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test chromium clean requirements
+.PHONY: run test chromium tesseract clean requirements
 
 # requirements.txt pins every distribution, transitive ones included (made by
 # `make requirements` from requirements.in): a fresh machine installs exactly
@@ -45,12 +45,19 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && \
 		$(SUDO) apt-get install -y -q --no-install-recommends chromium; }
 
-run: $(VENV)/.run-deps
+# Debian's Tesseract and its Dutch model, for OCR of scanned PDFs and images
+# (vraagbaak/ocr.py). Without them Vraagbaak still runs and says which files it skipped.
+tesseract:
+	@{ command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx nld; } || { \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q --no-install-recommends tesseract-ocr tesseract-ocr-nld; }
+
+run: $(VENV)/.run-deps tesseract
 	$(PY) app.py
 
 # As root (CI), the tests run in a network namespace with only loopback up: a
 # standing proof that nothing in them (or in the product) needs the network.
-test: $(VENV)/.test-deps chromium
+test: $(VENV)/.test-deps chromium tesseract
 	@if [ "$$(id -u)" = 0 ] && command -v ip >/dev/null && unshare --net true 2>/dev/null; then \
 		echo "Running the tests without network (unshare --net, loopback only)"; \
 		unshare --net sh -c 'ip link set lo up && exec $(PY) -m pytest'; \

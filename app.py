@@ -28,13 +28,17 @@ def main(argv=None):
     parser.add_argument("--model-dir", default=None, help="folder of the converted bundled model")
     parser.add_argument("--backend", choices=BACKENDS, default=os.environ.get("VRAAGBAAK_BACKEND"),
                         help="model runtime: int8 OpenVINO (default) or fp32 torch (env VRAAGBAAK_BACKEND)")
+    parser.add_argument("--no-ocr", action="store_true",
+                        help="skip scanned PDF pages and images instead of reading them with OCR (seconds per page)")
     args = parser.parse_args(argv)
 
     from vraagbaak.errors import VraagbaakError
     from vraagbaak.live import LiveIndex
+    from vraagbaak.ocr import OcrSettings
 
     try:
-        live = LiveIndex(args.corpus, args.index, model_dir=args.model_dir, backend=args.backend)
+        live = LiveIndex(args.corpus, args.index, model_dir=args.model_dir, backend=args.backend,
+                         ocr=OcrSettings(enabled=not args.no_ocr))
         report = live.update(progress=True)
     except VraagbaakError as exc:
         print(f"error: {exc}", file=sys.stderr)

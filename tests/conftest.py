@@ -29,6 +29,14 @@ def no_vraagbaak_environment(monkeypatch):
         monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def ocr_cache(tmp_path_factory, monkeypatch):
+    """Each test its own OCR cache: none reads another's pages or writes into the user's cache folder."""
+    folder = tmp_path_factory.mktemp("ocr-cache")
+    monkeypatch.setenv("VRAAGBAAK_OCR_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture
 def corpus(tmp_path):
     """A copy of the project's five default articles."""

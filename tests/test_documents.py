@@ -11,6 +11,7 @@ import helpers
 from helpers import live_passages
 from vraagbaak import Index, VraagbaakError
 from vraagbaak.corpus import add_document, scan_corpus
+from vraagbaak.ocr import OcrSettings
 from vraagbaak.readers import Unreadable, clean_pdf_pages, extract
 from vraagbaak.search import hit_to_json
 
@@ -173,13 +174,16 @@ def test_unreadable_files_are_skipped_and_named_and_the_rest_is_indexed(fake, li
     documents.write_pdf(library / "geheim.pdf", password="geheim")
     _truncated(documents.write_docx(library / "kapot.docx"))
     (library / "foto.jpg").write_bytes(b"\xff\xd8\xff")
+    (library / "tekening.svg").write_bytes(b"<svg/>")
     warnings = []
-    index = Index.build(library, tmp_path / "idx", model="fake", progress=False, on_skip=lambda s, r: warnings.append((s, r)))
+    index = Index.build(library, tmp_path / "idx", model="fake", progress=False, on_skip=lambda s, r: warnings.append((s, r)),
+                        ocr=OcrSettings(enabled=False))
     skipped = dict(index.report.skipped)
-    assert skipped["scan.pdf"] == "geen tekstlaag (gescand?)"
+    assert skipped["scan.pdf"] == "geen tekstlaag (gescand?); OCR staat uit"
     assert skipped["geheim.pdf"].startswith("versleuteld")
     assert skipped["kapot.docx"].startswith("beschadigd")
-    assert skipped["foto.jpg"] == "onbekend bestandstype"
+    assert skipped["foto.jpg"] == "een afbeelding wordt alleen met OCR gelezen: OCR staat uit"
+    assert skipped["tekening.svg"] == "onbekend bestandstype"
     assert sorted(warnings) == sorted(map(tuple, index.report.skipped))
     assert sorted(index.documents) == ["jaarverslag.docx", "notitie.pdf", "steunpunt.html", "verslag.odt"]
 

@@ -1,5 +1,6 @@
 """One failing reader costs only its files (issue 21): never the build, never the upload."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -17,10 +18,12 @@ PAGE = b"<html><body><article><h1>Wijkteam</h1><p>Het wijkteam helpt bewoners me
 
 
 def failing_reader(error):
+    """The HTML format with a reader that raises ``error`` (for ``monkeypatch.setitem(readers._BY_SUFFIX, ".html", ...)``)."""
+
     def read(data):
         raise error
 
-    return read
+    return dataclasses.replace(readers.format_of("x.html"), read=read)
 
 
 def build(corpus, index_dir, **kwargs):
@@ -32,7 +35,7 @@ def build(corpus, index_dir, **kwargs):
 @pytest.mark.parametrize("error", [RuntimeError("kapot in de bibliotheek"), MemoryError(), ImportError("lxml.html.clean module is now a separate project")])
 def test_a_reader_that_raises_skips_its_file_and_the_build_goes_on(fake, corpus, tmp_path, monkeypatch, error):
     (corpus / "pagina.html").write_bytes(PAGE)
-    monkeypatch.setitem(readers.READERS, ".html", failing_reader(error))
+    monkeypatch.setitem(readers._BY_SUFFIX, ".html", failing_reader(error))
     index, skipped = build(corpus, tmp_path / "idx")
     assert index.report.skipped == [["pagina.html", "kon niet gelezen worden (fout in de HTML-lezer)"]]
     assert sorted(index.documents) == sorted(p.name for p in corpus.glob("*.txt"))  # the five others
@@ -45,7 +48,7 @@ def test_worker_processes_skip_a_failing_file_too(fake, corpus, tmp_path, monkey
     for n in range(70):  # past BuildSettings.pool_min_files: split by a pool of forked workers
         (corpus / f"notitie-{n:02}.txt").write_text(f"Notitie {n} over het buurthuis en de wijk.", encoding="utf-8")
     (corpus / "pagina.html").write_bytes(PAGE)
-    monkeypatch.setitem(readers.READERS, ".html", failing_reader(RuntimeError("kapot")))
+    monkeypatch.setitem(readers._BY_SUFFIX, ".html", failing_reader(RuntimeError("kapot")))
     index, _ = build(corpus, tmp_path / "idx", workers=2)
     assert index.report.skipped == [["pagina.html", "kon niet gelezen worden (fout in de HTML-lezer)"]]
     assert len(index.documents) == 75
@@ -103,7 +106,7 @@ def test_an_upload_a_reader_fails_on_is_refused_with_the_reason_and_not_saved(fa
     live = LiveIndex(corpus, tmp_path / "idx", model="fake")
     live.update(progress=False)
     before = sorted(p.name for p in corpus.iterdir())
-    monkeypatch.setitem(readers.READERS, ".html", failing_reader(RuntimeError("kapot")))
+    monkeypatch.setitem(readers._BY_SUFFIX, ".html", failing_reader(RuntimeError("kapot")))
     with pytest.raises(VraagbaakError, match=r"pagina\.html is niet leesbaar: kon niet gelezen worden \(fout in de HTML-lezer\)"):
         live.add("pagina.html", PAGE)
     assert sorted(p.name for p in corpus.iterdir()) == before

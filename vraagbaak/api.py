@@ -10,6 +10,7 @@ from .chunking import ChunkingSettings
 from .embeddings import backend_choice, load_embedder
 from .errors import IndexLoadError, build_command
 from .filters import list_folders, list_types, scope
+from .ocr import OcrSettings
 from .search import Hit, RankingSettings, Searcher
 from .stores import Location, StoreReader, locate
 
@@ -76,6 +77,7 @@ class Index:
         store: "str | Location | None" = None,
         checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
         rebuild: bool = False,
+        ocr: OcrSettings | None = None,
     ) -> "Index":
         """Build the index of ``corpus_dir`` or bring it up to date; return it loaded.
 
@@ -86,11 +88,13 @@ class Index:
         or a function that takes a ``BuildProgress``; ``checkpoint_seconds``:
         how often a long build commits the documents it has finished (None: at
         the end only), so that a killed build keeps them; ``rebuild``: embed every
-        document anew.
+        document anew; ``ocr``: how scanned PDF pages and images are read
+        (``OcrSettings(enabled=False)``: not at all; default: Tesseract's Dutch
+        model at 300 dpi, when installed).
         """
         options = BuildOptions(model=model, model_dir=model_dir, backend=backend, chunking=settings, workers=workers,
                                progress=progress, on_skip=on_skip, checkpoint_seconds=checkpoint_seconds, rebuild=rebuild,
-                               ranking=(ranking or RankingSettings()).to_dict())
+                               ranking=(ranking or RankingSettings()).to_dict(), ocr=ocr or OcrSettings())
         return cls.build_with(corpus_dir, store if store is not None else index_dir, options, ranking=ranking)
 
     @classmethod

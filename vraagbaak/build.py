@@ -20,7 +20,9 @@ read of the documents table, without loading the model.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
+import functools
 import multiprocessing
 import os
 import sys
@@ -37,7 +39,9 @@ from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
+from .ocr import OcrSettings, missing_reason, pending_pages, recognise_task
 from .progress import BuildProgress, terminal_printer
+from .readers import SUFFIXES, format_of
 from .stores import DocumentRecord, Location, Passage, StoreConfig, StoreReader, locate, text_key
 
 __all__ = ["BuildOptions", "BuildReport", "BuildSettings", "build_index"]
@@ -129,6 +133,7 @@ class _Job:
     count_tokens: Callable[[str], int] | None
     model: str
     prompt: str
+    ocr: OcrSettings = OcrSettings()
 
 
 _job: _Job | None = None
@@ -145,7 +150,7 @@ class Skipped(NamedTuple):
 def prepare_file(file: CorpusFile) -> "PreparedDocument | Skipped":
     """Read, extract and split one file; any failure costs this file only (``Skipped``), never the build."""
     try:
-        document = read_document(file.path, file.source)
+        document = read_document(file.path, file.source, _job.ocr if _job else None)
     except (OSError, Unreadable) as exc:
         return Skipped(file.source, skip_reason(exc), getattr(exc, "details", ""))
     except Exception:  # outside the readers (decoding, hashing): still this file only
@@ -323,6 +328,7 @@ class BuildOptions:
     rebuild: bool = False  # embed everything anew into a new generation (an index whose model changed under it)
     ranking: dict | None = None  # search.RankingSettings as a dict, recorded in a new index (what Index.load ranks with by default)
     tuning: BuildSettings = BuildSettings()
+    ocr: OcrSettings = OcrSettings()  # OCR of scanned pages and images; OcrSettings(enabled=False) turns it off
 
 
 def build_index(corpus_dir: str | Path, index_dir, options: BuildOptions = BuildOptions()) -> tuple[StoreReader, BuildReport]:
@@ -410,7 +416,7 @@ class _Build:
             report.passages_total = store.passage_count
             return store  # nothing changed: not a byte written, no model loaded
         if not plan.files:
-            raise VraagbaakError("the corpus folder holds no readable files (.txt, .md, .pdf, .docx, .odt, .html)")
+            raise VraagbaakError(f"the corpus folder holds no readable files ({', '.join(SUFFIXES)})")
         embedder = None
         if to_split or plan.new_generation:
             embedder = load_embedder(model, self.options.model_dir, backend or None)
@@ -427,10 +433,10 @@ class _Build:
             for source in plan.removed + unreadable:
                 writer.remove(source)
             if to_split:
-                self._embed_and_write(writer, store, plan, to_split, _Job(chunking, embedder.count_tokens, config.model, config.prompts.get("document", "")),
+                self._embed_and_write(writer, store, plan, to_split, _Job(chunking, embedder.count_tokens, config.model, config.prompts.get("document", ""), self.options.ocr),
                                       _Embedding(embedder, plan.reuse, report, self.options.tuning.embed_batch), publish_early)
             if writer.live_rows == 0:
-                raise VraagbaakError("the corpus folder holds no readable files (.txt, .md, .pdf, .docx, .odt, .html)")
+                raise VraagbaakError(f"the corpus folder holds no readable files ({', '.join(SUFFIXES)})")
             committed = writer.commit()
         except BaseException:
             writer.abort()
@@ -447,6 +453,7 @@ class _Build:
         old = store.document_records if store is not None else {}
         replace = not plan.new_generation  # in the same generation, a document's new version replaces its old one
         files = [plan.files[s] for s in to_split]
+        self._recognise_scans(files)
         tracker = BuildProgress(len(files), sum(f.size for f in files))
         every = self.options.checkpoint_seconds
         started = last_checkpoint = time.monotonic()
@@ -469,6 +476,28 @@ class _Build:
                 if self.progress:
                     tracker.elapsed = time.monotonic() - started
                     self.progress(dataclasses.replace(tracker))  # a snapshot: the tracker goes on counting
+
+    def _recognise_scans(self, files: list[CorpusFile]) -> None:
+        """OCR the scanned pages of the files to read, a page per task on every
+        core, into the OCR cache (where reading them finds the text), with
+        progress per page. A build killed here keeps the pages already done."""
+        settings = self.options.ocr
+        scans = [f for f in files if (fmt := format_of(f.path)) is not None and fmt.ocr]
+        if not scans or missing_reason(settings):
+            return  # no scans, or no OCR: reading each scan says why it was skipped
+        tasks = [task for f in scans for task in pending_pages(f.path, settings)]
+        if not tasks:
+            return
+        tracker = BuildProgress(len(files), sum(f.size for f in files), pages_total=len(tasks))
+        started = time.monotonic()
+        workers = min(len(tasks), self.options.workers or os.cpu_count() or 1)
+        recognise = functools.partial(recognise_task, settings=settings)
+        with multiprocessing.get_context("fork").Pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+            for _ in (pool.imap_unordered(recognise, tasks) if pool else map(recognise, tasks)):
+                tracker.pages_done += 1
+                tracker.elapsed = time.monotonic() - started
+                if self.progress:
+                    self.progress(dataclasses.replace(tracker))
 
     def _skip_prepared(self, writer, result: "Skipped", old, replace: bool) -> None:
         self.skipped(*result)

@@ -16,6 +16,8 @@ import click
 from .api import Index
 from .embeddings import BACKENDS
 from .errors import VraagbaakError
+from .ocr import OcrSettings
+from .readers import SUFFIXES
 from .search import MODES, RankingSettings, good_matches, hit_to_json, match_words
 from .sources import link
 
@@ -69,18 +71,21 @@ def cli():
 
 
 @cli.command()
-@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path), help="Folder of the texts (subfolders count).")
+@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path),
+              help=f"Folder of the texts, subfolders included: {' '.join(SUFFIXES)}.")
 @store_option("index")
 @click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled multilingual-e5-small, or the index's own model).")
 @model_dir_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes that split documents (default: every core).")
 @backend_option
 @click.option("--rebuild", is_flag=True, help="Embed every document anew (an index whose model changed under it).")
+@click.option("--no-ocr", "no_ocr", is_flag=True, help="Skip scanned PDF pages and images instead of reading them with OCR (seconds per page).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @_user_errors
-def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, as_json):
+def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, no_ocr, as_json):
     """Build, update or repair the index of a corpus folder (only new text is embedded)."""
-    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, workers=workers, backend=backend, rebuild=rebuild)
+    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, workers=workers, backend=backend, rebuild=rebuild,
+                        ocr=OcrSettings(enabled=not no_ocr))
     r = index.report
     if as_json:
         d = r.to_dict()

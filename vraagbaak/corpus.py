@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from .errors import VraagbaakError
-from .readers import SUFFIXES, TEXT_SUFFIXES, Extracted, Unreadable, decode_text, extract
+from .ocr import OcrSettings
+from .readers import FORMATS, SUFFIXES, Extracted, Unreadable, decode_text, extract, format_of
 
 __all__ = [
     "CorpusFile",
     "Document",
     "SUFFIXES",
-    "MAX_UPLOAD_BYTES",
-    "MAX_DOCUMENT_UPLOAD_BYTES",
     "Unreadable",
     "add_document",
     "decode_text",
@@ -62,7 +61,8 @@ def fingerprint(path: str | Path, raw: bytes) -> str:
     """What tells a changed file: the sha256 of a text file's decoded text (so
     re-encoding it alone is no change), of any other file's bytes (so telling
     a touched PDF from a changed one needs no text extraction)."""
-    if Path(path).suffix.lower() in TEXT_SUFFIXES:
+    fmt = format_of(path)
+    if fmt is not None and fmt.fingerprint == "text":
         return hashlib.sha256(decode_text(raw).encode("utf-8")).hexdigest()
     return hashlib.sha256(raw).hexdigest()
 
@@ -75,10 +75,10 @@ def document_title(text: str, path: str | Path) -> str:
     return Path(path).stem
 
 
-def read_document(path: str | Path, source: str) -> Document:
-    """Read and extract one file (``Unreadable`` or ``OSError`` if it cannot be)."""
+def read_document(path: str | Path, source: str, ocr: OcrSettings | None = None) -> Document:
+    """Read and extract one file (``Unreadable`` or ``OSError`` if it cannot be); ``ocr``: how to read scans."""
     raw = Path(path).read_bytes()
-    got: Extracted = extract(path, raw)
+    got: Extracted = extract(path, raw, ocr)
     title = got.title.strip() or document_title(got.text, path)
     return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings)
 
@@ -154,15 +154,10 @@ def _warn_skip(source: str, reason: str) -> None:
 
 # ------------------------------------------------------------- adding texts
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a text file: 5 MB is a book
-# PDF, Word and OpenDocument files carry fonts and images besides their text:
-# a 300-page report with figures is commonly 20-40 MB.
-MAX_DOCUMENT_UPLOAD_BYTES = 50 * 1024 * 1024
-
-
 def upload_limit(name: str) -> int:
-    suffix = Path(name or "").suffix.lower()
-    return MAX_UPLOAD_BYTES if suffix in TEXT_SUFFIXES + (".html", ".htm") else MAX_DOCUMENT_UPLOAD_BYTES
+    """The most bytes an upload of this type may have (``readers.FORMATS``; an unknown type: the smallest)."""
+    fmt = format_of(name)
+    return fmt.upload_limit if fmt else min(f.upload_limit for f in FORMATS)
 
 
 def safe_file_name(name: str, default_suffix: str = ".txt") -> str:
@@ -185,8 +180,18 @@ def safe_file_name(name: str, default_suffix: str = ".txt") -> str:
     return slug + suffix
 
 
+def _refuse_a_copy(file_name: str, data: bytes, known: Mapping[str, str]) -> None:
+    try:
+        same = known.get(fingerprint(file_name, data))
+    except Unreadable:
+        return  # not text after all: reading it says so
+    if same is not None:
+        raise VraagbaakError(f"{file_name} staat er al in: de inhoud is gelijk aan {same}; niets opgeslagen")
+
+
 def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
-                 known: Mapping[str, str] | None = None) -> Path:
+                 known: Mapping[str, str] | None = None, ocr: OcrSettings | None = None,
+                 on_page: Callable[[int, int], None] | None = None) -> Path:
     """Save an uploaded or pasted file into the corpus folder and return its path.
 
     The name is reduced to a safe file name; an existing file is never
@@ -196,6 +201,8 @@ def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
     ``size`` is the file's real size when ``data`` holds only its first bytes.
     ``known``: fingerprint -> source of the documents already indexed; a file
     with the same content is refused, naming that document, and nothing is saved.
+    ``ocr``: how scanned pages are read (their text is cached, so the update
+    that follows does not recognise them again); ``on_page(done, total)`` after each.
     """
     folder = Path(folder).resolve()
     if not folder.is_dir():
@@ -207,14 +214,12 @@ def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
     if max(size, len(data)) > limit:
         mb = f"{size / 1024 / 1024:.1f}".replace(".", ",")
         raise VraagbaakError(f"{file_name} is {mb} MB; maximaal {limit // 1024 // 1024} MB per bestand van dit type")
+    _refuse_a_copy(file_name, data, known or {})  # before reading: a copy of a scan is not recognised again
     try:
-        extract(file_name, data)
+        extract(file_name, data, ocr, on_page)
     except Unreadable as exc:
         raise VraagbaakError(f"{file_name} is niet leesbaar: {exc}") from exc
-    same = (known or {}).get(fingerprint(file_name, data))
-    if same is not None:
-        raise VraagbaakError(f"{file_name} staat er al in: de inhoud is gelijk aan {same}; niets opgeslagen")
-    if Path(file_name).suffix in TEXT_SUFFIXES:
+    if format_of(file_name).fingerprint == "text":
         data = decode_text(data).encode("utf-8")  # stored as UTF-8 whatever it came in
     stem, suffix = file_name.rsplit(".", 1)
     for n in range(1, 1000):

@@ -17,6 +17,7 @@ from .api import Index
 from .build import BuildOptions, BuildReport, log_failure
 from .corpus import add_document
 from .errors import VraagbaakError
+from .ocr import OcrSettings
 from .stores import locate
 from .progress import BuildProgress, terminal_printer
 
@@ -24,13 +25,15 @@ __all__ = ["LiveIndex"]
 
 
 class LiveIndex:
-    def __init__(self, corpus_dir: str | Path, index_dir: str | Path, model: str | None = None, model_dir=None, backend: str | None = None):
+    def __init__(self, corpus_dir: str | Path, index_dir: str | Path, model: str | None = None, model_dir=None, backend: str | None = None,
+                 ocr: OcrSettings | None = None):
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = index_dir  # a folder, or "milvus:URI[#NAME]"
         self.model = model
         self.model_dir = model_dir
         self.backend = backend
-        self.options = BuildOptions(model=model, model_dir=model_dir, backend=backend)  # each update adds its progress and on_skip
+        # each update adds its progress and on_skip
+        self.options = BuildOptions(model=model, model_dir=model_dir, backend=backend, ocr=ocr or OcrSettings())
         self._update_lock = threading.Lock()  # one build at a time
         # Set by the first update(), which reads the index folder anyway: loading
         # it here as well would read every file twice at start-up.
@@ -66,16 +69,18 @@ class LiveIndex:
 
         return step
 
-    def add(self, name: str, data: bytes, size: int | None = None) -> Path:
+    def add(self, name: str, data: bytes, size: int | None = None, on_page: Callable[[int, int], None] | None = None) -> Path:
         """Save a new text into the corpus folder (see ``corpus.add_document``).
 
         A file a reader fails on is refused with the build's reason, and its
         traceback goes to the index's error log, as in a build. A file whose
-        content equals an indexed document's is refused, naming that document."""
+        content equals an indexed document's is refused, naming that document.
+        A scan is recognised here (``on_page(done, total)`` after each page) and
+        its text cached, so the update that follows does not recognise it again."""
         index = self.current
         known = {} if index is None else {r[2]: source for source, r in sorted(index.store.document_records.rows().items(), reverse=True)}
         try:
-            return add_document(self.corpus_dir, name, data, size, known=known)
+            return add_document(self.corpus_dir, name, data, size, known=known, ocr=self.options.ocr, on_page=on_page)
         except VraagbaakError as exc:
             details = getattr(exc.__cause__, "details", "")
             if details:

@@ -29,7 +29,21 @@ class BuildProgress:
     passages_done: int = 0  # passages written by this build (embedded or reused)
     documents_committed: int = 0  # of documents_done: safe on disk (last checkpoint)
     checkpoints: int = 0
-    elapsed: float = 0.0  # seconds since the build began to split and embed, when this was reported
+    elapsed: float = 0.0  # seconds since the build began this stage (OCR, or splitting and embedding), when this was reported
+    pages_total: int = 0  # scanned pages to recognise before reading (OCR); 0: no OCR stage
+    pages_done: int = 0
+
+    @property
+    def recognising(self) -> bool:
+        """True while scanned pages are being recognised (OCR), before documents are read."""
+        return self.pages_done < self.pages_total
+
+    @property
+    def ocr_seconds_left(self) -> float | None:
+        """Estimated seconds until every scanned page is recognised (pages take about as long as each other)."""
+        if not self.pages_done:
+            return None
+        return self.elapsed / self.pages_done * (self.pages_total - self.pages_done)
 
     @property
     def documents_per_minute(self) -> float:
@@ -57,6 +71,10 @@ def duration_nl(seconds: float, hours: str = "uur") -> str:
 
 def describe_nl(p: BuildProgress) -> str:
     """One line for the page: documents and passages done, rate, time left, what is safe on disk."""
+    if p.recognising:
+        line = f"Tekst herkennen in scans (OCR): pagina {p.pages_done} van {p.pages_total}"
+        left = p.ocr_seconds_left
+        return line + (f"; nog ongeveer {duration_nl(left)}" if left is not None else "")
     line = f"{p.documents_done} van {p.documents_total} documenten, {p.passages_done} passages"
     if p.documents_done:
         line += f" ({p.documents_per_minute:.0f} documenten per minuut)"
@@ -74,6 +92,11 @@ def terminal_printer():
         return None
 
     def show(p: BuildProgress) -> None:
+        if p.pages_total and p.documents_done == 0:  # the OCR stage (its last page too)
+            left = p.ocr_seconds_left
+            eta = f", about {duration_nl(left, hours='h')} left" if left is not None and p.recognising else ""
+            print(f"\rOCR: page {p.pages_done}/{p.pages_total}{eta}\033[K", end="" if p.recognising else "\n", file=sys.stderr, flush=True)
+            return
         left = p.seconds_left
         eta = f", about {duration_nl(left, hours='h')} left" if left is not None and p.documents_done < p.documents_total else ""
         saved = f", {p.documents_committed} saved" if p.checkpoints else ""

@@ -5,6 +5,11 @@
     .docx        python-docx: paragraphs and tables in document order
     .odt         odfpy: the same for OpenDocument text
     .html .htm   trafilatura: the article, without menus, banners and footers
+    .png .jpg .jpeg .tif .tiff, and PDF pages without a text layer:
+                 OCR with Tesseract's Dutch model (``ocr.py``), cleaned as PDF text
+
+The formats are listed once, in ``FORMATS``: suffixes, reader, upload limit
+and fingerprint; the build, the upload form and the CLI read that list.
 
 Whatever the format, the rest of the pipeline sees one plain text: passages
 are offsets into ``Extracted.text``, headings the format marks are given as
@@ -21,13 +26,16 @@ are dropped, and ligatures become letters.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-__all__ = ["Extracted", "ReaderFailed", "Unreadable", "READERS", "SUFFIXES", "TEXT_SUFFIXES", "decode_text", "extract", "clean_pdf_pages"]
+from .ocr import OcrJob, OcrSettings, image_frames, letters, missing_reason, render_page
 
-TEXT_SUFFIXES = (".txt", ".md")
+__all__ = ["Extracted", "FORMATS", "Format", "ReaderFailed", "Unreadable", "SUFFIXES", "TEXT_SUFFIXES", "clean_pdf_pages",
+           "decode_text", "extract", "format_of"]
 
 
 class Unreadable(ValueError):
@@ -201,7 +209,8 @@ _PAGE_NUMBER = re.compile(r"^(?:[-–—\s]*\d{1,4}[-–—\s]*|(?:pagina|blz\.?
 _EDGE_LINES = 2  # a running header or footer is among the first or last lines of a page
 
 
-def read_pdf(data: bytes) -> Extracted:
+def read_pdf(data: bytes, ocr: OcrJob | None = None) -> Extracted:
+    """A PDF's text page by page; pages without a text layer are recognised with ``ocr`` (when given and possible)."""
     import pypdfium2 as pdfium
 
     try:
@@ -224,10 +233,46 @@ def read_pdf(data: bytes) -> Extracted:
         raise Unreadable("beschadigd (een pagina is onleesbaar)") from exc
     finally:
         pdf.close()
+    pages, missing = _recognise_scanned_pages(data, pages, ocr)
     text, starts = clean_pdf_pages(pages)
     if len(re.findall(r"\w", text)) < 10 * max(1, len(pages)):  # a page of text has hundreds of letters
-        raise Unreadable("geen tekstlaag (gescand?)")
+        raise Unreadable("geen tekstlaag (gescand?)" + (f"; {missing}" if missing else ""))
     return Extracted(text, page_starts=starts, title=title[:200])
+
+
+def _recognise_scanned_pages(data: bytes, pages: list[str], ocr: OcrJob | None) -> tuple[list[str], str | None]:
+    """The pages with the scanned ones (no text layer) recognised: (pages, why OCR could not run, if it could not)."""
+    settings = ocr.settings if ocr else OcrSettings(enabled=False)
+    scanned = [n for n, page in enumerate(pages) if letters(page) < settings.min_letters]
+    if not scanned:
+        return pages, None
+    missing = missing_reason(settings) if ocr else "OCR staat uit"
+    if missing:
+        return pages, missing
+    recognised = ocr.pages(scanned, lambda n: render_page(data, n, settings.dpi))
+    return [recognised.get(n, page) for n, page in enumerate(pages)], None
+
+
+# ----------------------------------------------------------------- images
+
+
+def read_image(data: bytes, ocr: OcrJob | None = None) -> Extracted:
+    """A scan or photo of text (PNG, JPEG, TIFF; each page of a multi-page TIFF a page), read by OCR."""
+    from PIL import UnidentifiedImageError
+
+    settings = ocr.settings if ocr else OcrSettings(enabled=False)
+    missing = missing_reason(settings) if ocr else "OCR staat uit"
+    if missing:
+        raise Unreadable(f"een afbeelding wordt alleen met OCR gelezen: {missing}")
+    try:
+        frames = image_frames(data)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise Unreadable("beschadigd (geen leesbare afbeelding)") from exc
+    recognised = ocr.pages(list(range(len(frames))), lambda n: frames[n])
+    text, starts = clean_pdf_pages([recognised[n] for n in range(len(frames))])
+    if not text.strip():
+        raise Unreadable("geen tekst gevonden (OCR las niets)")
+    return Extracted(text, page_starts=starts)
 
 
 # A title in a PDF's metadata that is only its producer's default, not the document's name.
@@ -392,43 +437,71 @@ def clean_pdf_pages(pages: list[str]) -> tuple[str, tuple[int, ...]]:
 
 # --------------------------------------------------------------- dispatch
 
-READERS = {
-    ".txt": read_text,
-    ".md": read_text,
-    ".pdf": read_pdf,
-    ".docx": read_docx,
-    ".odt": read_odt,
-    ".html": read_html,
-    ".htm": read_html,
-}
-SUFFIXES = tuple(READERS)
-READER_NAMES = {  # for the reason shown when a reader fails: "fout in de PDF-lezer"
-    ".txt": "het lezen van de tekst",
-    ".md": "het lezen van de tekst",
-    ".pdf": "de PDF-lezer",
-    ".docx": "de Word-lezer",
-    ".odt": "de OpenDocument-lezer",
-    ".html": "de HTML-lezer",
-    ".htm": "de HTML-lezer",
-}
+MB = 1024 * 1024
 
 
-def extract(path: str | Path, data: bytes) -> Extracted:
-    """The text of a file of a supported type (``Unreadable`` if it has none we can read)."""
-    suffix = Path(path).suffix.lower()
-    reader = READERS.get(suffix)
-    if reader is None:
+@dataclass(frozen=True)
+class Format:
+    """One file format: everything the build, the upload form and the CLI know of it."""
+
+    suffixes: tuple[str, ...]
+    read: Callable[..., Extracted]  # (data) -> Extracted, or (data, ocr) when ``ocr``
+    reader_name: str  # in the reason shown when its reader fails: "fout in de PDF-lezer"
+    upload_limit: int  # bytes an upload may have
+    fingerprint: str  # "text": the decoded text's sha256 (re-encoding is no change); "bytes": the file's
+    ocr: bool = False  # its reader recognises scanned pages (takes an ``OcrJob``)
+    label: str = ""  # how the upload form names it (default: its suffixes)
+
+    @property
+    def name(self) -> str:
+        return self.label or ", ".join(s.lstrip(".") for s in self.suffixes)
+
+
+# Text is small (5 MB is a book); PDF, Word and OpenDocument files and scans
+# carry fonts and images besides their text (a 300-page report with figures
+# is commonly 20-40 MB).
+FORMATS = (
+    Format((".txt", ".md"), read_text, "het lezen van de tekst", 5 * MB, "text"),
+    Format((".pdf",), read_pdf, "de PDF-lezer", 50 * MB, "bytes", ocr=True),
+    Format((".docx",), read_docx, "de Word-lezer", 50 * MB, "bytes"),
+    Format((".odt",), read_odt, "de OpenDocument-lezer", 50 * MB, "bytes"),
+    Format((".html", ".htm"), read_html, "de HTML-lezer", 5 * MB, "bytes", label="html"),
+    Format((".png", ".jpg", ".jpeg", ".tif", ".tiff"), read_image, "de OCR", 50 * MB, "bytes", ocr=True, label="scans (png, jpg, tiff)"),
+)
+_BY_SUFFIX = {suffix: f for f in FORMATS for suffix in f.suffixes}
+SUFFIXES = tuple(_BY_SUFFIX)
+TEXT_SUFFIXES = tuple(s for s, f in _BY_SUFFIX.items() if f.fingerprint == "text")
+
+
+def format_of(path: str | Path) -> Format | None:
+    """The format of a file by its suffix (None: no reader takes it)."""
+    return _BY_SUFFIX.get(Path(path or "").suffix.lower())
+
+
+def extract(path: str | Path, data: bytes, ocr: OcrSettings | None = None,
+            on_page: Callable[[int, int], None] | None = None) -> Extracted:
+    """The text of a file of a supported type (``Unreadable`` if it has none we can read).
+
+    ``ocr``: how to recognise scanned pages and images (None: not at all);
+    ``on_page(done, total)`` is called after each recognised page.
+    """
+    fmt = format_of(path)
+    if fmt is None:
         raise Unreadable("onbekend bestandstype")
     if not data.strip():
         raise Unreadable("leeg bestand")
     try:
-        extracted = reader(data)
+        if fmt.ocr:
+            job = OcrJob(ocr, hashlib.sha256(data).hexdigest(), on_page) if ocr is not None else None
+            extracted = fmt.read(data, job)
+        else:
+            extracted = fmt.read(data)
     except Unreadable:
         raise
     except Exception as exc:  # ImportError, MemoryError, a library's own bug: this file only, never the build
         import traceback
 
-        raise ReaderFailed(f"kon niet gelezen worden (fout in {READER_NAMES[suffix]})", traceback.format_exc()) from exc
+        raise ReaderFailed(f"kon niet gelezen worden (fout in {fmt.reader_name})", traceback.format_exc()) from exc
     if not extracted.text.strip():
-        raise Unreadable("leeg bestand" if suffix in TEXT_SUFFIXES else "geen tekst gevonden")
+        raise Unreadable("leeg bestand" if fmt.fingerprint == "text" else "geen tekst gevonden")
     return extracted

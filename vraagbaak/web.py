@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from .corpus import SUFFIXES, upload_limit
+from .readers import FORMATS
 from .embeddings import DEFAULT_MODEL
 from .errors import VraagbaakError
 from .lexical import stem_word, tokenize
@@ -28,7 +29,7 @@ __all__ = ["FRAMEWORK_UPLOAD_LIMIT", "add_texts", "build_page", "dutch_datetime"
 # Gradio's own upload limit sits well above ours (upload_limit: 5 MB for text,
 # 50 MB for documents), so that a file over our limit gets our Dutch message,
 # not Gradio's English toast; it only bounds what reaches the server's disk.
-FRAMEWORK_UPLOAD_LIMIT = 4 * max(upload_limit(f"x{suffix}") for suffix in SUFFIXES)
+FRAMEWORK_UPLOAD_LIMIT = 4 * max(fmt.upload_limit for fmt in FORMATS)
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december")
 BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
 
@@ -147,11 +148,10 @@ def _lists(live: LiveIndex):
 
 
 def upload_label() -> str:
-    """The upload box's label, with each type's limit (from ``corpus.upload_limit``)."""
+    """The upload box's label: each format with its limit (``readers.FORMATS``)."""
     by_limit: dict[int, list[str]] = {}
-    for suffix in SUFFIXES:
-        if suffix != ".htm":
-            by_limit.setdefault(upload_limit(f"x{suffix}"), []).append(suffix.lstrip("."))
+    for fmt in FORMATS:
+        by_limit.setdefault(fmt.upload_limit, []).append(fmt.name)
     return "Bestanden: " + "; ".join(f"{', '.join(names)} tot {limit >> 20} MB" for limit, names in sorted(by_limit.items()))
 
 
@@ -271,6 +271,13 @@ def build_page(live: LiveIndex) -> gr.Blocks:
     return page
 
 
+def _ocr_progress(progress, name: str):
+    def on_page(done: int, total: int) -> None:
+        progress(done / total, desc=f"Tekst herkennen in {name} (OCR): pagina {done} van {total}")
+
+    return on_page
+
+
 def _save_uploads(live: LiveIndex, files, title, text, progress) -> tuple[list[str], list[str]]:
     """Save the uploaded files and the pasted text into the corpus folder: (saved names, problems)."""
     saved, problems = [], []
@@ -280,7 +287,7 @@ def _save_uploads(live: LiveIndex, files, title, text, progress) -> tuple[list[s
         try:
             with open(path, "rb") as upload_file:  # never more than the limit into memory
                 data = upload_file.read(upload_limit(path.name) + 1)
-            saved.append(live.add(path.name, data, size=path.stat().st_size).name)
+            saved.append(live.add(path.name, data, size=path.stat().st_size, on_page=_ocr_progress(progress, path.name)).name)
         except VraagbaakError as exc:
             problems.append(f"Niet toegevoegd: {exc}")
     if text and text.strip():
