@@ -163,3 +163,93 @@ def write_large_pdf(path: Path, megabytes: int) -> Path:
     pdf.output(str(path))
     picture.unlink()
     return path
+
+
+def page_images(pdf_path: Path, dpi: int = 200) -> list:
+    """The pages of a PDF as greyscale pictures, as a scanner makes them."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    try:
+        return [page.render(scale=dpi / 72, grayscale=True).to_pil() for page in pdf]
+    finally:
+        pdf.close()
+
+
+def _images_to_pdf(images: list, path: Path, text_pages: dict[int, tuple[str, str]] | None = None) -> Path:
+    """A PDF with each image as a full page; ``text_pages``: page -> (heading, body) set as real text instead."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for n, image in enumerate(images):
+        pdf.add_page()
+        if text_pages and n in text_pages:
+            heading, body = text_pages[n]
+            pdf.set_font("Helvetica", "B", 13)
+            pdf.cell(0, 8, heading)
+            pdf.ln(10)
+            pdf.set_font("Helvetica", size=11)
+            pdf.multi_cell(0, 6, body)
+        else:
+            pdf.image(image, x=0, y=0, w=210, h=297)  # the whole A4 page: no text layer at all
+    pdf.output(str(path))
+    return path
+
+
+def write_image_only_pdf(path: Path) -> Path:
+    """The two-page note (``write_pdf``) as a scan: each page only a picture, no text layer."""
+    source = write_pdf(path.with_name(path.stem + "-bron.pdf"))
+    images = page_images(source)
+    source.unlink()
+    return _images_to_pdf(images, path)
+
+
+def write_mixed_pdf(path: Path) -> Path:
+    """Page 1 real text, page 2 a scan (a signed letter appended to a typed note)."""
+    source = write_pdf(path.with_name(path.stem + "-bron.pdf"))
+    images = page_images(source)
+    source.unlink()
+    return _images_to_pdf(images, path, text_pages={0: ("Inleiding: de opgave", PAGE_ONE)})
+
+
+def write_png(path: Path) -> Path:
+    source = write_pdf(path.with_name(path.stem + "-bron.pdf"))
+    page_images(source)[1].save(path)  # page two: the Zwolle paragraph
+    source.unlink()
+    return path
+
+
+def write_tiff(path: Path) -> Path:
+    """Both pages of the note in one multi-page TIFF, as a document scanner saves them."""
+    source = write_pdf(path.with_name(path.stem + "-bron.pdf"))
+    first, *rest = page_images(source)
+    first.save(path, save_all=True, append_images=rest, compression="tiff_deflate")
+    source.unlink()
+    return path
+
+
+LETTER = (
+    ("Besluit op uw aanvraag", "Op 3 maart heeft u een traplift aangevraagd bij de gemeente Zuiderwaard. "
+     "Wij hebben uw aanvraag beoordeeld volgens de Wet maatschappelijke ondersteuning."),
+    ("Ons besluit", "U krijgt de traplift in bruikleen. De leverancier neemt binnen zes weken contact met u op "
+     "om een afspraak voor de plaatsing te maken. Bent u het niet eens met dit besluit, dan kunt u bezwaar maken."),
+)
+
+
+def write_scanned_letter(path: Path) -> Path:
+    """A two-page Wmo decision as a scan (pictures only), unlike any other test text."""
+    from fpdf import FPDF
+
+    source = path.with_name(path.stem + "-bron.pdf")
+    pdf = FPDF()
+    for heading, body in LETTER:
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 14)
+        pdf.cell(0, 10, heading)
+        pdf.ln(14)
+        pdf.set_font("Helvetica", size=12)
+        pdf.multi_cell(0, 7, body)
+    pdf.output(str(source))
+    images = page_images(source)
+    source.unlink()
+    return _images_to_pdf(images, path)

@@ -63,4 +63,4 @@ def test_dates_and_the_upload_label_in_dutch(monkeypatch):
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
-    assert upload_label() == "Bestanden: txt, md, html tot 5 MB; pdf, docx, odt, scans (png, jpg, tiff) tot 50 MB"
+    assert upload_label() == "Per bestand: txt, md, html tot 5 MB; pdf, docx, odt, scans (png, jpg, tiff) tot 50 MB"

@@ -206,6 +206,10 @@ def _upload(page, name, data, mime="text/plain"):
     page.locator("#upload input[type=file]").set_input_files(files)
     page.wait_for_timeout(1500)
     page.locator("#toevoegen").click()
+    return _final_message(page, name)
+
+
+def _final_message(page, name):
     # Wait for the final message, which names the file (while it works, the
     # box shows a timer and progress instead).
     page.wait_for_function(
@@ -283,8 +287,8 @@ def test_browser_status_and_lists_are_current_on_every_page_load(page, server):
 
 
 def test_browser_a_file_over_our_limit_gets_our_dutch_message(page, tmp_path):
-    label = page.locator("#upload").inner_text()
-    assert "pdf, docx, odt tot 50 MB" in label and "txt, md, html tot 5 MB" in label, label
+    label = page.locator("#upload-limieten").inner_text()
+    assert "pdf, docx, odt, scans (png, jpg, tiff) tot 50 MB" in label and "txt, md, html tot 5 MB" in label, label
     big = tmp_path / "jaarverslag.pdf"
     big.write_bytes(b"%PDF-1.4\n" + b"0" * (51 * 1024 * 1024))
     message = _upload(page, "jaarverslag.pdf", big)
@@ -298,13 +302,24 @@ def test_browser_an_english_question_is_answered(page):
     assert page.locator("#resultaten .vb-match").first.inner_text() in ("sterke overeenkomst", "redelijke overeenkomst")
 
 
-def test_browser_a_scanned_pdf_is_refused_with_the_reason(page, server, tmp_path):
+def test_browser_an_uploaded_scan_shows_progress_per_page_and_is_found(page, server, tmp_path):
     import documents
 
-    scanned = documents.write_scanned_pdf(tmp_path / "scan.pdf")
-    message = _upload(page, "scan.pdf", scanned.read_bytes(), mime="application/pdf")
-    assert "scan.pdf is niet leesbaar: geen tekstlaag (gescand?)" in message, message
-    assert not (server["corpus"] / "scan.pdf").exists()
+    scan = documents.write_scanned_letter(tmp_path / "besluit-traplift.pdf")
+    if not page.locator("#toevoegen").is_visible():
+        page.get_by_text("Teksten toevoegen").click()
+    page.locator("#upload input[type=file]").set_input_files(str(scan))
+    page.wait_for_timeout(1500)
+    page.locator("#toevoegen").click()
+    page.wait_for_function("() => document.body.innerText.includes('(OCR): pagina')", timeout=120000)
+    page.screenshot(path=str(ARTIFACTS / "ocr-voortgang.png"), full_page=True)
+    message = _final_message(page, "besluit-traplift.pdf")
+    assert "Opgeslagen als besluit-traplift.pdf" in message, message
+    ask(page, "Binnen hoeveel weken neemt de leverancier contact op?")
+    first = page.locator("#resultaten .vb-hit").first
+    assert first.get_attribute("data-source") == "besluit-traplift.pdf"
+    assert first.locator(".vb-page").inner_text() == "p. 2"
+    assert "zes weken" in first.locator("mark.vb-answer").inner_text()
 
 
 @pytest.mark.parametrize(

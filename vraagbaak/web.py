@@ -152,7 +152,7 @@ def upload_label() -> str:
     by_limit: dict[int, list[str]] = {}
     for fmt in FORMATS:
         by_limit.setdefault(fmt.upload_limit, []).append(fmt.name)
-    return "Bestanden: " + "; ".join(f"{', '.join(names)} tot {limit >> 20} MB" for limit, names in sorted(by_limit.items()))
+    return "Per bestand: " + "; ".join(f"{', '.join(names)} tot {limit >> 20} MB" for limit, names in sorted(by_limit.items()))
 
 
 def _names(value) -> list[str]:
@@ -255,7 +255,9 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         with gr.Accordion("Teksten toevoegen", open=False):
             with gr.Row():
                 with gr.Column():
-                    upload = gr.File(label=upload_label(), file_count="multiple", type="filepath", elem_id="upload")
+                    # The limits go below the box: as its label they wrapped under its buttons
+                    upload = gr.File(label="Bestanden", file_count="multiple", type="filepath", elem_id="upload")
+                    gr.Markdown(upload_label(), elem_id="upload-limieten")
                 with gr.Column():
                     paste_title = gr.Textbox(label="Titel", elem_id="plak-titel")
                     paste_text = gr.Textbox(label="Tekst", lines=6, elem_id="plak-tekst")
@@ -266,8 +268,10 @@ def build_page(live: LiveIndex) -> gr.Blocks:
         status = gr.Markdown(status_line(live), elem_id="status")
         lists = [status, source, folders, types]
         page.load(lambda: _lists(live), None, lists, api_visibility="private")
-        add_button.click(add, [upload, paste_title, paste_text], [message, *lists, upload], api_visibility="private", concurrency_limit=1, concurrency_id="update")
-        rebuild.click(refresh, None, [message, *lists], api_name="update", concurrency_limit=1, concurrency_id="update")
+        add_button.click(add, [upload, paste_title, paste_text], [message, *lists, upload], api_visibility="private", concurrency_limit=1, concurrency_id="update",
+                         show_progress_on=[message])
+        rebuild.click(refresh, None, [message, *lists], api_name="update", concurrency_limit=1, concurrency_id="update",
+                      show_progress_on=[message])
     return page
 
 
