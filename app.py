@@ -23,7 +23,12 @@ def main(argv=None):
     parser.add_argument("--store", "--index", dest="index", default="index",
                         help="index folder (default: index), or milvus:URI[#NAME] for a Milvus collection "
                              "(URI: a local .db folder or http://host:19530; token from env VRAAGBAAK_MILVUS_TOKEN)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, this machine only); another needs --users, or --open")
+    parser.add_argument("--users", default=None,
+                        help="users file (python -m vraagbaak users add ...): every page, API call and file then needs a login")
+    parser.add_argument("--open", action="store_true", dest="open_to_all",
+                        help="listen on a non-loopback --host without --users: anyone who reaches the port reads every document")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     parser.add_argument("--model-dir", default=None, help="folder of the converted bundled model")
     parser.add_argument("--backend", choices=BACKENDS, default=os.environ.get("VRAAGBAAK_BACKEND"),
@@ -31,12 +36,17 @@ def main(argv=None):
     parser.add_argument("--no-ocr", action="store_true",
                         help="skip scanned PDF pages and images instead of reading them with OCR (seconds per page)")
     args = parser.parse_args(argv)
+    if not args.users and not args.open_to_all and not _loopback(args.host):
+        print(f"error: --host {args.host} lets other machines in; give --users FILE (accounts), or --open if everyone "
+              "on the network may read every document", file=sys.stderr)
+        return 2
 
     from vraagbaak.errors import VraagbaakError
     from vraagbaak.live import LiveIndex
     from vraagbaak.ocr import OcrSettings
 
     try:
+        accounts = _accounts(args.users) if args.users else None
         live = LiveIndex(args.corpus, args.index, model_dir=args.model_dir, backend=args.backend,
                          ocr=OcrSettings(enabled=not args.no_ocr))
         report = live.update(progress=True)
@@ -60,12 +70,33 @@ def main(argv=None):
     from vraagbaak.web import CSS, build_page, make_app
 
     warm.join()
-    page = build_page(live)
+    page = build_page(live, accounts)
     page.queue(default_concurrency_limit=None)
-    app = make_app(live, page, theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]), css=CSS)
+    app = make_app(live, page, accounts=accounts, theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]), css=CSS)
     print(f"Vraagbaak: http://{args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _accounts(path: str):
+    from vraagbaak.accounts import Accounts
+    from vraagbaak.errors import VraagbaakError
+
+    accounts = Accounts(path)
+    if not accounts.names():
+        raise VraagbaakError(f"no users in {path}; add one with: python -m vraagbaak users add NAME --role redacteur --users {path}")
+    return accounts
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 if __name__ == "__main__":

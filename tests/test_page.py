@@ -64,3 +64,20 @@ def test_dates_and_the_upload_label_in_dutch(monkeypatch):
         monkeypatch.delenv("TZ")
         time.tzset()
     assert upload_label() == "Per bestand: txt, md, html tot 5 MB; pdf, docx, odt, scans (png, jpg, tiff) tot 50 MB"
+
+
+def test_a_session_ends_after_its_time():
+    from types import SimpleNamespace
+
+    from vraagbaak.web import Sessions
+
+    now = [0.0]
+    sessions = Sessions(3600, clock=lambda: now[0])
+    gradio_app = SimpleNamespace(cookie_id="abc", tokens={"t1": "anna", "t0": "bas"})
+    request = lambda token: SimpleNamespace(cookies={"access-token-abc": token})  # noqa: E731
+    sessions.issued(["access-token-abc=t1; HttpOnly; Path=/", "access-token-unsecure-abc=t1; HttpOnly"])
+    assert sessions.user(gradio_app, request("t1")) == "anna"
+    assert sessions.user(gradio_app, request("t0")) is None and "t0" not in gradio_app.tokens  # never dated: dropped
+    now[0] = 3601
+    assert sessions.user(gradio_app, request("t1")) is None and "t1" not in gradio_app.tokens
+    assert sessions.user(gradio_app, SimpleNamespace(cookies={})) is None

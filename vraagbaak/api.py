@@ -114,11 +114,14 @@ class Index:
         ``folders``, documents in any of these subfolders of the corpus
         ("team-a", "team-a/2024"); ``types``, of any of these file types ("pdf",
         "docx"); ``within``, only these sources (what a caller allows, e.g. a
-        user's collections). The search itself is narrowed, so ``k`` hits come
-        back whenever ``k`` exist within the filters. ``answers``: how many hits
-        get their answering sentence chosen (default: all).
+        user's collections): the other filters then name only what lies within
+        it, and their errors list nothing outside it. The search itself is
+        narrowed, so ``k`` hits come back whenever ``k`` exist within the
+        filters. ``answers``: how many hits get their answering sentence chosen
+        (default: all).
         """
-        allowed = scope(self.documents, source=source, folders=folders, types=types, within=within)
+        known = self.documents if within is None else [s for s in within if s in self.documents]
+        allowed = scope(known, source=source, folders=folders, types=types, within=None if within is None else known)
         return self._searcher.search(question, k, mode, allowed, answers)
 
     # ---------------------------------------------------------------- facts

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from .accounts import ROLES, Accounts
 from .api import Index
 from .embeddings import BACKENDS
 from .errors import VraagbaakError
@@ -186,6 +187,70 @@ def eval_(questions, corpus_dir, index_dir, k, modes, model, model_dir, backend,
         click.echo(json.dumps(results[0] if len(results) == 1 else results))
         return
     click.echo(table(results, k=k))
+
+
+# ------------------------------------------------------------------ users
+
+
+@cli.group()
+def users():
+    """Accounts for a shared Vraagbaak (python app.py --users FILE): names, roles and collections."""
+
+
+users_file_option = click.option("--users", "users_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                                 help="The users file (written readable by its owner only).")
+
+
+def _password(prompt: str = "Wachtwoord") -> str:
+    """At a terminal: asked twice without echo; otherwise the first line of standard input."""
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt="Nog een keer")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="lezer: search and open sources; redacteur: also add texts and update.")
+@click.option("--collections", default=None, help="Subfolders of the corpus this user may see, separated by commas (default: all).")
+@users_file_option
+@_user_errors
+def users_add(name, role, collections, users_file):
+    """Add user NAME; the password is read from standard input (or asked for at a terminal)."""
+    folders = None if collections is None else [c for c in collections.split(",") if c.strip()]
+    Accounts(users_file).add(name, _password(), role, folders)
+    click.echo(f"{name} added to {users_file} as {role}" + (f", collections: {', '.join(folders)}" if folders is not None else ""))
+
+
+@users.command("remove")
+@click.argument("name")
+@users_file_option
+@_user_errors
+def users_remove(name, users_file):
+    """Remove user NAME (their open sessions end at their next request)."""
+    Accounts(users_file).remove(name)
+    click.echo(f"{name} removed from {users_file}")
+
+
+@users.command("passwd")
+@click.argument("name")
+@users_file_option
+@_user_errors
+def users_passwd(name, users_file):
+    """Set a new password for NAME (read like ``add``'s)."""
+    Accounts(users_file).set_password(name, _password("Nieuw wachtwoord"))
+    click.echo(f"password of {name} changed")
+
+
+@users.command("list")
+@users_file_option
+@_user_errors
+def users_list(users_file):
+    """Every user with their role and collections (never a password or hash)."""
+    accounts = Accounts(users_file)
+    for name in accounts.names():
+        account = accounts.get(name)
+        folders = "all collections" if account.collections is None else ", ".join(account.collections) or "no collections"
+        click.echo(f"{name}\t{account.role}\t{folders}")
 
 
 def _eval_index_dir(corpus_dir: Path, backend: str | None = None, store: str | None = None) -> str:

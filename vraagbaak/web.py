@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 
 import gradio as gr
+from fastapi import Request  # at module level: FastAPI resolves the route's annotations here
 
+from .accounts import Account, Accounts, LoginThrottle, may_update
 from .corpus import SUFFIXES, upload_limit
 from .readers import FORMATS
 from .embeddings import DEFAULT_MODEL
 from .errors import VraagbaakError
+from .filters import list_folders, list_types
 from .lexical import stem_word, tokenize
 from .live import LiveIndex
 from .progress import BuildProgress, describe_nl
@@ -119,31 +123,46 @@ def model_words(model: str, backend: str) -> str:
     return f"{name}, {runtime}" if runtime else name
 
 
-def status_line(live: LiveIndex) -> str:
-    """Read anew on every page load and after every update: never the counts of when the page was built."""
+def status_line(live: LiveIndex, account: Account | None = None) -> str:
+    """Read anew on every page load and after every update: never the counts of when the page was built.
+    A user limited to collections sees the counts of those only."""
     index = live.current
     if index is None:
         return "**Index:** nog niet gebouwd."
+    visible = _visible(index, account)
+    records = index.store.document_records
+    passages = index.passage_count if visible is None else sum(records[s].rows for s in visible)
+    documents = len(index.documents) if visible is None else len(visible)
+    who = f" · ingelogd als {account.name} ({account.role})" if account else ""
     return (
-        f"**Index:** {len(index.documents)} documenten, {index.passage_count} passages · "
-        f"bijgewerkt op {dutch_datetime(index.updated)} · zoekt met {model_words(index.model, index.backend)}"
+        f"**Index:** {documents} {'document' if documents == 1 else 'documenten'}, {passages} passages · "
+        f"bijgewerkt op {dutch_datetime(index.updated)} · zoekt met {model_words(index.model, index.backend)}{who}"
     )
 
 
-def _document_choices(live: LiveIndex):
+def _visible(index, account: Account | None) -> frozenset[str] | None:
+    """The sources ``account`` may see (None: all)."""
+    return None if account is None else account.visible(index.documents)
+
+
+def _document_choices(live: LiveIndex, account: Account | None = None):
     index = live.current
     docs = index.documents if index else {}
-    return [("Alle documenten", "")] + [(f"{title} ({source})", source) for source, title in sorted(docs.items())]
+    visible = _visible(index, account) if index else None
+    return [("Alle documenten", "")] + [(f"{title} ({source})", source) for source, title in sorted(docs.items())
+                                        if visible is None or source in visible]
 
 
-def _lists(live: LiveIndex):
-    """The status line and every list on the page, as they are now."""
+def _lists(live: LiveIndex, account: Account | None = None):
+    """The status line and every list on the page, as they are now and as this user may see them."""
     index = live.current
+    visible = None if index is None else _visible(index, account)
+    sources = [] if index is None else sorted(index.documents if visible is None else visible)  # an empty set stays empty
     return (
-        status_line(live),
-        gr.update(choices=_document_choices(live)),
-        gr.update(choices=index.folders if index else []),
-        gr.update(choices=index.types if index else []),
+        status_line(live, account),
+        gr.update(choices=_document_choices(live, account)),
+        gr.update(choices=list_folders(sources)),
+        gr.update(choices=list_types(sources)),
     )
 
 
@@ -163,27 +182,40 @@ def _names(value) -> list[str]:
     return [item.strip() for item in items if item and item.strip()]
 
 
-def search_json(live: LiveIndex, question: str, k: int = 5, source: str = "", folder: str = "", type: str = "") -> list[dict]:
+def search_json(live: LiveIndex, question: str, k: int = 5, source: str = "", folder: str = "", type: str = "",
+                account: Account | None = None) -> list[dict]:
     """The /search API: the hits as JSON, each with the ``link`` that opens its source."""
     try:
-        hits = live.search(question, k=int(k), source=source or None, folders=_names(folder), types=_names(type))
+        hits = _search(live, question, k, source, _names(folder), _names(type), account)
     except VraagbaakError as exc:
         raise gr.Error(str(exc)) from exc
     return [hit_to_json(h, link(h.source, h.page)) for h in hits]
 
 
-def search_page(live: LiveIndex, question: str, k: int, source: str, folders, types) -> str:
+def _search(live: LiveIndex, question, k, source, folders, types, account: Account | None):
+    """A search narrowed to what ``account`` may see: inside the stores, so a restricted user still gets ``k`` hits."""
+    index = live.current
+    within = _visible(index, account) if index is not None else None
+    return live.search(question, k=int(k), source=source or None, folders=folders, types=types, within=within)
+
+
+def search_page(live: LiveIndex, question: str, k: int, source: str, folders, types, account: Account | None = None) -> str:
     """The results HTML for a question asked on the page (messages in the page's Dutch)."""
     try:
-        hits = live.search(question, k=int(k), source=source or None, folders=_names(folders), types=_names(types))
+        hits = _search(live, question, k, source, _names(folders), _names(types), account)
     except VraagbaakError as exc:
         return _message(question, str(exc))
     good = good_matches(hits, live.current.ranking.no_match_similarity)
     return render_hits(question, good, hidden=len(hits) - len(good))
 
 
-def update_index(live: LiveIndex, progress, done_text: str = "Index bijgewerkt.", notes=()) -> tuple:
+EDITORS_ONLY = "Alleen een redacteur mag teksten toevoegen en de index bijwerken."
+
+
+def update_index(live: LiveIndex, progress, done_text: str = "Index bijgewerkt.", notes=(), account: Account | None = None) -> tuple:
     """Bring the index up to date: (message, status, and each list), for the page."""
+    if not may_update(account):
+        return EDITORS_ONLY, *_lists(live, account)
     skipped = []
 
     def report(p: BuildProgress):
@@ -193,53 +225,77 @@ def update_index(live: LiveIndex, progress, done_text: str = "Index bijgewerkt."
     try:
         r = live.update(progress=report, on_skip=lambda s, reason: skipped.append(f"{s}: {reason}"))
     except VraagbaakError as exc:
-        return f"Fout: {exc}", *_lists(live)
+        return f"Fout: {exc}", *_lists(live, account)
     lines = list(notes) + [
         f"{done_text} Documenten: {r.documents_added} nieuw, {r.documents_changed} gewijzigd, "
         f"{r.documents_removed} verwijderd; {r.passages_embedded} passages ingesloten, {r.passages_reused} hergebruikt."
     ]
-    lines += [f"Overgeslagen: {s}" for s in skipped]
-    return "\n\n".join(lines), *_lists(live)
+    lines += [f"Overgeslagen: {s}" for s in skipped if account is None or account.may_see(s.split(": ", 1)[0])]
+    return "\n\n".join(lines), *_lists(live, account)
 
 
-def add_texts(live: LiveIndex, files, title: str, text: str, progress) -> tuple:
+def add_texts(live: LiveIndex, files, title: str, text: str, progress, account: Account | None = None) -> tuple:
     """Save uploads and a pasted text, then update: (message, status, each list, the emptied upload box)."""
+    if not may_update(account):
+        return EDITORS_ONLY, *_lists(live, account), None
     saved, problems = _save_uploads(live, files, title, text, progress)
     if not saved:
         message = "\n\n".join(problems or [f"Kies een bestand ({', '.join(SUFFIXES)}) of plak een tekst."])
-        return message, *_lists(live), None
+        return message, *_lists(live, account), None
     notes = problems + [f"Opgeslagen als {name}." for name in saved]
-    return *update_index(live, progress, "Tekst toegevoegd en doorzoekbaar.", notes), None
+    return *update_index(live, progress, "Tekst toegevoegd en doorzoekbaar.", notes, account), None
 
 
-def build_page(live: LiveIndex) -> gr.Blocks:
+def build_page(live: LiveIndex, accounts: Accounts | None = None) -> gr.Blocks:
+    """The page. With ``accounts`` every event acts as the logged-in user: their collections, their role."""
+
+    def user(request: gr.Request | None) -> Account | None:
+        if accounts is None:
+            return None
+        account = accounts.get(getattr(request, "username", None))
+        if account is None:  # removed from the users file since logging in
+            raise gr.Error("Log opnieuw in: dit account bestaat niet (meer).")
+        return account
+
     # Thin closures over the module's functions: Gradio reads their signatures
-    # (the API's parameters, the progress argument) and binds ``live`` here.
-    def search_api(question: str, k: int = 5, source: str = "", folder: str = "", type: str = "") -> list[dict]:
+    # (the API's parameters, the progress and request arguments) and binds ``live`` here.
+    def search_api(question: str, k: int = 5, source: str = "", folder: str = "", type: str = "",
+                   request: gr.Request = None) -> list[dict]:
         """Search the texts; returns the hits as JSON (rank, score, source, title, text, answer, start, end, link, ...).
 
         ``folder`` and ``type``: names separated by commas (a subfolder of the
         corpus, a file type such as "pdf"); empty = all.
         """
-        return search_json(live, question, k, source, folder, type)
+        return search_json(live, question, k, source, folder, type, account=user(request))
 
-    def ask_on_page(question, k, source, folders, types):
-        return search_page(live, question, k, source, folders, types)
+    def ask_on_page(question, k, source, folders, types, request: gr.Request):
+        return search_page(live, question, k, source, folders, types, user(request))
 
-    def refresh(progress=gr.Progress()):
-        return update_index(live, progress)
+    def refresh(request: gr.Request, progress=gr.Progress()):
+        account = user(request)
+        if not may_update(account):
+            raise gr.Error(EDITORS_ONLY)  # the /update API: an error, not a message
+        return update_index(live, progress, account=account)
 
-    def add(files, title, text, progress=gr.Progress()):
-        return add_texts(live, files, title, text, progress)
+    def add(files, title, text, request: gr.Request, progress=gr.Progress()):
+        return add_texts(live, files, title, text, progress, user(request))
+
+    def on_load(request: gr.Request):
+        account = user(request)
+        return *_lists(live, account), gr.update(visible=may_update(account))
 
     with gr.Blocks(title="Vraagbaak") as page:
-        gr.Markdown("# Vraagbaak\nStel een vraag in gewoon Nederlands: Vraagbaak zoekt de passages in de teksten die hem beantwoorden.")
+        with gr.Row():
+            gr.Markdown("# Vraagbaak\nStel een vraag in gewoon Nederlands: Vraagbaak zoekt de passages in de teksten die hem beantwoorden.")
+            if accounts is not None:
+                gr.Button("Uitloggen", link="/logout", size="sm", scale=0, elem_id="uitloggen")
         with gr.Row():
             question = gr.Textbox(label="Vraag", placeholder="bijvoorbeeld: wat is preventie?", scale=5, elem_id="vraag")
             ask = gr.Button("Zoek", variant="primary", scale=1, elem_id="zoek")
         with gr.Row():
             k = gr.Slider(1, 20, value=5, step=1, label="Aantal resultaten")
-            source = gr.Dropdown(choices=_document_choices(live), value="", label="Alleen in document", elem_id="document")
+            # The lists start empty and are filled for this user on load: never another user's documents in the page's config
+            source = gr.Dropdown(choices=[("Alle documenten", "")], value="", label="Alleen in document", elem_id="document")
             folders = gr.Dropdown(choices=[], value=[], multiselect=True, label="Alleen in map", elem_id="map")
             types = gr.Dropdown(choices=[], value=[], multiselect=True, label="Alleen bestandstype", elem_id="type")
         gr.Examples(
@@ -252,7 +308,7 @@ def build_page(live: LiveIndex) -> gr.Blocks:
             event(ask_on_page, [question, k, source, folders, types], results, api_visibility="private", concurrency_limit=None)
         gr.api(search_api, api_name="search", concurrency_limit=None)
 
-        with gr.Accordion("Teksten toevoegen", open=False):
+        with gr.Accordion("Teksten toevoegen", open=False, visible=accounts is None) as adding:
             with gr.Row():
                 with gr.Column():
                     # The limits go below the box: as its label they wrapped under its buttons
@@ -265,11 +321,11 @@ def build_page(live: LiveIndex) -> gr.Blocks:
                 add_button = gr.Button("Toevoegen en index bijwerken", variant="primary", elem_id="toevoegen")
                 rebuild = gr.Button("Index bijwerken (bestanden in de map)", elem_id="bijwerken")
             message = gr.Markdown(elem_id="melding")
-        status = gr.Markdown(status_line(live), elem_id="status")
+        status = gr.Markdown("**Index:** wordt gelezen…", elem_id="status")
         lists = [status, source, folders, types]
-        page.load(lambda: _lists(live), None, lists, api_visibility="private")
-        add_button.click(add, [upload, paste_title, paste_text], [message, *lists, upload], api_visibility="private", concurrency_limit=1, concurrency_id="update",
-                         show_progress_on=[message])
+        page.load(on_load, None, [*lists, adding], api_visibility="private")
+        add_button.click(add, [upload, paste_title, paste_text], [message, *lists, upload], api_visibility="private",
+                         concurrency_limit=1, concurrency_id="update", show_progress_on=[message])
         rebuild.click(refresh, None, [message, *lists], api_name="update", concurrency_limit=1, concurrency_id="update",
                       show_progress_on=[message])
     return page
@@ -306,22 +362,44 @@ def _save_uploads(live: LiveIndex, files, title, text, progress) -> tuple[list[s
     return saved, problems
 
 
-def make_app(live: LiveIndex, page: gr.Blocks, **gradio_options):
+SESSION_SECONDS = 8 * 3600  # a working day: log in in the morning, not again at lunch
+
+
+def make_app(live: LiveIndex, page: gr.Blocks, *, accounts: Accounts | None = None,
+             session_seconds: float = SESSION_SECONDS, **gradio_options):
     """The web app: the page at "/", and each indexed source file at ``bron/<source>``.
 
     ``gradio_options`` go to ``gr.mount_gradio_app`` (theme, css, ...). Gradio's
     own file route serves only what the page itself made (uploads in its
     temporary folder); the corpus and index folders are blocked there outright.
+
+    With ``accounts`` every route needs a login (Gradio's own login, checked
+    against the users file, wrong passwords slowed down by ``LoginThrottle``);
+    a session ends after ``session_seconds``; a source link opens only a file
+    of the user's collections; only a redacteur may upload.
     """
     from fastapi import FastAPI
     from fastapi.responses import FileResponse, PlainTextResponse
+    from starlette.routing import Mount
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    sessions = Sessions(session_seconds)
+
+    def gradio_app():
+        return next(r.app for r in app.routes if isinstance(r, Mount))
+
+    def logged_in(request: Request) -> Account | None:
+        return accounts.get(sessions.user(gradio_app(), request)) if accounts else None
 
     @app.get(f"/{SOURCE_ROUTE}/{{requested:path}}")
-    def open_source(requested: str):
+    def open_source(requested: str, request: Request):
+        account = logged_in(request)
+        if accounts is not None and account is None:
+            return PlainTextResponse("Log eerst in.", status_code=401)
         index = live.current
-        path = resolve_source(live.corpus_dir, requested, index.documents if index else ())
+        visible = None if index is None else _visible(index, account)
+        allowed = () if index is None else (index.documents if visible is None else visible)  # an empty set stays empty
+        path = resolve_source(live.corpus_dir, requested, allowed)
         if path is None:
             return PlainTextResponse("Dit bestand staat niet in de index, of mag niet worden geopend.", status_code=404)
         headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
@@ -330,8 +408,83 @@ def make_app(live: LiveIndex, page: gr.Blocks, **gradio_options):
         return FileResponse(path, media_type=media_type(path), headers=headers, filename=path.name,
                             content_disposition_type=disposition(path))
 
+    if accounts is not None:
+        _guard(app, gradio_app, sessions, accounts)
+        gradio_options.update(auth=_login_check(accounts, LoginThrottle()),
+                              auth_message="Log in met je Vraagbaak-account (vraag het de beheerder als je er geen hebt).")
     blocked = [str(Path(live.corpus_dir).resolve())]
     if isinstance(live.index_dir, (str, Path)) and not str(live.index_dir).startswith("milvus:"):
         blocked.append(str(Path(live.index_dir).resolve()))
+    if accounts is not None:
+        blocked.append(str(accounts.path.resolve()))
     return gr.mount_gradio_app(app, page, path="", blocked_paths=blocked, max_file_size=FRAMEWORK_UPLOAD_LIMIT,
                                show_error=True, **gradio_options)
+
+
+def _login_check(accounts: Accounts, throttle: LoginThrottle):
+    """Gradio's ``auth`` callable: the password against its hash, unless this name is waiting out failed attempts."""
+
+    def check(name: str, password: str) -> bool:
+        if throttle.wait_left(name) > 0:
+            return False  # refused unheard: guessing gets slower, the right password too until the wait is over
+        ok = accounts.check(name, password) is not None
+        (throttle.succeeded if ok else throttle.failed)(name)
+        return ok
+
+    return check
+
+
+class Sessions:
+    """Gradio keeps a login token until the server stops; this ends each after ``seconds``.
+
+    A token is dated when Gradio's /login hands it out (its Set-Cookie); a
+    token without a date (from before a restart of this process cannot exist:
+    Gradio's tokens live in memory too) or past its time is dropped from
+    Gradio's table, so every route then asks for a login again.
+    """
+
+    def __init__(self, seconds: float, clock=time.monotonic):
+        self.seconds, self.clock = seconds, clock
+        self._issued: dict[str, float] = {}
+
+    @staticmethod
+    def token(gradio_app, request) -> str | None:
+        return (request.cookies.get(f"access-token-{gradio_app.cookie_id}")
+                or request.cookies.get(f"access-token-unsecure-{gradio_app.cookie_id}"))
+
+    def issued(self, set_cookie_headers: list[str]) -> None:
+        now = self.clock()
+        for token in [t for t, at in self._issued.items() if now - at > self.seconds]:
+            del self._issued[token]  # sessions nobody came back to
+        for header in set_cookie_headers:
+            name, _, rest = header.partition("=")
+            if name.startswith("access-token-"):
+                self._issued[rest.split(";", 1)[0]] = self.clock()
+
+    def user(self, gradio_app, request) -> str | None:
+        """The logged-in user of ``request``, after ending an expired session."""
+        token = self.token(gradio_app, request)
+        if token is None:
+            return None
+        issued = self._issued.get(token)
+        if issued is None or self.clock() - issued > self.seconds:
+            gradio_app.tokens.pop(token, None)
+            self._issued.pop(token, None)
+            return None
+        return gradio_app.tokens.get(token)
+
+
+def _guard(app, gradio_app, sessions: Sessions, accounts: Accounts) -> None:
+    """Every request: end expired sessions; date new ones; uploads only for a redacteur."""
+    from fastapi.responses import JSONResponse
+
+    @app.middleware("http")
+    async def guard(request, call_next):
+        user = sessions.user(gradio_app(), request)
+        if request.url.path.rstrip("/").endswith("/upload") and request.method == "POST" and not (
+                user and may_update(accounts.get(user))):
+            return JSONResponse({"detail": EDITORS_ONLY}, status_code=403 if user else 401)
+        response = await call_next(request)
+        if request.method == "POST" and request.url.path.rstrip("/").endswith("/login") and response.status_code == 200:
+            sessions.issued(response.headers.getlist("set-cookie"))
+        return response

@@ -1,0 +1,142 @@
+"""Accounts: the users file, password hashes, the login throttle, and collections enforced in the search itself."""
+
+import json
+import stat
+
+import pytest
+from click.testing import CliRunner
+
+from helpers import build
+from vraagbaak import VraagbaakError
+from vraagbaak.accounts import Account, Accounts, LoginThrottle
+from vraagbaak.cli import cli
+from vraagbaak.stores.local import FolderLocation, StoreSettings
+
+PASSWORD = "koffie-in-de-wijk"
+
+
+@pytest.fixture
+def accounts(tmp_path):
+    users = Accounts(tmp_path / "gebruikers.json")
+    users.add("anna", PASSWORD, "redacteur")
+    users.add("bas", "een ander wachtwoord", "lezer", ["team-b"])
+    return users
+
+
+def test_passwords_are_checked_against_hashes_only(accounts):
+    assert accounts.check("anna", PASSWORD) == Account("anna", "redacteur", None)
+    assert accounts.check("anna", PASSWORD + "x") is None
+    assert accounts.check("niemand", PASSWORD) is None
+    text = accounts.path.read_text(encoding="utf-8")
+    assert PASSWORD not in text and "een ander wachtwoord" not in text
+    assert PASSWORD.encode().hex() not in text  # not even encoded
+    entries = json.loads(text)["users"]
+    assert all(e["password_hash"].startswith("$argon2id$") for e in entries.values())
+    assert entries["anna"]["password_hash"] != Accounts(accounts.path)._users()["bas"]["password_hash"]
+
+
+def test_the_users_file_is_readable_by_its_owner_only_and_changes_count_at_once(accounts):
+    assert stat.S_IMODE(accounts.path.stat().st_mode) == 0o600
+    other = Accounts(accounts.path)  # the server's instance, say
+    assert other.get("bas") == Account("bas", "lezer", ("team-b",))
+    accounts.set_password("bas", "nieuw wachtwoord!")
+    assert other.check("bas", "nieuw wachtwoord!") is not None and other.check("bas", "een ander wachtwoord") is None
+    accounts.remove("bas")
+    assert other.get("bas") is None and other.names() == ["anna"]
+    assert not [p for p in accounts.path.parent.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+@pytest.mark.parametrize("name, password, role, message", [
+    ("anna", PASSWORD, "lezer", "exists already"),
+    ("carla", "kort", "lezer", "at least 8 characters"),
+    ("carla", PASSWORD, "beheerder", "unknown role"),
+    (" carla", PASSWORD, "lezer", "user name"),
+])
+def test_bad_accounts_are_refused(accounts, name, password, role, message):
+    with pytest.raises(VraagbaakError, match=message):
+        accounts.add(name, password, role)
+
+
+def test_collections_hold_their_subfolders_only():
+    bas = Account("bas", "lezer", ("team-b",))
+    assert bas.may_see("team-b/x.txt") and bas.may_see("team-b/2024/y.pdf")
+    assert not bas.may_see("team-bis/x.txt") and not bas.may_see("x.txt") and not bas.may_see("team-a/team-b/x.txt")
+    assert Account("anna", "redacteur", None).visible(["a", "b"]) is None
+    assert Account("c", "lezer", ()).visible(["a.txt", "team-b/x.txt"]) == frozenset()
+
+
+def test_repeated_wrong_passwords_for_a_name_wait_longer_and_longer():
+    now = [0.0]
+    throttle = LoginThrottle(free=3, first_wait=2, max_wait=60, clock=lambda: now[0])
+    for _ in range(3):
+        throttle.failed("anna")
+        assert throttle.wait_left("anna") == 0  # three tries are free: typos happen
+    waits = []
+    for _ in range(7):
+        throttle.failed("anna")
+        waits.append(throttle.wait_left("anna"))
+    assert waits == [2, 4, 8, 16, 32, 60, 60]
+    assert throttle.wait_left("bas") == 0  # per name
+    now[0] += 60
+    assert throttle.wait_left("anna") == 0
+    throttle.succeeded("anna")
+    throttle.failed("anna")
+    assert throttle.wait_left("anna") == 0
+
+
+def test_users_commands(tmp_path):
+    users = tmp_path / "gebruikers.json"
+    run = CliRunner().invoke
+    added = run(cli, ["users", "add", "carla", "--role", "lezer", "--collections", "team-a,team-b", "--users", str(users)],
+                input="geheim-genoeg\n")
+    assert added.exit_code == 0, added.output
+    listed = run(cli, ["users", "list", "--users", str(users)])
+    assert listed.output == "carla\tlezer\tteam-a, team-b\n"
+    assert "geheim" not in users.read_text() and "argon2" not in listed.output
+    assert run(cli, ["users", "passwd", "carla", "--users", str(users)], input="nog-geheimer\n").exit_code == 0
+    assert Accounts(users).check("carla", "nog-geheimer")
+    short = run(cli, ["users", "add", "dirk", "--role", "lezer", "--users", str(users)], input="kort\n")
+    assert short.exit_code == 2 and "at least 8 characters" in short.output
+    assert run(cli, ["users", "remove", "carla", "--users", str(users)]).exit_code == 0
+    assert Accounts(users).names() == []
+
+
+@pytest.fixture
+def teams(tmp_path):
+    """Two collections: team-a with four articles (where "preventie" is answered), team-b with one."""
+    from conftest import ROOT
+
+    corpus = tmp_path / "corpus"
+    names = sorted(p.name for p in (ROOT / "corpus").glob("*.txt"))
+    for i, name in enumerate(names):
+        folder = corpus / ("team-b" if name == "wat-is-sociaal-werk.txt" else "team-a")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes((ROOT / "corpus" / name).read_bytes())
+    return corpus
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_a_restricted_user_gets_k_hits_from_their_collection_only_on_an_hnsw_index(fake, teams, tmp_path, mode):
+    index = build(teams, FolderLocation(tmp_path / "idx", StoreSettings(ann_min_rows=10)))
+    assert index.store.ann_file  # the graph search with a selector is what is tested
+    bas = Account("bas", "lezer", ("team-b",))
+    within = bas.visible(index.documents)
+    assert within == {"team-b/wat-is-sociaal-werk.txt"}
+    unrestricted = index.search("wat is preventie?", k=10, mode=mode)
+    assert any(not h.source.startswith("team-b/") for h in unrestricted)  # the best answers lie elsewhere
+    hits = index.search("wat is preventie?", k=10, mode=mode, within=within)
+    assert {h.source for h in hits} == set(within)
+    if mode != "lexical":  # BM25 returns only passages holding a question term
+        assert len(hits) == 10
+
+
+def test_filters_of_a_restricted_user_name_nothing_outside_their_collections(fake, teams, tmp_path):
+    index = build(teams, tmp_path / "idx")
+    within = Account("bas", "lezer", ("team-b",)).visible(index.documents)
+    with pytest.raises(VraagbaakError) as error:
+        index.search("wat is preventie?", folders=["team-c"], within=within)
+    assert "team-a" not in str(error.value) and "there are: team-b" in str(error.value)
+    with pytest.raises(VraagbaakError, match="no document"):  # another collection's file is as unknown as a missing one
+        index.search("wat is preventie?", source="team-a/vertrouw-op-je-kracht.txt", within=within)
+    with pytest.raises(VraagbaakError, match=r"no folder 'team-a' in this index \(there are: team-b\)"):
+        index.search("wat is preventie?", folders=["team-a"], within=within)  # another collection is as unknown as none
