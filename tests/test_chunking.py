@@ -114,3 +114,11 @@ def test_the_fast_abbreviation_scan_splits_exactly_as_pysbd():
     assert len(texts) > 3
     for text in texts:
         assert split_sentences(text) == split_sentences(text, _fast=False)
+
+
+def test_markdown_heading_marks_are_not_part_of_the_heading():
+    body = "Het wijkteam helpt bewoners met vragen over geld, zorg en opvoeding. " * 6
+    text = f"# Mantelzorg in de wijk\n\n{body}\n\n## Respijtzorg\n\n{body}"
+    passages = chunk_document(text, "Mantelzorg in de wijk", ChunkingSettings(target_chars=300, max_chars=600, min_chars=0))
+    assert {p.heading for p in passages} == {"Mantelzorg in de wijk", "Respijtzorg"}
+    assert all(p.text == text[p.start : p.end] for p in passages)  # the text itself keeps its marks and offsets

@@ -222,6 +222,11 @@ def looks_like_title(title: str) -> bool:
     return 0 < len(title) <= 120 and title.rstrip()[-1:] not in ".!;,:"
 
 
+def _heading_words(line: str) -> str:
+    """A heading without its Markdown marks ("## Financiering" -> "Financiering")."""
+    return re.sub(r"^#{1,6}[ \t]+", "", line)
+
+
 def passage_context(title: str, heading: str, passage_text: str, settings: ChunkingSettings) -> list[str]:
     """The lines put in front of a passage for embedding and BM25: its document's
     title and its section heading (where the passage does not begin with them),
@@ -230,7 +235,7 @@ def passage_context(title: str, heading: str, passage_text: str, settings: Chunk
     lines = []
     if settings.title_in_passage and looks_like_title(title) and not passage_text.startswith(title):
         lines.append(title)
-    if settings.heading_in_passage and heading and heading != title and not passage_text.startswith(heading):
+    if settings.heading_in_passage and heading and heading != title and not _heading_words(passage_text).startswith(heading):
         lines.append(heading)
     return lines
 
@@ -302,14 +307,14 @@ def chunk_document(
             if has_body and current[-1][1] - current[0][0] < settings.min_chars and fits(current[0][0], span[1]):
                 # Too little text to stand alone (a title, a one-line intro):
                 # the heading and its section join it instead.
-                section_heading = text[span[0] : span[1]]
+                section_heading = _heading_words(text[span[0] : span[1]])
                 current.append(span)
                 continue
             if has_body:
                 flush()
             elif current and not heading(current[-1]):
                 current = []  # only overlap so far: a new section drops it
-            section_heading = text[span[0] : span[1]]
+            section_heading = _heading_words(text[span[0] : span[1]])
             current_heading = section_heading
             current.append(span)
             continue
