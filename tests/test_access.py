@@ -1,16 +1,13 @@
 """A shared Vraagbaak with accounts: every route behind a login, roles and collections enforced (real app.py, real model)."""
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
-from test_web import ARTIFACTS, ROOT, _browser, free_port
+from test_web import ARTIFACTS, ROOT, _browser, running_app
 
 pytestmark = pytest.mark.integration
 
@@ -30,26 +27,8 @@ def shared(tmp_path_factory):
         extra = ["--collections", collections] if collections else []
         subprocess.run([sys.executable, "-m", "vraagbaak", "users", "add", name, "--role", role, *extra, "--users", str(users)],
                        input=password + "\n", text=True, check=True, cwd=ROOT, capture_output=True)
-    port = free_port()
-    log = open(work / "app.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--corpus", str(corpus), "--index", str(work / "index"), "--port", str(port), "--users", str(users)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, HF_HUB_OFFLINE="1"),
-    )
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("app.py exited: " + (work / "app.log").read_text()[-2000:])
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        pytest.fail("app.py did not start")
-    yield {"url": f"http://127.0.0.1:{port}/", "corpus": corpus, "users": users}
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running_app(work, "--corpus", str(corpus), "--index", str(work / "index"), "--users", str(users)) as url:
+        yield {"url": url, "corpus": corpus, "users": users}
 
 
 def session(shared, name):

@@ -4,6 +4,7 @@ Integration tests: they use the real bundled model. The browser tests need
 Debian's ``chromium`` (the README's test command installs it) and Playwright.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -40,13 +41,19 @@ def server(tmp_path_factory):
         encoding="utf-8")
     (work / "geheim.txt").write_text("Een bestand naast de corpusmap.", encoding="utf-8")
     os.symlink(work / "geheim.txt", corpus / "geheim-link.txt")  # the build skips it; no route may follow it
+    with running_app(work, "--corpus", str(corpus), "--index", str(work / "index")) as url:
+        yield {"url": url, "corpus": corpus, "work": work}
+
+
+@contextlib.contextmanager
+def running_app(work, *args):
+    """``python app.py ARGS --port P`` started, waited for (model, first build) and stopped after; yields its URL."""
     port = free_port()
     log = open(work / "app.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--corpus", str(corpus), "--index", str(work / "index"), "--port", str(port)],
+        [sys.executable, "app.py", *args, "--port", str(port)],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, HF_HUB_OFFLINE="1"),
     )
-    url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 300
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -58,9 +65,12 @@ def server(tmp_path_factory):
             time.sleep(1)
     else:
         pytest.fail("app.py did not start")
-    yield {"url": url, "corpus": corpus, "work": work}
-    proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ neighbour) or ``VRAAGBAAK_OCR_CACHE``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -81,20 +82,21 @@ def recognise(image, settings: OcrSettings) -> str:
     return pytesseract.image_to_string(image, lang=settings.language, config="--psm 3")
 
 
-def render_page(data: bytes, index: int, dpi: int):
-    """Page ``index`` of a PDF as a greyscale PIL image at ``dpi``."""
+@contextlib.contextmanager
+def _pdf(data: bytes):
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(data)
     try:
-        page = pdf[index]
-        bitmap = page.render(scale=dpi / 72, grayscale=True)
-        image = bitmap.to_pil()
-        bitmap.close()
-        page.close()
-        return image
+        yield pdf
     finally:
         pdf.close()
+
+
+def render_page(data: bytes, index: int, dpi: int):
+    """Page ``index`` of a PDF as a greyscale PIL image at ``dpi``."""
+    with _pdf(data) as pdf:
+        return pdf[index].render(scale=dpi / 72, grayscale=True).to_pil()
 
 
 def image_frames(data: bytes) -> list:
@@ -204,19 +206,8 @@ def recognise_task(task: PageTask, settings: OcrSettings) -> int:
 
 
 def _pdf_page_texts(data: bytes) -> list[str]:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(data)
-    try:
-        texts = []
-        for page in pdf:
-            textpage = page.get_textpage()
-            texts.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-        return texts
-    finally:
-        pdf.close()
+    with _pdf(data) as pdf:
+        return [page.get_textpage().get_text_range() for page in pdf]
 
 
 def _frame_count(data: bytes) -> int:

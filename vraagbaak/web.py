@@ -308,19 +308,7 @@ def build_page(live: LiveIndex, accounts: Accounts | None = None) -> gr.Blocks:
             event(ask_on_page, [question, k, source, folders, types], results, api_visibility="private", concurrency_limit=None)
         gr.api(search_api, api_name="search", concurrency_limit=None)
 
-        with gr.Accordion("Teksten toevoegen", open=False, visible=accounts is None) as adding:
-            with gr.Row():
-                with gr.Column():
-                    # The limits go below the box: as its label they wrapped under its buttons
-                    upload = gr.File(label="Bestanden", file_count="multiple", type="filepath", elem_id="upload")
-                    gr.Markdown(upload_label(), elem_id="upload-limieten")
-                with gr.Column():
-                    paste_title = gr.Textbox(label="Titel", elem_id="plak-titel")
-                    paste_text = gr.Textbox(label="Tekst", lines=6, elem_id="plak-tekst")
-            with gr.Row():
-                add_button = gr.Button("Toevoegen en index bijwerken", variant="primary", elem_id="toevoegen")
-                rebuild = gr.Button("Index bijwerken (bestanden in de map)", elem_id="bijwerken")
-            message = gr.Markdown(elem_id="melding")
+        adding, upload, paste_title, paste_text, add_button, rebuild, message = _adding_panel(visible=accounts is None)
         status = gr.Markdown("**Index:** wordt gelezen…", elem_id="status")
         lists = [status, source, folders, types]
         page.load(on_load, None, [*lists, adding], api_visibility="private")
@@ -329,6 +317,25 @@ def build_page(live: LiveIndex, accounts: Accounts | None = None) -> gr.Blocks:
         rebuild.click(refresh, None, [message, *lists], api_name="update", concurrency_limit=1, concurrency_id="update",
                       show_progress_on=[message])
     return page
+
+
+def _adding_panel(visible: bool):
+    """The *Teksten toevoegen* panel (hidden until the page knows the user may add):
+    (panel, upload box, title, text, add button, update button, message)."""
+    with gr.Accordion("Teksten toevoegen", open=False, visible=visible) as panel:
+        with gr.Row():
+            with gr.Column():
+                # The limits go below the box: as its label they wrapped under its buttons
+                upload = gr.File(label="Bestanden", file_count="multiple", type="filepath", elem_id="upload")
+                gr.Markdown(upload_label(), elem_id="upload-limieten")
+            with gr.Column():
+                paste_title = gr.Textbox(label="Titel", elem_id="plak-titel")
+                paste_text = gr.Textbox(label="Tekst", lines=6, elem_id="plak-tekst")
+        with gr.Row():
+            add_button = gr.Button("Toevoegen en index bijwerken", variant="primary", elem_id="toevoegen")
+            rebuild = gr.Button("Index bijwerken (bestanden in de map)", elem_id="bijwerken")
+        message = gr.Markdown(elem_id="melding")
+    return panel, upload, paste_title, paste_text, add_button, rebuild, message
 
 
 def _ocr_progress(progress, name: str):

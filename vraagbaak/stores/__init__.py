@@ -4,30 +4,8 @@ Import the contract from here; ``locate`` turns ``--store``/``--index`` into a
 ``Location``. Only ``factory`` names the implementations.
 """
 
-from .base import (
-    FORMAT_VERSION,
-    DocumentRecord,
-    Documents,
-    Health,
-    Location,
-    Passage,
-    StoreConfig,
-    StoreReader,
-    StoreWriter,
-    text_key,
-)
+from . import base
+from .base import *  # noqa: F403 - the contract is this package's interface: base.__all__ names it once
 from .factory import locate
 
-__all__ = [
-    "FORMAT_VERSION",
-    "DocumentRecord",
-    "Documents",
-    "Health",
-    "Location",
-    "Passage",
-    "StoreConfig",
-    "StoreReader",
-    "StoreWriter",
-    "locate",
-    "text_key",
-]
+__all__ = [*base.__all__, "locate"]
