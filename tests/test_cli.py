@@ -171,3 +171,32 @@ def test_read_only_index_folder_refuses_builds_and_still_answers(built, corpus, 
     result = _run_on_read_only_folder(built, "ask", "wat is preventie?", "--index", built, "--json", "--weak")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["answer"]
+
+
+def test_ask_prints_where_each_hit_opens_and_filters_by_folder_and_type(fake, corpus, tmp_path, run):
+    import documents
+
+    (corpus / "team").mkdir()
+    documents.write_pdf(corpus / "team" / "nota.pdf")
+    index_dir = tmp_path / "idx"
+    assert run("build", "--corpus", corpus, "--index", index_dir, "--model", "fake").exit_code == 0
+    hits = json.loads(run("ask", "Zwolle opbouwwerk vast budget", "--index", index_dir, "--corpus", corpus, "--folder", "team",
+                          "--type", "pdf", "--mode", "lexical", "--json").stdout)
+    assert hits and {h["source"] for h in hits} == {"team/nota.pdf"}
+    assert hits[0]["link"] == f"{corpus}/team/nota.pdf#page=2" and hits[0]["page"] == 2
+    text = run("ask", "Zwolle opbouwwerk vast budget", "--index", index_dir, "--corpus", corpus, "--type", "pdf", "--mode", "lexical").stdout
+    assert f"   {corpus}/team/nota.pdf#page=2\n" in text
+    txt = json.loads(run("ask", "sociaal werk", "--index", index_dir, "--type", "txt", "--type", "PDF", "--weak", "--json").stdout)
+    assert len(txt) == 5 and all(h["source"].endswith((".txt", ".pdf")) for h in txt)
+    assert_user_error(run("ask", "sociaal werk", "--index", index_dir, "--folder", "geen-map"), "no folder 'geen-map'")
+
+
+def test_ask_hides_weak_matches_like_the_page(built, run):
+    everything = json.loads(run("ask", "wat is preventie?", "--index", built, "-k", "5", "--weak", "--json").stdout)
+    shown = json.loads(run("ask", "wat is preventie?", "--index", built, "-k", "5", "--json").stdout)
+    good = [h for h in everything if h["similarity"] >= 0.83]
+    assert [h["text"] for h in shown] == [h["text"] for h in good]
+    assert everything and not good  # the fake model's cosines all lie below the threshold: the page's "no good match" case
+    result = run("ask", "wat is preventie?", "--index", built, "-k", "5")
+    assert result.exit_code == 0 and "Geen passage beantwoordt deze vraag goed" in result.stderr and "--weak" in result.stderr
+    assert "Antwoord:" not in result.stdout
