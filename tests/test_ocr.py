@@ -135,3 +135,26 @@ def test_an_uploaded_scan_reports_each_page_and_is_not_recognised_again_by_the_u
     report = live.update(progress=False)
     assert report.documents_added == 1 and report.skipped == []
     assert {h.source for h in live.search("Zwolle opbouwwerk", k=5, mode="lexical")} >= {"brief.pdf"}
+
+
+def test_a_page_that_fails_costs_its_file_only_and_the_pages_done_are_kept(fake, scans, tmp_path, ocr_cache, monkeypatch):
+    """One process (workers=1), so that the calls can be counted: the first page is recognised, every later call fails."""
+    documents.write_image_only_pdf(scans / "scan.pdf")
+    documents.write_pdf(scans / "notitie.pdf")
+    real, calls = ocr.recognise, []
+
+    def first_only(image, settings):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("Tesseract viel om")
+        return real(image, settings)
+
+    monkeypatch.setattr(ocr, "recognise", first_only)
+    index = build(scans, tmp_path / "idx", workers=1)
+    assert dict(index.report.skipped) == {"scan.pdf": "kon niet gelezen worden (fout in de PDF-lezer)"}
+    assert sorted(index.documents) == ["notitie.pdf"]
+    assert cached_pages(ocr_cache) == ["0.txt"]  # the page done before the failure is kept
+    monkeypatch.setattr(ocr, "recognise", lambda image, settings: calls.append(2) or real(image, settings))
+    calls.clear()
+    again = build(scans, tmp_path / "idx", workers=1)
+    assert calls == [2] and "scan.pdf" in again.documents  # only the missing page is recognised

@@ -194,15 +194,23 @@ def pending_pages(path: str | Path, settings: OcrSettings) -> list[PageTask]:
     return [PageTask(str(path), sha256, n) for n in pages if cache.get(sha256, n) is None]
 
 
-def recognise_task(task: PageTask, settings: OcrSettings) -> int:
-    """Recognise one page into the cache (run in the build's worker processes); returns its page."""
-    data = Path(task.path).read_bytes()
-    if Path(task.path).suffix.lower() == ".pdf":
-        image = render_page(data, task.page, settings.dpi)
-    else:
-        image = image_frames(data)[task.page]
-    OcrCache(settings).put(task.sha256, task.page, recognise(image, settings))
-    return task.page
+def recognise_task(task: PageTask, settings: OcrSettings) -> bool:
+    """Recognise one page into the cache (run in the build's worker processes); False if that failed.
+
+    A failure costs this page only here: reading the file afterwards meets
+    the same failure and skips that file, with its reason and traceback, as
+    for any reader failure; the other pages and files go on.
+    """
+    try:
+        data = Path(task.path).read_bytes()
+        if Path(task.path).suffix.lower() == ".pdf":
+            image = render_page(data, task.page, settings.dpi)
+        else:
+            image = image_frames(data)[task.page]
+        OcrCache(settings).put(task.sha256, task.page, recognise(image, settings))
+        return True
+    except Exception:  # noqa: BLE001 - Tesseract crashing, a page PDFium cannot render, memory
+        return False
 
 
 def _pdf_page_texts(data: bytes) -> list[str]:
