@@ -31,3 +31,11 @@ def test_page_and_heading_shown_when_known():
     assert '<span class="vb-page">p. 12</span>' in out and "§ Financiering" in out
     plain = render_hits("vraag", [Hit(1, 0.9, "a.txt", "A", "Tekst.", 0, 6, similarity=0.9)])
     assert "vb-page" not in plain and "§" not in plain
+
+
+def test_each_hit_links_its_source_at_its_page_and_names_its_copies():
+    hit = Hit(1, 0.9, "team a/nota.pdf", "Nota", "Tekst.", 0, 6, similarity=0.84, page=12, also_in=("archief/nota.pdf",))
+    out = render_hits("vraag", [hit])
+    assert '<a class="vb-open" href="bron/team%20a/nota.pdf#page=12" target="_blank" rel="noopener">team a/nota.pdf</a>' in out
+    assert "ook in: archief/nota.pdf" in out and 'title="e5-cosinus 0.84">redelijke overeenkomst<' in out
+    assert "ook in" not in render_hits("vraag", [Hit(1, 0.9, "a.txt", "A", "Tekst.", 0, 6, similarity=0.9)])
