@@ -104,6 +104,8 @@ def test_search_api_filters_by_folder_and_type_and_links_each_hit(client):
     hits = client.predict("Wat doet het wijkteam voor mantelzorgers?", 3, "", "team", "", api_name="/search")
     assert [h["source"] for h in hits] == ["team/mantelzorg.md"]  # one passage there, none from elsewhere
     assert hits[0]["link"] == "bron/team/mantelzorg.md"
+    named = client.predict("Wat doet het wijkteam voor mantelzorgers?", k=3, folder="team", api_name="/search")  # as the README shows
+    assert [h["source"] for h in named] == ["team/mantelzorg.md"]
     txt = client.predict("wat is preventie?", 5, "", "", "txt", api_name="/search")
     assert len(txt) == 5 and all(h["source"].endswith(".txt") for h in txt)
     with pytest.raises(Exception, match="no folder 'geen-map'"):
