@@ -10,6 +10,7 @@ import html
 import re
 import time
 from datetime import datetime
+from types import SimpleNamespace
 from pathlib import Path
 
 import gradio as gr
@@ -246,8 +247,9 @@ def add_texts(live: LiveIndex, files, title: str, text: str, progress, account: 
     return *update_index(live, progress, "Tekst toegevoegd en doorzoekbaar.", notes, account), None
 
 
-def build_page(live: LiveIndex, accounts: Accounts | None = None) -> gr.Blocks:
-    """The page. With ``accounts`` every event acts as the logged-in user: their collections, their role."""
+def _callbacks(live: LiveIndex, accounts: Accounts | None) -> SimpleNamespace:
+    """The page's event handlers: thin closures over the module's functions. Gradio reads
+    their signatures (the API's parameters, the progress and request arguments)."""
 
     def user(request: gr.Request | None) -> Account | None:
         if accounts is None:
@@ -257,8 +259,6 @@ def build_page(live: LiveIndex, accounts: Accounts | None = None) -> gr.Blocks:
             raise gr.Error("Log opnieuw in: dit account bestaat niet (meer).")
         return account
 
-    # Thin closures over the module's functions: Gradio reads their signatures
-    # (the API's parameters, the progress and request arguments) and binds ``live`` here.
     def search_api(question: str, k: int = 5, source: str = "", folder: str = "", type: str = "",
                    request: gr.Request = None) -> list[dict]:
         """Search the texts; returns the hits as JSON (rank, score, source, title, text, answer, start, end, link, ...).
@@ -284,6 +284,12 @@ def build_page(live: LiveIndex, accounts: Accounts | None = None) -> gr.Blocks:
         account = user(request)
         return *_lists(live, account), gr.update(visible=may_update(account))
 
+    return SimpleNamespace(search_api=search_api, ask_on_page=ask_on_page, refresh=refresh, add=add, on_load=on_load)
+
+
+def build_page(live: LiveIndex, accounts: Accounts | None = None) -> gr.Blocks:
+    """The page. With ``accounts`` every event acts as the logged-in user: their collections, their role."""
+    on = _callbacks(live, accounts)
     with gr.Blocks(title="Vraagbaak") as page:
         with gr.Row():
             gr.Markdown("# Vraagbaak\nStel een vraag in gewoon Nederlands: Vraagbaak zoekt de passages in de teksten die hem beantwoorden.")
@@ -305,16 +311,16 @@ def build_page(live: LiveIndex, accounts: Accounts | None = None) -> gr.Blocks:
         )
         results = gr.HTML(elem_id="resultaten")
         for event in (ask.click, question.submit):
-            event(ask_on_page, [question, k, source, folders, types], results, api_visibility="private", concurrency_limit=None)
-        gr.api(search_api, api_name="search", concurrency_limit=None)
+            event(on.ask_on_page, [question, k, source, folders, types], results, api_visibility="private", concurrency_limit=None)
+        gr.api(on.search_api, api_name="search", concurrency_limit=None)
 
         adding, upload, paste_title, paste_text, add_button, rebuild, message = _adding_panel(visible=accounts is None)
         status = gr.Markdown("**Index:** wordt gelezen…", elem_id="status")
         lists = [status, source, folders, types]
-        page.load(on_load, None, [*lists, adding], api_visibility="private")
-        add_button.click(add, [upload, paste_title, paste_text], [message, *lists, upload], api_visibility="private",
+        page.load(on.on_load, None, [*lists, adding], api_visibility="private")
+        add_button.click(on.add, [upload, paste_title, paste_text], [message, *lists, upload], api_visibility="private",
                          concurrency_limit=1, concurrency_id="update", show_progress_on=[message])
-        rebuild.click(refresh, None, [message, *lists], api_name="update", concurrency_limit=1, concurrency_id="update",
+        rebuild.click(on.refresh, None, [message, *lists], api_name="update", concurrency_limit=1, concurrency_id="update",
                       show_progress_on=[message])
     return page
 
