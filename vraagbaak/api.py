@@ -120,7 +120,8 @@ class Index:
         filters. ``answers``: how many hits get their answering sentence chosen
         (default: all).
         """
-        known = self.documents if within is None else [s for s in within if s in self.documents]
+        records = self._store.document_records  # a mapping over the sources, not a copy: searches stay cheap
+        known = records if within is None else [s for s in within if s in records]
         allowed = scope(known, source=source, folders=folders, types=types, within=None if within is None else known)
         return self._searcher.search(question, k, mode, allowed, answers)
 

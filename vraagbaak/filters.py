@@ -80,11 +80,10 @@ def scope(
     A folder, type or document the index does not hold is an error, so a
     typo never reads as "nothing found".
     """
-    sources = list(sources)
     wanted_folders = [_normalise_folder(f) for f in folders if f is not None]
     wanted_types = [normalise_type(t) for t in types if t and t.strip()]
     if source is None and not wanted_folders and not wanted_types and within is None:
-        return None
+        return None  # before touching ``sources``: an unfiltered search costs nothing here, however many documents
     known = set(sources)
     if source is not None and source not in known:
         raise VraagbaakError(f"no document {source!r} in this index")
