@@ -108,7 +108,7 @@ def teams(tmp_path):
 
     corpus = tmp_path / "corpus"
     names = sorted(p.name for p in (ROOT / "corpus").glob("*.txt"))
-    for i, name in enumerate(names):
+    for name in names:
         folder = corpus / ("team-b" if name == "wat-is-sociaal-werk.txt" else "team-a")
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes((ROOT / "corpus" / name).read_bytes())

@@ -78,6 +78,7 @@ class LiveIndex:
         A scan is recognised here (``on_page(done, total)`` after each page) and
         its text cached, so the update that follows does not recognise it again."""
         index = self.current
+        # content hash -> source; reversed so that, among identical files, the message names the first by name
         known = {} if index is None else {r[2]: source for source, r in sorted(index.store.document_records.rows().items(), reverse=True)}
         try:
             return add_document(self.corpus_dir, name, data, size, known=known, ocr=self.options.ocr, on_page=on_page)

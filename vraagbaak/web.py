@@ -450,10 +450,9 @@ def _login_check(accounts: Accounts, throttle: LoginThrottle):
 class Sessions:
     """Gradio keeps a login token until the server stops; this ends each after ``seconds``.
 
-    A token is dated when Gradio's /login hands it out (its Set-Cookie); a
-    token without a date (from before a restart of this process cannot exist:
-    Gradio's tokens live in memory too) or past its time is dropped from
-    Gradio's table, so every route then asks for a login again.
+    A token is dated when Gradio's /login hands it out (its Set-Cookie). A
+    token past its time, or one this process never saw handed out, is dropped
+    from Gradio's table, so every route then asks for a login again.
     """
 
     def __init__(self, seconds: float, clock=time.monotonic):
