@@ -275,3 +275,46 @@ def test_a_meaningful_metadata_title_wins_and_plain_pdfs_fall_back_to_the_first_
     assert extract("nota.pdf", _titled_pdf(metadata_title="Nota schuldhulp 2024")).title == "Nota schuldhulp 2024"
     plain = extract("nota.pdf", _titled_pdf(metadata_title=None, heading_size=11))
     assert plain.title == ""  # no larger type: the build takes the first line, as for any text
+
+
+def _normal_style_docx(path, paragraphs, title=""):
+    """A Word file typed in the "Normal" style only: (text, bold) paragraphs."""
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = title
+    for text, bold in paragraphs:
+        document.add_paragraph().add_run(text).bold = bold
+    document.save(path)
+    return path
+
+
+def test_docx_bold_lines_are_headings_when_no_style_marks_them(tmp_path):
+    path = _normal_style_docx(tmp_path / "visie.docx", [
+        ("Visie op taalmodellen binnen de dienst", False),
+        ("1.2 Waarom niet zelf trainen?", True),
+        ("Een eigen model trainen kost miljoenen en jaren werk. Dat past niet bij een kleine dienst.", False),
+        ("Let op, dit geldt voor:", True),  # a bold lead-in to a list heads nothing
+        ("Een zin met één vet woord.", False),
+    ], title="Word Document")
+    got = extract(path, path.read_bytes())
+    assert [got.text[a:b] for a, b in got.headings] == ["1.2 Waarom niet zelf trainen?"]
+    assert got.title == ""  # "Word Document" is Word's placeholder; the build then takes the first line
+
+
+def test_docx_without_any_heading_leaves_them_to_be_guessed(tmp_path, fake):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    path = _normal_style_docx(corpus / "notitie.docx", [
+        ("Notitie over de buurtteams", False),
+        ("Inleiding", False),
+        ("De buurtteams werken sinds vorig jaar in elke wijk. Ze helpen gezinnen met schulden en zorgen. " * 4, False),
+        ("Financiering", False),
+        ("De gemeente betaalt de teams uit het budget voor de Wmo en de jeugdhulp. " * 4, False),
+    ])
+    got = extract(path, path.read_bytes())
+    assert got.headings is None  # nothing is marked: the chunker guesses, as for plain text
+    index = build(corpus, tmp_path / "index")
+    assert index.documents["notitie.docx"] == "Notitie over de buurtteams"
+    headings = {p.heading for p in live_passages(index)}
+    assert {"Inleiding", "Financiering"} <= headings

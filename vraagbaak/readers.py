@@ -117,9 +117,12 @@ class _TextBuilder:
 
     def result(self, title: str = "") -> Extracted:
         text = "".join(self.parts)
-        if not title and self.headings:
-            title = text[slice(*self.headings[0])]
-        return Extracted(text, headings=tuple(self.headings), title=title[:200])
+        if not title and self.headings and self.headings[0][0] == 0:
+            title = text[slice(*self.headings[0])]  # a heading that opens the file; a later one names only its section
+        # A file that marks no heading at all (a report typed in one "Normal"
+        # style, common in Word files) is not one long section: its headings
+        # are then guessed from the text, as for plain text and PDF.
+        return Extracted(text, headings=tuple(self.headings) or None, title=title[:200])
 
 
 def read_docx(data: bytes) -> Extracted:
@@ -137,11 +140,39 @@ def read_docx(data: bytes) -> Extracted:
             if isinstance(block, Table):
                 out.add_table([[cell.text for cell in row.cells] for row in block.rows])
                 continue
-            style = (block.style.name if block.style is not None else "") or ""
-            out.add(block.text, heading=style.startswith(("Heading", "Title", "Kop", "Titel")))
+            out.add(block.text, heading=_docx_heading(block))
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError, EOFError) as exc:
         raise Unreadable("beschadigd (geen leesbaar Word-bestand)") from exc
-    return out.result(document.core_properties.title or "")
+    return out.result(named_title(document.core_properties.title or ""))
+
+
+_HEADING_STYLES = ("Heading", "Title", "Kop", "Titel")
+_LEADS_ON = ":;,"  # a bold line ending so introduces what follows (a list) and heads nothing
+
+
+def _docx_heading(paragraph) -> bool:
+    """A heading by its style or outline level, or one made by hand: a short
+    paragraph wholly in bold (how many Word reports are written, all in the
+    "Normal" style; their bold headings may end with a period or a question
+    mark, "1.2 Waarom niet zelf trainen?")."""
+    style = paragraph.style
+    if style is not None and (style.name or "").startswith(_HEADING_STYLES):
+        return True
+    ppr = paragraph._p.pPr  # python-docx has no accessor for the outline level
+    if ppr is not None and ppr.find(_docx_qn("w:outlineLvl")) is not None:
+        return True
+    text = paragraph.text.strip()
+    if not text or len(text) > 120 or text[-1] in _LEADS_ON:
+        return False
+    style_bold = bool(style is not None and style.font.bold)
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    return bool(runs) and all(run.bold or (run.bold is None and style_bold) for run in runs)
+
+
+def _docx_qn(tag: str) -> str:
+    from docx.oxml.ns import qn
+
+    return qn(tag)
 
 
 def read_odt(data: bytes) -> Extracted:
@@ -277,14 +308,21 @@ def read_image(data: bytes, ocr: OcrJob | None = None) -> Extracted:
 
 # A title in a PDF's metadata that is only its producer's default, not the document's name.
 _PLACEHOLDER_TITLE = re.compile(
-    r"^(microsoft (word|powerpoint|excel)\b|untitled|naamloos|titel|title|document\s*\d*$|presentatie|slide \d)|"
+    r"^(microsoft (word|powerpoint|excel)\b|untitled|naamloos|titel|title|(word |microsoft word )?document\s*\d*$|presentatie|slide \d)|"
     r"\.(docx?|pdf|odt|rtf|indd|pptx?|xlsx?)$", re.I)
 _TITLE_CHARS = 1500  # a visual title sits among the first characters of page one
 
 
 def _metadata_title(pdf) -> str:
-    """The metadata title when it names the document (not "Microsoft Word - nota.docx", not "Untitled")."""
-    title = " ".join((pdf.get_metadata_dict().get("Title") or "").split())
+    """The metadata title when it names the document."""
+    return named_title(pdf.get_metadata_dict().get("Title") or "")
+
+
+def named_title(title: str) -> str:
+    """A title from a file's metadata when it names the document ("" for
+    "Microsoft Word - nota.docx", "Untitled", "Word Document"): a placeholder
+    would head every passage of the document in its embedding."""
+    title = " ".join(title.split())
     letters = len(re.findall(r"[^\W\d_]", title))
     return title if letters >= 4 and not _PLACEHOLDER_TITLE.search(title) else ""
 
