@@ -63,6 +63,7 @@ def pools_of(name: str, work: Path) -> list[Pool]:
     corpus, questions_file = SETS[name]
     index = Index.build(corpus, work / f"{name}-default", progress=False)
     searcher = index._searcher
+    searcher.settings = replace(searcher.settings, neighbour_weight=1.0)  # so that the pool carries every feature the grid weighs
     pools = []
     for q in read_questions(questions_file):
         terms = tokenize([q.query])[0]
@@ -100,11 +101,15 @@ def answer_hit(pools: list[Pool], settings: RankingSettings) -> float:
     return hits / counted if counted else 0.0
 
 
+LEAD_MAX = (10, 20, 40, 80, 10**9)  # passages; 10**9: every document's opening passage
+
+
 def grid() -> list[RankingSettings]:
-    weighted = [RankingSettings(fusion="weighted", lexical_weight=lw, sentence_weight=sw, lead_weight=ld)
-                for lw, sw, ld in itertools.product((0.0, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2), (0.0, 0.1, 0.15, 0.25, 0.4), (0.0, 0.01, 0.025))]
-    rrf = [RankingSettings(fusion="rrf", rrf_k=k, lexical_weight=lw, sentence_weight=sw, lead_weight=ld)
-           for k, lw, sw, ld in itertools.product((10.0, 30.0, 60.0), (0.25, 0.5, 1.0, 1.5), (0.0, 0.5, 1.0), (0.0, 0.5))]
+    weighted = [RankingSettings(fusion="weighted", lexical_weight=lw, sentence_weight=sw, lead_weight=ld, lead_max_passages=lm, neighbour_weight=nw)
+                for lw, sw, ld, lm, nw in itertools.product((0.0, 0.02, 0.03, 0.05, 0.08, 0.12, 0.2), (0.0, 0.1, 0.15, 0.25, 0.4),
+                                                            (0.0, 0.01, 0.025, 0.04, 0.06), LEAD_MAX, (0.0, 0.05, 0.1, 0.2, 0.3))]
+    rrf = [RankingSettings(fusion="rrf", rrf_k=k, lexical_weight=lw, sentence_weight=sw, lead_weight=ld, lead_max_passages=lm, neighbour_weight=nw)
+           for k, lw, sw, ld, lm, nw in itertools.product((10.0, 30.0, 60.0), (0.25, 0.5, 1.0, 1.5), (0.0, 0.5, 1.0), (0.0, 0.5), LEAD_MAX, (0.0, 0.5))]
     return weighted + rrf
 
 
@@ -115,7 +120,7 @@ def best(table: dict[str, list[float]], sets: list[str], candidates: list[Rankin
 
 
 def describe(settings: RankingSettings) -> dict:
-    keys = ("fusion", "lexical_weight", "sentence_weight", "lead_weight") + (("rrf_k",) if settings.fusion == "rrf" else ())
+    keys = ("fusion", "lexical_weight", "sentence_weight", "lead_weight", "lead_max_passages", "neighbour_weight") + (("rrf_k",) if settings.fusion == "rrf" else ())
     return {k: getattr(settings, k) for k in keys}
 
 

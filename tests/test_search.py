@@ -3,7 +3,8 @@ import pytest
 
 from vraagbaak import Index, VraagbaakError
 from fake_store import MemoryStore
-from vraagbaak.search import NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, good_matches
+from vraagbaak.search import (NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, good_matches,
+                              looks_like_contents)
 from vraagbaak.stores import Passage
 
 SETTINGS = RankingSettings()
@@ -26,7 +27,7 @@ def test_fuse_keeps_dense_order_unless_the_bonuses_break_a_near_tie():
 
 def test_weights_come_from_the_settings_passed_in(fake, corpus, tmp_path):
     Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
-    plain = Index.load(tmp_path / "idx", ranking=RankingSettings(lexical_weight=0, sentence_weight=0, lead_weight=0))
+    plain = Index.load(tmp_path / "idx", ranking=RankingSettings(lexical_weight=0, sentence_weight=0, lead_weight=0, neighbour_weight=0))
     hybrid = plain.search("wat is preventie?", k=5, mode="hybrid")
     dense = plain.search("wat is preventie?", k=5, mode="dense")
     assert [(h.id, h.score) for h in hybrid] == [(h.id, h.score) for h in dense]  # no bonuses: dense order
@@ -197,3 +198,42 @@ def test_the_answer_sentence_can_lean_on_the_question_s_rare_terms():
     assert choose_answer(passage, sims, plain, {"zvw": 5.0, "bijdrag": 3.0}) == (0, 37)
     lexical = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.05, short_sentence=0)
     assert choose_answer(passage, sims, lexical, {"zvw": 5.0, "bijdrag": 3.0}) == (38, len(text))
+
+
+def test_a_table_of_contents_is_no_answer():
+    def passage(heading, text):
+        return Passage(heading, 0, len(text), text, (), 0, "")
+
+    assert looks_like_contents(passage("", "1 Gebouwen ........ 6 1.1 Bouwaanvraag ........ 6 1.2 Sloop ........ 9 2 Wegen ........ 12"))
+    assert looks_like_contents(passage("Inhoudsopgave", "Voorwoord 3"))  # its heading says so
+    assert not looks_like_contents(passage("1.2 Sloop", "Na een sloop (zie pagina 9) vervalt het pand. Dat geldt ook ... 12 keer."))
+    features = Features(np.array([0.91, 0.85, 0.80], np.float32), np.array([9.0, 1.0, 0.0], np.float32),
+                        np.full(3, 0.8, np.float32), np.zeros(3, np.float32), contents=np.array([1, 0, 0], np.float32))
+    for settings in (SETTINGS, RankingSettings(fusion="rrf")):
+        assert list(np.argsort(-fuse(features, settings), kind="stable")) == [1, 2, 0]  # best by every signal, yet last
+
+
+def test_the_lead_bonus_counts_only_in_documents_short_enough_to_lead_with_their_point():
+    dense = np.array([0.800, 0.805], np.float32)  # two documents' opening passages, the second slightly closer
+    features = Features(dense, np.zeros(2, np.float32), np.zeros(2, np.float32), np.array([1, 0], np.float32),
+                        document_passages=np.array([3, 3], np.float32))
+    settings = RankingSettings(lead_weight=0.025, lead_max_passages=40)
+    assert np.argmax(fuse(features, settings)) == 0  # a short text's opening passage: the bonus counts
+    features.document_passages = np.array([120, 3], np.float32)  # a report's cover page
+    assert np.argmax(fuse(features, settings)) == 1
+
+
+def test_neighbours_are_passages_of_the_same_document_only(fake):
+    store = MemoryStore(fake, [
+        ("a.txt", "A", ["Het buurthuis is open op maandag.", "Mantelzorgers krijgen een waardering van de gemeente.", "Fietsen staan buiten."]),
+        ("b.txt", "B", ["Mantelzorgers krijgen een waardering van de gemeente."]),
+    ])
+    searcher = Searcher(store, lambda: fake, RankingSettings(neighbour_weight=0.1))
+    question = "welke waardering krijgen mantelzorgers?"
+    found, features = searcher.candidates(["mantelzorger", "waardering"], fake.embed_queries([question])[0])
+    cosine = {int(r): float(s) for r, s in zip(found.rows, features.dense)}
+    neighbour = {int(r): float(n) for r, n in zip(found.rows, features.neighbour)}
+    assert neighbour[0] == pytest.approx(cosine[1]) and neighbour[2] == pytest.approx(cosine[1])  # beside row 1, in a.txt
+    assert neighbour[1] == pytest.approx(max(cosine[0], cosine[2]))
+    assert neighbour[3] == pytest.approx(cosine[3])  # b.txt has one passage: its own cosine, not a.txt's last
+    assert {int(r): int(n) for r, n in zip(found.rows, features.document_passages)} == {0: 3, 1: 3, 2: 3, 3: 1}

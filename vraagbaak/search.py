@@ -6,9 +6,10 @@ Three modes share one result type:
 - ``lexical``: Dutch BM25 (``lexical.py``);
 - ``hybrid`` (default): a pool of the nearest passages by e5 cosine and the
   passages richest in the question's rare terms, ranked by ``fuse`` (the
-  cosine plus small bounded bonuses for BM25, the best single sentence and a
-  document's opening passage; or reciprocal-rank fusion), with weights chosen
-  by cross-validation over dev sets of different shapes (BENCHMARKS.md).
+  cosine plus small bounded bonuses for BM25, the best single sentence, the
+  passages beside it and a short document's opening passage; or
+  reciprocal-rank fusion), with weights chosen by cross-validation over dev
+  sets of different shapes (BENCHMARKS.md).
 
 A question touches only what it needs: the store's nearest passages and
 lexical candidates, then the texts, sentence vectors and BM25 scores of those
@@ -17,6 +18,7 @@ candidates alone.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -40,6 +42,7 @@ __all__ = [
     "check_question",
     "choose_answer",
     "fuse",
+    "looks_like_contents",
     "good_matches",
     "hit_to_json",
 ]
@@ -77,7 +80,9 @@ class RankingSettings:
     fusion: str = "weighted"  # FUSIONS: "weighted" (cosine + bounded bonuses) or "rrf" (reciprocal ranks)
     lexical_weight: float = 0.03  # passage BM25, scaled by the best BM25 in the pool
     sentence_weight: float = 0.25  # the passage's best single-sentence cosine
-    lead_weight: float = 0.025  # a document's opening passage
+    lead_weight: float = 0.04  # a document's opening passage ...
+    lead_max_passages: int = 20  # ... in a document of at most this many passages (a report opens with a cover and contents)
+    neighbour_weight: float = 0.1  # the best e5 cosine of the passages just before and after it in its document
     rrf_k: float = 60.0  # "rrf": 1/(rrf_k + rank) per signal (Cormack et al. 2009)
     answer_lead_bonus: float = 0.02  # a passage's first sentence, when choosing the answer
     answer_lexical_weight: float = 0.05  # share of the question's term weight (IDF) a sentence holds, when choosing the answer
@@ -168,6 +173,9 @@ class Features:
     lexical: np.ndarray  # BM25 of the passage (title and heading included) for the question's terms
     best_sentence: np.ndarray  # the best cosine of any one sentence of the passage (-1: none)
     lead: np.ndarray  # 1.0 for a document's opening passage
+    document_passages: np.ndarray | None = None  # passages in the candidate's document (None: not known; lead counts always)
+    neighbour: np.ndarray | None = None  # best e5 cosine of the passages beside it in its document (its own when it has none)
+    contents: np.ndarray | None = None  # 1.0 for a table of contents (``looks_like_contents``)
 
 
 @dataclass
@@ -310,9 +318,27 @@ class Searcher:
         found = self._live(rows, scores, scores)
         found.sentence_sims = self.store.sentence_similarities(query_vector, found.rows)
         best_sentence = np.array([v.max() if len(v) else -1.0 for v in found.sentence_sims], np.float32)
+        extents = _document_extents(self.store.document_records, found.passages)
         features = Features(found.similarities, self.store.bm25(terms, found.rows, found.passages), best_sentence,
-                            np.asarray(self.store.leads(found.rows), np.float32))
+                            np.asarray(self.store.leads(found.rows), np.float32), document_passages=extents[:, 1].astype(np.float32),
+                            contents=np.array([looks_like_contents(p) for p in found.passages], np.float32))
+        if s.neighbour_weight:
+            features.neighbour = self._neighbour_similarities(query_vector, found, extents)
         return found, features
+
+    def _neighbour_similarities(self, query_vector, found: _Candidates, extents: np.ndarray) -> np.ndarray:
+        """Per candidate, the best e5 cosine of the passages just before and after
+        it in its own document (its own cosine when it has neither)."""
+        rows = found.rows
+        before = np.where(rows - 1 >= extents[:, 0], rows - 1, -1)
+        after = np.where(rows + 1 < extents[:, 0] + extents[:, 1], rows + 1, -1)
+        wanted = np.unique(np.concatenate([before, after]))
+        wanted = wanted[wanted >= 0]
+        cosine = dict(zip(wanted.tolist(), self.store.dense_scores(query_vector, wanted).tolist()))
+        best = np.full(len(rows), -np.inf, np.float32)
+        for side in (before, after):
+            best = np.maximum(best, np.array([cosine.get(int(r), -np.inf) for r in side], np.float32))
+        return np.where(np.isfinite(best), best, found.similarities).astype(np.float32)
 
     def _lexical(self, terms, k, within) -> _Candidates:
         """BM25 over the whole store: the store finds the passages richest in the
@@ -348,6 +374,28 @@ class Searcher:
         """IDF of each distinct question term in this store (what makes a term telling)."""
         df, n, _ = self.store.lexical_stats(terms)
         return {t: idf(df[t], n) for t in set(terms) if t in df}
+
+
+def _document_extents(records, passages: list[Passage]) -> np.ndarray:
+    """(first row, passage count) of each passage's document."""
+    extent = {}
+    for p in passages:
+        if p.source not in extent:
+            record = records[p.source]
+            extent[p.source] = (record.first_row, record.rows)
+    return np.array([extent[p.source] for p in passages], np.int64).reshape(-1, 2)
+
+
+# A table-of-contents entry: a title, a leader of dots (or a tab) and a page
+# number, "1.3 Ontvangen postcode ........ 7". Long reports open with pages of
+# them; such a passage names every subject of the report and answers none.
+_CONTENTS_ENTRY = re.compile(r"(?:\.{4,}|…{2,}|(?:\. ){3,}|\t)\s*\d{1,4}\b")
+_CONTENTS_HEADING = re.compile(r"^(?:inhoud(?:sopgave|stafel)?|table of contents|contents)$", re.I)
+
+
+def looks_like_contents(passage: Passage) -> bool:
+    """A passage of a table of contents: under such a heading, or three entries or more."""
+    return bool(_CONTENTS_HEADING.match(passage.heading.strip())) or len(_CONTENTS_ENTRY.findall(passage.text)) >= 3
 
 
 def _fold_copies(found: _Candidates, copies: dict[str, str]) -> tuple[_Candidates, dict[int, tuple[str, ...]]]:
@@ -429,18 +477,22 @@ def _term_share(texts: list[str], term_weights: dict[str, float]) -> np.ndarray:
 
 # Fusion (RankingSettings.fusion). "weighted" is the e5 cosine plus small
 # bounded bonuses: BM25 scaled by the best BM25 in the pool (at most
-# lexical_weight), the best single-sentence cosine, a document's opening
-# passage. e5 cosines of right and wrong passages differ by hundredths, so the
-# weights are small. They were chosen by benchmarks/fusion_fit.py over a grid
-# of 177 settings (both fusions) on three dev sets of different shapes (20
-# seed questions over 5 articles, 500 FAQ answers, 60 questions over 8 long
-# reports), each set counting once; leave-one-set-out, the choice made on two
-# sets scored within 0.03 of the best possible on the third (BENCHMARKS.md).
-# The answer's lexical weight likewise (it costs the FAQ set 0.03
-# answer_hit@1 and gains the other two 0.05). "rrf" is
-# reciprocal-rank fusion of the dense, lexical and best-sentence rankings
-# (Cormack, Clarke & Büttcher 2009), for comparison and for corpora whose
-# cosines are not comparable across passages.
+# lexical_weight), the best single-sentence cosine, the best cosine of the
+# passages beside it in its document (an answer often follows the text that
+# names the question's subject), and a short document's opening passage (an
+# FAQ answer or an article leads with its point; a report opens with a cover
+# and its contents). A table of contents names every subject of a report and
+# answers none: it is ranked last. e5 cosines of right and wrong passages
+# differ by hundredths, so the weights are small. They were chosen by
+# benchmarks/fusion_fit.py over a grid of 5,095 settings (both fusions) on
+# three dev sets of different shapes (20 seed questions over 5 articles, 500
+# FAQ answers, 60 questions over 8 long reports), each set counting once; the
+# leave-one-set-out figures are in BENCHMARKS.md, and statutes (law-text, not
+# fitted on) are checked with benchmarks/law_ranking.py. The answer's lexical
+# weight likewise (it costs the FAQ set 0.03 answer_hit@1 and gains the other
+# two 0.05). "rrf" is reciprocal-rank fusion of the same signals (Cormack,
+# Clarke & Büttcher 2009), for comparison and for corpora whose cosines are
+# not comparable across passages; it never won a fold.
 
 
 def fuse(features: Features, settings: RankingSettings = RankingSettings()) -> np.ndarray:
@@ -453,12 +505,25 @@ def fuse(features: Features, settings: RankingSettings = RankingSettings()) -> n
         raise VraagbaakError(f"unknown fusion {settings.fusion!r}; choose one of {', '.join(FUSIONS)}")
     top = float(features.lexical.max())
     lexical = features.lexical / top if top > 0 else np.zeros_like(features.lexical)
-    return (
-        features.dense
-        + settings.lexical_weight * lexical
-        + settings.sentence_weight * features.best_sentence
-        + settings.lead_weight * features.lead
-    ).astype(np.float32)
+    score = (features.dense + settings.lexical_weight * lexical + settings.sentence_weight * features.best_sentence
+             + settings.lead_weight * _leads(features, settings))
+    if settings.neighbour_weight and features.neighbour is not None:
+        score = score + settings.neighbour_weight * features.neighbour
+    return _contents_last(score, features).astype(np.float32)
+
+
+def _leads(features: Features, settings: RankingSettings) -> np.ndarray:
+    """The lead flag, only for documents short enough to lead with their point."""
+    if features.document_passages is None:
+        return features.lead
+    return features.lead * (features.document_passages <= settings.lead_max_passages)
+
+
+def _contents_last(score: np.ndarray, features: Features) -> np.ndarray:
+    """Tables of contents ranked after every other candidate (in their own order)."""
+    if features.contents is None or not features.contents.any():
+        return score
+    return score - features.contents * (float(score.max() - score.min()) + 1.0)
 
 
 def _reciprocal_ranks(features: Features, settings: RankingSettings) -> np.ndarray:
@@ -471,6 +536,9 @@ def _reciprocal_ranks(features: Features, settings: RankingSettings) -> np.ndarr
 
     k = settings.rrf_k
     lexical = np.where(features.lexical > 0, 1.0 / (k + ranks(features.lexical)), 0.0)
-    return (1.0 / (k + ranks(features.dense)) + settings.lexical_weight * lexical
-            + settings.sentence_weight / (k + ranks(features.best_sentence))
-            + settings.lead_weight * features.lead / k).astype(np.float32)
+    score = (1.0 / (k + ranks(features.dense)) + settings.lexical_weight * lexical
+             + settings.sentence_weight / (k + ranks(features.best_sentence))
+             + settings.lead_weight * _leads(features, settings) / k)
+    if settings.neighbour_weight and features.neighbour is not None:
+        score = score + settings.neighbour_weight / (k + ranks(features.neighbour))
+    return _contents_last(score, features).astype(np.float32)
