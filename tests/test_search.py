@@ -194,9 +194,9 @@ def test_the_answer_sentence_can_lean_on_the_question_s_rare_terms():
     text = "Het college beslist over de aanvraag. De Zvw-bijdrage wordt jaarlijks herzien."
     passage = Passage("", 0, len(text), text, ((0, 37), (38, len(text))), 0, "", id=1, source="d.txt", title="T")
     sims = np.array([0.85, 0.84], np.float32)
-    plain = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.0, short_sentence=0)
+    plain = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.0, short_sentence=0, answer_tie=0.0)
     assert choose_answer(passage, sims, plain, {"zvw": 5.0, "bijdrag": 3.0}) == (0, 37)
-    lexical = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.05, short_sentence=0)
+    lexical = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.05, short_sentence=0, answer_tie=0.0)
     assert choose_answer(passage, sims, lexical, {"zvw": 5.0, "bijdrag": 3.0}) == (38, len(text))
 
 
@@ -237,3 +237,12 @@ def test_neighbours_are_passages_of_the_same_document_only(fake):
     assert neighbour[1] == pytest.approx(max(cosine[0], cosine[2]))
     assert neighbour[3] == pytest.approx(cosine[3])  # b.txt has one passage: its own cosine, not a.txt's last
     assert {int(r): int(n) for r, n in zip(found.rows, features.document_passages)} == {0: 3, 1: 3, 2: 3, 3: 1}
+
+
+def test_a_point_made_over_two_sentences_is_shown_whole():
+    text = "Een signaal van school over een gezin komt binnen bij het wijkteam. Een signaal is geen zaak. Het team belt later."
+    spans = ((0, 67), (68, 94), (95, len(text)))
+    passage = Passage("", 0, len(text), text, spans, 0, "", id=1, source="d.txt", title="T")
+    settings = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.0, short_sentence=0, answer_tie=0.02)
+    assert choose_answer(passage, np.array([0.86, 0.85, 0.70], np.float32), settings) == (0, 94)  # the next is as close: both
+    assert choose_answer(passage, np.array([0.86, 0.80, 0.70], np.float32), settings) == (0, 67)  # clearly further: one

@@ -87,6 +87,7 @@ class RankingSettings:
     answer_lead_bonus: float = 0.02  # a passage's first sentence, when choosing the answer
     answer_lexical_weight: float = 0.05  # share of the question's term weight (IDF) a sentence holds, when choosing the answer
     short_sentence: int = 60  # characters: shorter answer sentences are shown with the next one
+    answer_tie: float = 0.02  # the next sentence joins the answer when its cosine is within this of the answer's
     no_match_similarity: float = NO_MATCH_SIMILARITY  # below this e5 cosine nothing in the corpus answers
 
     def to_dict(self) -> dict:
@@ -444,10 +445,13 @@ def check_embedder(store, embedder: Embedder) -> None:
 
 
 # The answering sentence: the passage sentence closest to the question, with
-# two rules measured on ../shared/eval (answer_hit@1, see BENCHMARKS.md):
-# the passage's first sentence gets a small bonus (texts and their sections
-# lead with the point), and a question or a very short sentence ("Ja.") is no
-# answer on its own, so it is shown together with the sentence after it.
+# rules measured on ../shared/eval (answer_hit@1, see BENCHMARKS.md): the
+# passage's first sentence gets a small bonus (texts and their sections lead
+# with the point); a question or a very short sentence ("Ja.") is no answer on
+# its own, so it is shown together with the sentence after it; and so is a
+# sentence whose next one is as close to the question (within int8 noise:
+# a point made over two sentences, "Een signaal is geen zaak." after the
+# sentence that names the signal).
 
 
 def choose_answer(passage, sims: np.ndarray, settings: RankingSettings = RankingSettings(), term_weights: dict[str, float] | None = None) -> tuple[int, int]:
@@ -469,7 +473,8 @@ def choose_answer(passage, sims: np.ndarray, settings: RankingSettings = Ranking
     scores[0] += settings.answer_lead_bonus
     best = candidates[int(np.argmax(scores))]
     last = best
-    if best + 1 < len(spans) and (texts[best].rstrip().endswith("?") or len(texts[best]) < settings.short_sentence):
+    if best + 1 < len(spans) and (texts[best].rstrip().endswith("?") or len(texts[best]) < settings.short_sentence
+                                  or sims[best + 1] >= sims[best] - settings.answer_tie):
         last = best + 1
     return spans[best][0], spans[last][1]
 
