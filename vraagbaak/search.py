@@ -378,13 +378,15 @@ class Searcher:
 
 
 def _document_extents(records, passages: list[Passage]) -> np.ndarray:
-    """(first row, passage count) of each passage's document."""
+    """(first row, passage count) of each passage's document; a passage whose
+    document the records no longer hold (Milvus deletes a replaced version's rows
+    after its commit) stands alone."""
     extent = {}
     for p in passages:
         if p.source not in extent:
-            record = records[p.source]
-            extent[p.source] = (record.first_row, record.rows)
-    return np.array([extent[p.source] for p in passages], np.int64).reshape(-1, 2)
+            record = records.get(p.source)
+            extent[p.source] = (record.first_row, record.rows) if record is not None else None
+    return np.array([extent[p.source] or (p.id, 1) for p in passages], np.int64).reshape(-1, 2)
 
 
 # A table-of-contents entry: a title, a leader of dots (or a tab) and a page
