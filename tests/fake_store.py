@@ -71,7 +71,7 @@ class MemoryStore:
         n = len(self._passages)
         return {t: c for t, c in df.items() if c}, n, sum(len(p.terms.split()) for p in self._passages) / n
 
-    def lexical_candidates(self, terms, limit: int, within=None) -> np.ndarray:
+    def lexical_candidates(self, terms, limit: int, within=None, *, pool: bool = False) -> np.ndarray:
         df, n, _ = self.lexical_stats(terms)
         rows = self._rows_of(within)
         scores = np.array([sum(idf(df[t], n) for t in set(terms) if t in df and t in self._passages[r].terms.split()) for r in rows])

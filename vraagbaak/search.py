@@ -312,7 +312,7 @@ class Searcher:
         """
         s = self.settings
         dense_scores, dense_rows = self.store.dense_search(query_vector, s.dense_candidates, within)
-        lexical_rows = self.store.lexical_candidates(terms, s.lexical_candidates, within) if terms and s.lexical_candidates else []
+        lexical_rows = self.store.lexical_candidates(terms, s.lexical_candidates, within, pool=True) if terms and s.lexical_candidates else []
         extra = np.setdiff1d(np.asarray(lexical_rows, np.int64), np.asarray(dense_rows, np.int64))
         rows = np.concatenate([np.asarray(dense_rows, np.int64), extra])
         scores = np.concatenate([np.asarray(dense_scores, np.float32), self.store.dense_scores(query_vector, extra)]).astype(np.float32)

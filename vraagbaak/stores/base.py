@@ -194,8 +194,10 @@ class StoreReader(Protocol):
     def dense_scores(self, query: np.ndarray, rows) -> np.ndarray:
         """The cosine of ``query`` with each of these passage rows."""
 
-    def lexical_candidates(self, terms: list[str], limit: int, within: "frozenset[str] | None" = None) -> np.ndarray:
-        """The ``limit`` live rows richest in the question's rare terms (of the sources ``within``, if given)."""
+    def lexical_candidates(self, terms: list[str], limit: int, within: "frozenset[str] | None" = None, *,
+                           pool: bool = False) -> np.ndarray:
+        """The ``limit`` live rows richest in the question's rare terms (of the sources ``within``, if given);
+        ``pool``: candidates for hybrid ranking, where a store may leave out terms too common to read at its scale."""
 
     def lexical_stats(self, terms: list[str]) -> tuple[dict[str, int], int, float]:
         """(passages holding each term, live passages, mean passage length in terms)."""

@@ -665,8 +665,10 @@ class MilvusStore:
         df, n, mean_length = self.lexical_stats(terms)
         return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
 
-    def lexical_candidates(self, terms: list[str], limit: int, within: frozenset[str] | None = None) -> np.ndarray:
-        """Live rows Milvus's BM25 ranks highest for ``terms``, to be scored exactly."""
+    def lexical_candidates(self, terms: list[str], limit: int, within: frozenset[str] | None = None, *,
+                           pool: bool = False) -> np.ndarray:
+        """Live rows Milvus's BM25 ranks highest for ``terms``, to be scored exactly
+        (``pool`` changes nothing: Milvus's own BM25 search needs no bound on the lists it reads)."""
         if not terms:
             return np.zeros(0, np.int64)
         self._refresh()
