@@ -70,6 +70,13 @@ def test_headings_start_new_passages():
     assert passages[1].text == "Kop twee\nTweede alinea."
 
 
+def test_a_list_item_heads_nothing():
+    text = ("Gegevens\nU heeft deze gegevens nodig voor de aanvraag van uw paspoort bij de gemeente.\n"
+            "- geboortedatum\n- burgerservicenummer\nDaarna maakt u een afspraak bij de balie van het gemeentehuis.")
+    passages = chunk_document(text, "", ChunkingSettings(target_chars=1000, min_chars=0))
+    assert [p.heading for p in passages] == ["Gegevens"]  # not "- burgerservicenummer"
+
+
 def test_a_too_short_passage_is_not_closed_at_a_heading():
     text = "‘Een titel tussen aanhalingstekens’\n\nOndertitel\n\n" + "Een zin in de eerste alinea. " * 10
     passages = chunk_document(text, "‘Een titel tussen aanhalingstekens’", ChunkingSettings(min_chars=200))

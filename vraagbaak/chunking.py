@@ -191,13 +191,18 @@ def split_sentences(text: str, _fast: bool = True) -> list[tuple[int, int]]:
 
 
 def _is_heading(text: str, span: tuple[int, int]) -> bool:
-    """A short line of its own that does not end like a sentence."""
+    """A short line of its own that does not end like a sentence, and no list item
+    ("- geboortedatum" heads nothing: the passage after it is not about it)."""
     start, end = span
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
     own_line = not text[line_start:start].strip() and not text[end:line_end].strip()
-    return own_line and end - start <= 120 and text[end - 1] not in ".!?:;,)\"'”’"
+    return (own_line and end - start <= 120 and text[end - 1] not in ".!?:;,)\"'”’"
+            and not _LIST_ITEM.match(text, start))
+
+
+_LIST_ITEM = re.compile(r"[-–•*·▪◦]\s")
 
 
 def _heading_test(text: str, headings: tuple[tuple[int, int], ...] | None) -> Callable[[tuple[int, int]], bool]:
