@@ -194,9 +194,9 @@ def test_the_answer_sentence_can_lean_on_the_question_s_rare_terms():
     text = "Het college beslist over de aanvraag. De Zvw-bijdrage wordt jaarlijks herzien."
     passage = Passage("", 0, len(text), text, ((0, 37), (38, len(text))), 0, "", id=1, source="d.txt", title="T")
     sims = np.array([0.85, 0.84], np.float32)
-    plain = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.0, short_sentence=0, answer_tie=0.0)
+    plain = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.0, short_sentence=0, answer_tie=-1.0)  # one sentence only
     assert choose_answer(passage, sims, plain, {"zvw": 5.0, "bijdrag": 3.0}) == (0, 37)
-    lexical = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.05, short_sentence=0, answer_tie=0.0)
+    lexical = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.05, short_sentence=0, answer_tie=-1.0)
     assert choose_answer(passage, sims, lexical, {"zvw": 5.0, "bijdrag": 3.0}) == (38, len(text))
 
 
@@ -246,3 +246,6 @@ def test_a_point_made_over_two_sentences_is_shown_whole():
     settings = RankingSettings(answer_lead_bonus=0.0, answer_lexical_weight=0.0, short_sentence=0, answer_tie=0.02)
     assert choose_answer(passage, np.array([0.86, 0.85, 0.70], np.float32), settings) == (0, 94)  # the next is as close: both
     assert choose_answer(passage, np.array([0.86, 0.80, 0.70], np.float32), settings) == (0, 67)  # clearly further: one
+    assert choose_answer(passage, np.array([0.70, 0.85, 0.86], np.float32), settings) == (68, len(text))  # the one before joins too
+    assert choose_answer(passage, np.array([0.845, 0.85, 0.86], np.float32), settings) == (68, len(text))  # the closer of the two
+    assert choose_answer(passage, np.array([0.80, 0.86, 0.70], np.float32), settings) == (68, 94)  # both clearly further: one

@@ -87,7 +87,7 @@ class RankingSettings:
     answer_lead_bonus: float = 0.02  # a passage's first sentence, when choosing the answer
     answer_lexical_weight: float = 0.05  # share of the question's term weight (IDF) a sentence holds, when choosing the answer
     short_sentence: int = 60  # characters: shorter answer sentences are shown with the next one
-    answer_tie: float = 0.02  # the next sentence joins the answer when its cosine is within this of the answer's
+    answer_tie: float = 0.02  # the sentence before or after joins the answer when its cosine is within this of the answer's
     no_match_similarity: float = NO_MATCH_SIMILARITY  # below this e5 cosine nothing in the corpus answers
 
     def to_dict(self) -> dict:
@@ -453,7 +453,9 @@ def check_embedder(store, embedder: Embedder) -> None:
 # its own, so it is shown together with the sentence after it; and so is a
 # sentence whose next one is as close to the question (within int8 noise:
 # a point made over two sentences, "Een signaal is geen zaak." after the
-# sentence that names the signal).
+# sentence that names the signal), or the one before it ("Alleen volledige
+# objecten kunnen worden geconstateerd." before the example that echoes the
+# question): the closer of the two joins.
 
 
 def choose_answer(passage, sims: np.ndarray, settings: RankingSettings = RankingSettings(), term_weights: dict[str, float] | None = None) -> tuple[int, int]:
@@ -474,11 +476,15 @@ def choose_answer(passage, sims: np.ndarray, settings: RankingSettings = Ranking
         scores += settings.answer_lexical_weight * _term_share([texts[i] for i in candidates], term_weights)
     scores[0] += settings.answer_lead_bonus
     best = candidates[int(np.argmax(scores))]
-    last = best
-    if best + 1 < len(spans) and (texts[best].rstrip().endswith("?") or len(texts[best]) < settings.short_sentence
-                                  or sims[best + 1] >= sims[best] - settings.answer_tie):
+    first, last = best, best
+    if best + 1 < len(spans) and (texts[best].rstrip().endswith("?") or len(texts[best]) < settings.short_sentence):
         last = best + 1
-    return spans[best][0], spans[last][1]
+    beside = [i for i in (first - 1, last + 1) if i in candidates]  # not a heading, not outside the passage
+    if beside:
+        closest = max(beside, key=lambda i: sims[i])
+        if sims[closest] >= sims[best] - settings.answer_tie:
+            first, last = min(first, closest), max(last, closest)
+    return spans[first][0], spans[last][1]
 
 
 def _term_share(texts: list[str], term_weights: dict[str, float]) -> np.ndarray:
