@@ -77,6 +77,13 @@ def test_a_list_item_heads_nothing():
     assert [p.heading for p in passages] == ["Gegevens"]  # not "- burgerservicenummer"
 
 
+def test_a_page_number_or_table_cell_heads_nothing():
+    text = ("Gebeurtenissen\nEen pand wordt gesloopt en de gemeente legt dat vast in de registratie.\n"
+            "3235\n3 4 2\nDaarna krijgt het pand de status pand gesloopt in de basisregistratie.")
+    passages = chunk_document(text, "", ChunkingSettings(target_chars=1000, min_chars=0))
+    assert [p.heading for p in passages] == ["Gebeurtenissen"]  # a line without a word is no section heading
+
+
 def test_a_too_short_passage_is_not_closed_at_a_heading():
     text = "‘Een titel tussen aanhalingstekens’\n\nOndertitel\n\n" + "Een zin in de eerste alinea. " * 10
     passages = chunk_document(text, "‘Een titel tussen aanhalingstekens’", ChunkingSettings(min_chars=200))

@@ -191,18 +191,20 @@ def split_sentences(text: str, _fast: bool = True) -> list[tuple[int, int]]:
 
 
 def _is_heading(text: str, span: tuple[int, int]) -> bool:
-    """A short line of its own that does not end like a sentence, and no list item
-    ("- geboortedatum" heads nothing: the passage after it is not about it)."""
+    """A short line of its own that does not end like a sentence, holds a word, and
+    is no list item ("- geboortedatum" heads nothing: the passage after it is not
+    about it; nor does a PDF's page number or table cell, "3235" or "3 4 2")."""
     start, end = span
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end
     own_line = not text[line_start:start].strip() and not text[end:line_end].strip()
     return (own_line and end - start <= 120 and text[end - 1] not in ".!?:;,)\"'”’"
-            and not _LIST_ITEM.match(text, start))
+            and not _LIST_ITEM.match(text, start) and _LETTER.search(text, start, end) is not None)
 
 
 _LIST_ITEM = re.compile(r"[-–•*·▪◦]\s")
+_LETTER = re.compile(r"[^\W\d_]")  # any letter, in any script
 
 
 def _heading_test(text: str, headings: tuple[tuple[int, int], ...] | None) -> Callable[[tuple[int, int]], bool]:
