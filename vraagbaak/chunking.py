@@ -279,64 +279,80 @@ def chunk_document(
     ``headings``: the spans a structured format marks as headings (Word's
     "Heading 1", HTML's <h2>); without them, headings are guessed from the text.
     """
-    heading = _heading_test(text, headings)
-    section_heading = ""
-
-    def fits_model(start: int, end: int) -> bool:
-        if count_tokens is None:
-            return True
-        return count_tokens(embedding_text(title, text[start:end], settings, section_heading)) <= settings.max_tokens
-
-    def fits(start: int, end: int) -> bool:
-        return end - start <= settings.max_chars and fits_model(start, end)
-
-    sentences: list[tuple[tuple[int, int], bool]] = []
+    packer = _Packer(text, title, settings, count_tokens, _heading_test(text, headings))
+    sentences: list[tuple[tuple[int, int], bool]] = []  # all split first: a sentence is measured without a section heading
     for span in split_sentences(text):
-        if fits_model(*span):
-            sentences.append((span, heading(span)))
+        if packer.fits_model(*span):
+            sentences.append((span, packer.is_heading(span)))
         else:
-            sentences.extend((piece, False) for piece in _split_long_sentence(text, span, fits_model))
-
-    passages: list[Passage] = []
-    current: list[tuple[int, int]] = []
-    current_heading = ""
-    has_body = False  # current holds more than headings and overlap
-
-    def flush():
-        nonlocal current, has_body
-        if current and has_body:
-            start, end = current[0][0], current[-1][1]
-            passages.append(Passage(start, end, text[start:end], current_heading, tuple(current)))
-        current, has_body = [], False
-
+            sentences.extend((piece, False) for piece in _split_long_sentence(text, span, packer.fits_model))
     for span, is_heading in sentences:
+        packer.add(span, is_heading)
+    return packer.finish()
+
+
+class _Packer:
+    """The state of ``chunk_document`` as it walks the sentences: the passages
+    closed so far, the sentences of the open one, and the section they are in."""
+
+    def __init__(self, text: str, title: str, settings: ChunkingSettings, count_tokens, is_heading):
+        self.text, self.title, self.settings = text, title, settings
+        self.count_tokens, self.is_heading = count_tokens, is_heading
+        self.passages: list[Passage] = []
+        self.current: list[tuple[int, int]] = []  # sentence spans of the open passage
+        self.current_heading = ""  # the heading the open passage is shown under
+        self.section_heading = ""  # the last heading seen
+        self.has_body = False  # current holds more than headings and overlap
+
+    def fits_model(self, start: int, end: int) -> bool:
+        if self.count_tokens is None:
+            return True
+        context = embedding_text(self.title, self.text[start:end], self.settings, self.section_heading)
+        return self.count_tokens(context) <= self.settings.max_tokens
+
+    def fits(self, start: int, end: int) -> bool:
+        return end - start <= self.settings.max_chars and self.fits_model(start, end)
+
+    def add(self, span: tuple[int, int], is_heading: bool) -> None:
         if is_heading:
-            if has_body and current[-1][1] - current[0][0] < settings.min_chars and fits(current[0][0], span[1]):
-                # Too little text to stand alone (a title, a one-line intro):
-                # the heading and its section join it instead.
-                section_heading = _heading_words(text[span[0] : span[1]])
-                current.append(span)
-                continue
-            if has_body:
-                flush()
-            elif current and not heading(current[-1]):
-                current = []  # only overlap so far: a new section drops it
-            section_heading = _heading_words(text[span[0] : span[1]])
-            current_heading = section_heading
-            current.append(span)
-            continue
-        if current and has_body and (
-            not fits(current[0][0], span[1]) or current[-1][1] - current[0][0] >= settings.target_chars
+            self._add_heading(span)
+            return
+        current = self.current
+        if current and self.has_body and (
+            not self.fits(current[0][0], span[1]) or current[-1][1] - current[0][0] >= self.settings.target_chars
         ):
-            previous = current
-            flush()
-            keep = previous[-settings.overlap_sentences :] if settings.overlap_sentences else []
+            self._flush()
+            keep = current[-self.settings.overlap_sentences :] if self.settings.overlap_sentences else []
             # The overlap must leave room for the new sentence, else it is dropped.
-            current = [s for s in keep if fits(s[0], span[1])] if keep else []
-            current_heading = section_heading
-        current.append(span)
-        has_body = True
-    if current and not has_body and not passages:
-        has_body = True  # a document that is only a heading is still searchable
-    flush()
-    return passages
+            self.current = [s for s in keep if self.fits(s[0], span[1])]
+            self.current_heading = self.section_heading
+        self.current.append(span)
+        self.has_body = True
+
+    def _add_heading(self, span: tuple[int, int]) -> None:
+        current = self.current
+        words = _heading_words(self.text[span[0] : span[1]])
+        if self.has_body and current[-1][1] - current[0][0] < self.settings.min_chars and self.fits(current[0][0], span[1]):
+            # Too little text to stand alone (a title, a one-line intro):
+            # the heading and its section join it instead.
+            self.section_heading = words
+            current.append(span)
+            return
+        if self.has_body:
+            self._flush()
+        elif current and not self.is_heading(current[-1]):
+            self.current = []  # only overlap so far: a new section drops it
+        self.section_heading = self.current_heading = words
+        self.current.append(span)
+
+    def _flush(self) -> None:
+        if self.current and self.has_body:
+            start, end = self.current[0][0], self.current[-1][1]
+            self.passages.append(Passage(start, end, self.text[start:end], self.current_heading, tuple(self.current)))
+        self.current, self.has_body = [], False
+
+    def finish(self) -> list[Passage]:
+        if self.current and not self.has_body and not self.passages:
+            self.has_body = True  # a document that is only a heading is still searchable
+        self._flush()
+        return self.passages
