@@ -135,3 +135,7 @@ def test_a_reader_reads_each_term_count_once(fake, tmp_path, monkeypatch):
     first = store.lexical_stats(terms)
     assert store.lexical_stats(terms) == first and store.lexical_stats(terms + ["onbekend"])[0] == first[0]
     assert sorted(p[0] for p in asked) == sorted(set(terms) | {"onbekend"})  # one lookup a term, known or not
+    from vraagbaak.stores import local
+
+    monkeypatch.setattr(local, "_DF_CACHE_TERMS", 0)  # a full cache starts afresh, and still counts right
+    assert store.lexical_stats(terms) == first and len(store._df) == len(set(terms))

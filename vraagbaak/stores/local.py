@@ -424,12 +424,13 @@ class LocalStore:
         fts5vocab table costs about 1.2 ms at 1M passages, and a hybrid question
         needs the counts three times (its pool, BM25, the answer's term weights).
         """
-        if len(self._df) > _DF_CACHE_TERMS:
-            self._df = {}
-        for term in set(terms) - self._df.keys():
+        known = self._df  # this call's own reference: another search thread may start the cache afresh meanwhile
+        if len(known) > _DF_CACHE_TERMS:
+            known = self._df = {}
+        for term in set(terms) - known.keys():
             found = self._query("SELECT doc FROM lexical_terms WHERE term = ?", (term,))
-            self._df[term] = int(found[0][0]) if found else 0
-        df = {term: self._df[term] for term in set(terms) if self._df[term]}
+            known[term] = int(found[0][0]) if found else 0
+        df = {term: known[term] for term in set(terms) if known[term]}
         n = self.passage_count
         return df, n, (self.counts["lexical_tokens"] / n if n else 0.0)
 
