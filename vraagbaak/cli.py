@@ -272,4 +272,4 @@ def _eval_index_dir(corpus_dir: Path, backend: str | None = None, store: str | N
 
 
 def main():
-    cli(prog_name="python -m vraagbaak")
+    cli()  # click names the program as it was called: "vraagbaak" or "python -m vraagbaak"
