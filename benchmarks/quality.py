@@ -2,6 +2,7 @@
 
     python benchmarks/quality.py [--work DIR] [--sets seeds,faq,...] [--backend openvino|torch] [--store milvus:URI]
     python benchmarks/quality.py --compare REV [--work DIR] ...   # git revision REV against the working tree
+    python benchmarks/quality.py --compare REV --against REV2     # two revisions (the working tree may change meanwhile)
     python benchmarks/quality.py --table RUN.json                 # the tables of a saved run, again
 
 Sets (``../shared/eval``):
@@ -310,6 +311,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/vraagbaak-quality"),
                         help="indexes (one folder per revision), extracted revisions and saved runs")
     parser.add_argument("--compare", metavar="REV", default=None, help="a git revision to measure beside the working tree")
+    parser.add_argument("--against", metavar="REV2", default=None, help="with --compare: a second revision instead of the working tree")
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--backend", default=None)
     parser.add_argument("--store", default=None, help="milvus:URI to measure the Milvus store (one collection per revision and set)")
@@ -336,7 +338,11 @@ def main() -> None:
     if args.compare:
         code, commit = extract(args.compare, args.work)
         revisions.append((slot(args.compare), code, f"{args.compare} ({commit[:7]})"))
-    revisions.append(("tree", ROOT, tree_label()))
+    if args.against:
+        code, commit = extract(args.against, args.work)
+        revisions.append((slot(args.against), code, f"{args.against} ({commit[:7]})"))
+    else:
+        revisions.append(("tree", ROOT, tree_label()))
     runs = []
     for folder, code, label in revisions:
         run = run_worker(folder, code, args)
