@@ -25,13 +25,13 @@ away (the page shows no hit) over every labelled set, and the 60 off-topic
 questions of ``../shared/eval/off-topic.txt`` turned away, asked of every
 dev corpus (none answers them).
 
-``--compare REV`` extracts REV with ``git archive`` into WORK/src/<commit>
-and measures each revision in a process of its own with that revision's
+``--compare REV`` extracts REV with ``git archive`` into WORK/src/ and measures each revision in a process of its own with that revision's
 ``vraagbaak`` first on the path (this file's measuring code for both, so
 both are measured alike), then prints every set x mode side by side with the
 difference, flagging a loss over 0.01. Each revision keeps its indexes in
-WORK/<label>/ (the working tree's in WORK/tree/), so a second run only
-updates them. Each run is saved as JSON in WORK/runs/ (``--table`` prints it again).
+WORK/code-<hash of its vraagbaak folder>/ (the working tree's in WORK/tree/),
+so a second run only updates them; a new revision starts from a copy of the
+folder used last, so its build too only does what its code changes. Each run is saved as JSON in WORK/runs/ (``--table`` prints it again).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
+import shutil
 import subprocess
 import sys
 import time
@@ -157,9 +157,9 @@ def git(*args: str) -> str:
 
 
 def extract(rev: str, work: Path) -> tuple[Path, str]:
-    """REV's code in WORK/src/<commit> (extracted once), and its commit."""
+    """REV's code in WORK/src/<its vraagbaak tree> (extracted once), and its commit."""
     commit = git("rev-parse", "--verify", f"{rev}^{{commit}}")
-    target = work / "src" / commit
+    target = work / "src" / git("rev-parse", f"{commit}:vraagbaak")
     if not (target / "vraagbaak" / "__init__.py").is_file():
         tmp = work / "src" / f".{commit}.tmp"
         subprocess.run(["rm", "-rf", str(tmp)], check=True)
@@ -172,9 +172,20 @@ def extract(rev: str, work: Path) -> tuple[Path, str]:
     return target, commit
 
 
-def slot(rev: str) -> str:
-    """A folder name for a revision's indexes: the name it was given ("main", "HEAD~1")."""
-    return "rev-" + re.sub(r"[^A-Za-z0-9._-]+", "_", rev)
+def slot(rev: str, work: Path) -> str:
+    """The folder of a revision's indexes: one per content of its ``vraagbaak`` package
+    (two commits with the same code share it). A new one starts as a copy of the
+    folder used last, so its build only updates what the code changes (vectors are
+    reused by text key)."""
+    name = "code-" + git("rev-parse", f"{rev}:vraagbaak")[:12]
+    if not (work / name).is_dir():
+        used = [p for p in work.iterdir() if p.is_dir() and (p.name.startswith("code-") or p.name == "tree")] if work.is_dir() else []
+        if used:
+            seed = max(used, key=lambda p: p.stat().st_mtime)
+            print(f"{name}: starting from a copy of {seed.name}", file=sys.stderr)
+            shutil.copytree(seed, work / f".{name}.tmp", dirs_exist_ok=True)
+            os.replace(work / f".{name}.tmp", work / name)
+    return name
 
 
 def run_worker(label: str, code: Path, args) -> dict:
@@ -337,10 +348,10 @@ def main() -> None:
     revisions = []
     if args.compare:
         code, commit = extract(args.compare, args.work)
-        revisions.append((slot(args.compare), code, f"{args.compare} ({commit[:7]})"))
+        revisions.append((slot(commit, args.work), code, f"{args.compare} ({commit[:7]})"))
     if args.against:
         code, commit = extract(args.against, args.work)
-        revisions.append((slot(args.against), code, f"{args.against} ({commit[:7]})"))
+        revisions.append((slot(commit, args.work), code, f"{args.against} ({commit[:7]})"))
     else:
         revisions.append(("tree", ROOT, tree_label()))
     runs = []
