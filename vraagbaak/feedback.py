@@ -291,6 +291,9 @@ CREATE INDEX IF NOT EXISTS judgments_by_time ON judgments (judged_at);
 """
 _COLUMNS = ("question", "source", "text_sha256", "start", '"end"', "answer", "answer_start", "answer_end", "page", "rank",
             "judgment", "judged_at", "user")
+# A judgment by the same judge (viewer, question and hit) replaces the earlier one in place.
+_UPSERT = (f"INSERT INTO judgments (judge, {', '.join(_COLUMNS)}) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))}) "
+           f"ON CONFLICT (judge) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _COLUMNS)}")
 
 
 def _iso(moment: float) -> str:
@@ -425,10 +428,7 @@ class Feedback:
         record = Judgment(question, shown.source, shown.text_sha256, shown.start, shown.end, shown.answer,
                           shown.answer_start, shown.answer_end, shown.page, shown.rank, verdict, _iso(self.clock()),
                           user if self.settings.record_names else None)
-        values = [getattr(record, c.strip('"')) for c in _COLUMNS]
-        self._write(f"INSERT INTO judgments (judge, {', '.join(_COLUMNS)}) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))}) "
-                    f"ON CONFLICT (judge) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _COLUMNS)}",
-                    (self._judge_key(viewer, record.question, shown), *values))
+        self._write(_UPSERT, (self._judge_key(viewer, question, shown), *(getattr(record, c.strip('"')) for c in _COLUMNS)))
         if self.clock() - self._purged_at > 3600:
             self.purge()
         return record
