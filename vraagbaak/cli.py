@@ -306,7 +306,7 @@ def feedback_show(index_dir, feedback_dir, as_json):
     size = sum(p.stat().st_size for p in kept.path.parent.glob(kept.path.name + "*"))
     click.echo(f"{kept.path} ({size / 1024:.0f} kB; oordelen worden {kept.settings.retention_days} dagen bewaard):\n"
                f"{counts.judgments} oordelen over {counts.questions} vragen en {counts.documents} documenten: "
-               f"{counts.positive} positief, {counts.negative} negatief" + (f"; van {counts.users} gebruikers" if counts.users else ""))
+               f"{counts.positive} positief, {counts.negative} negatief" + (f"; van {counts.users} {'gebruiker' if counts.users == 1 else 'gebruikers'}" if counts.users else ""))
     if judgments:
         click.echo(f"Oudste {counts.first}, nieuwste {counts.last} (UTC).")
     if flagged:
@@ -356,7 +356,7 @@ def feedback_quality(index_dir, feedback_dir, since, model_dir, as_json):
         click.echo(f"De index nu, op {result.evaluated} positief beoordeelde passages: hit@1 {result.hit_at_1:.3f}, mrr@10 {result.mrr_at_10:.3f}.")
     click.echo(f"Als fout beoordeeld en nog steeds als eerste gevonden: {len(result.wrong_first)} van {result.negatives_checked}.")
     for j in result.wrong_first:
-        click.echo(f"  - \"{j.question}\" -> {j.source}{'' if j.page is None else f' p. {j.page}'}: {j.answer[:120]}")
+        click.echo(f"  - \"{j.question}\" -> {j.source}{'' if j.page is None else f' p. {j.page}'}: {' '.join(j.answer.split())[:120]}")
     if result.flagged:
         click.echo(f"Niet meegeteld, de passage is sinds het oordeel gewijzigd: {len(result.flagged)}.")
         click.echo("\n".join(_flagged_lines(result.flagged)))
