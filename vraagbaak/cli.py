@@ -157,8 +157,11 @@ def check(index_dir, model_dir):
 
 @cli.command("eval")
 @click.argument("questions", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--corpus", "corpus_dir", required=True, type=click.Path(path_type=Path), help="Corpus the questions are about.")
+@click.option("--corpus", "corpus_dir", default=None, type=click.Path(path_type=Path),
+              help="Corpus the questions are about (required unless --as-is).")
 @store_option(None)
+@click.option("--as-is", "as_is", is_flag=True,
+              help="Evaluate the index --store as it is: no build, its own recorded ranking settings (e.g. on `feedback export`'s questions).")
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--mode", "modes", type=click.Choice(MODES), multiple=True, default=("hybrid",), show_default=True,
               help="Repeat for several modes: one table of question file x mode.")
@@ -167,15 +170,12 @@ def check(index_dir, model_dir):
 @backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object for one file and mode, else a list.")
 @_user_errors
-def eval_(questions, corpus_dir, index_dir, k, modes, model, model_dir, backend, as_json):
-    """Measure retrieval on labelled QUESTIONS files (JSONL; see README) about one corpus."""
+def eval_(questions, corpus_dir, index_dir, as_is, k, modes, model, model_dir, backend, as_json):
+    """Measure retrieval on labelled QUESTIONS files (JSONL; see README) about one corpus (or one index, --as-is)."""
     from .evaluate import evaluate, read_questions, table
 
     sets = {path: read_questions(path) for path in questions}
-    index_dir = _eval_index_dir(corpus_dir, backend, index_dir)
-    # eval measures this version's ranking, not one that an earlier build recorded in its index
-    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json, backend=backend,
-                        ranking=RankingSettings())
+    index = _eval_index(corpus_dir, index_dir, as_is, model=model, model_dir=model_dir, backend=backend, progress=not as_json)
     index.warm_up()  # time the questions, not loading the model
     results = []
     for path, qs in sets.items():
@@ -251,6 +251,151 @@ def users_list(users_file):
         account = accounts.get(name)
         folders = "all collections" if account.collections is None else ", ".join(account.collections) or "no collections"
         click.echo(f"{name}\t{account.role}\t{folders}")
+
+
+# ------------------------------------------------------------------ feedback
+
+
+@cli.group()
+def feedback():
+    """Judgments of hits kept by the page (python app.py --feedback): counts, quality, export as questions, delete.
+
+    For whoever holds the index folder: these commands show every judgment, unfiltered by accounts."""
+
+
+feedback_dir_option = click.option("--feedback", "feedback_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+                                   help="Folder of the judgments file (default: the index folder; required for a Milvus index).")
+
+
+def _read_feedback(index_dir, feedback_dir, *, required: bool = True):
+    """The judgments file of an index, as its server keeps it; None (or, if ``required``, an error) when there is none."""
+    from .feedback import FEEDBACK_FILE, Feedback, feedback_folder
+
+    folder = feedback_folder(index_dir, feedback_dir)
+    opened = Feedback.read(folder)
+    if opened is None and required:
+        raise VraagbaakError(f"no judgments in {folder} (no {FEEDBACK_FILE}): the page keeps them only when started with --feedback")
+    return opened
+
+
+def _flagged_lines(flagged) -> list[str]:
+    return [f"  - {f.judgment.source}{'' if f.judgment.page is None else f' p. {f.judgment.page}'}: "
+            f"\"{f.judgment.question}\" ({'positief' if f.judgment.judgment == 'positive' else 'negatief'}): {f.reason}" for f in flagged]
+
+
+@feedback.command("show")
+@store_option("index")
+@feedback_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@_user_errors
+def feedback_show(index_dir, feedback_dir, as_json):
+    """How many judgments are kept, of what, since when; and how many are about passages changed since."""
+    from .feedback import check_current, count
+
+    kept = _read_feedback(index_dir, feedback_dir, required=False)
+    judgments = [] if kept is None else kept.judgments()
+    _, flagged = check_current(judgments, Index.load(index_dir).store) if judgments else ([], [])
+    counts = count(judgments)
+    if as_json:
+        click.echo(json.dumps({**counts.to_dict(), "changed": len(flagged), "file": None if kept is None else str(kept.path),
+                               "retention_days": None if kept is None else kept.settings.retention_days}, ensure_ascii=False))
+        return
+    if kept is None:
+        click.echo("Geen oordelen opgeslagen: de pagina bewaart ze alleen als ze met --feedback is gestart.")
+        return
+    size = sum(p.stat().st_size for p in kept.path.parent.glob(kept.path.name + "*"))
+    click.echo(f"{kept.path} ({size / 1024:.0f} kB; oordelen worden {kept.settings.retention_days} dagen bewaard):\n"
+               f"{counts.judgments} oordelen over {counts.questions} vragen en {counts.documents} documenten: "
+               f"{counts.positive} positief, {counts.negative} negatief" + (f"; van {counts.users} {'gebruiker' if counts.users == 1 else 'gebruikers'}" if counts.users else ""))
+    if judgments:
+        click.echo(f"Oudste {counts.first}, nieuwste {counts.last} (UTC).")
+    if flagged:
+        click.echo(f"{len(flagged)} over passages die sinds het oordeel zijn gewijzigd (tellen nergens mee):")
+        click.echo("\n".join(_flagged_lines(flagged)))
+
+
+@feedback.command("export")
+@store_option("index")
+@feedback_dir_option
+@click.option("--since", default=None, help="Only judgments from then on: a date (2026-01-31), a date and time, or 30d (the last 30 days).")
+@_user_errors
+def feedback_export(index_dir, feedback_dir, since):
+    """Print the positive judgments as a question file (JSONL) for `vraagbaak eval --index I --as-is`."""
+    from .feedback import export_questions, parse_since
+
+    since = None if since is None else parse_since(since)
+    exported = export_questions(_read_feedback(index_dir, feedback_dir), Index.load(index_dir).store, since=since)
+    for line in exported.questions:
+        click.echo(json.dumps(line, ensure_ascii=False))
+    click.echo(f"{len(exported.questions)} vragen geschreven uit {exported.positive} positieve oordelen.", err=True)
+    if exported.flagged:
+        click.echo(f"{len(exported.flagged)} oordelen overgeslagen: hun passage staat niet meer zo in de index:", err=True)
+        click.echo("\n".join(_flagged_lines(exported.flagged)), err=True)
+
+
+@feedback.command("quality")
+@store_option("index")
+@feedback_dir_option
+@click.option("--since", default=None, help="Only judgments from then on (as export's --since).")
+@model_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@_user_errors
+def feedback_quality(index_dir, feedback_dir, since, model_dir, as_json):
+    """The figures of the quality panel: hit@1 and mrr@10 of the index on the judged questions,
+    the passages judged wrong that still rank first, and the ranks judged hits had, per week."""
+    from .feedback import parse_since, quality
+
+    kept = _read_feedback(index_dir, feedback_dir)
+    result = quality(kept, Index.load(index_dir, model_dir=model_dir), since=None if since is None else parse_since(since))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    c = result.counts
+    click.echo(f"Beoordeelde vragen: {c.questions} ({c.judgments} oordelen: {c.positive} positief, {c.negative} negatief).")
+    if result.evaluated:
+        click.echo(f"De index nu, op {result.evaluated} positief beoordeelde passages: hit@1 {result.hit_at_1:.3f}, mrr@10 {result.mrr_at_10:.3f}.")
+    click.echo(f"Als fout beoordeeld en nog steeds als eerste gevonden: {len(result.wrong_first)} van {result.negatives_checked}.")
+    for j in result.wrong_first:
+        click.echo(f"  - \"{j.question}\" -> {j.source}{'' if j.page is None else f' p. {j.page}'}: {' '.join(j.answer.split())[:120]}")
+    if result.flagged:
+        click.echo(f"Niet meegeteld, de passage is sinds het oordeel gewijzigd: {len(result.flagged)}.")
+        click.echo("\n".join(_flagged_lines(result.flagged)))
+    if result.weeks:
+        click.echo("\n| week | oordelen | positief | gem. rang positief | op rang 1 | mrr |\n| --- | --- | --- | --- | --- | --- |")
+        for w in result.weeks:
+            cells = ["-" if w[key] is None else f"{w[key]:.2f}" for key in ("mean_rank", "share_first", "mrr")]
+            click.echo(f"| {w['week']} | {w['judgments']} | {w['positive']} | " + " | ".join(cells) + " |")
+
+
+@feedback.command("delete")
+@store_option("index")
+@feedback_dir_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_user_errors
+def feedback_delete(index_dir, feedback_dir, yes):
+    """Delete every judgment (the file stays, empty; a running server keeps collecting unless restarted without --feedback)."""
+    kept = _read_feedback(index_dir, feedback_dir, required=False)
+    if kept is None:
+        click.echo("Er zijn geen oordelen om te verwijderen.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise VraagbaakError("add --yes to delete every judgment without being asked")
+        click.confirm(f"Alle {len(kept.judgments())} oordelen in {kept.path} verwijderen?", abort=True)
+    click.echo(f"{kept.delete_all()} oordelen verwijderd uit {kept.path}.")
+
+
+def _eval_index(corpus_dir: Path | None, index_dir: str | None, as_is: bool, **options) -> Index:
+    """The index eval measures: ``index_dir`` as it is (``--as-is``), or one it builds of ``corpus_dir``."""
+    if as_is:
+        if index_dir is None or corpus_dir is not None:
+            raise VraagbaakError("--as-is evaluates an existing index as it is: name it with --index, without --corpus")
+        options.pop("progress")
+        return Index.load(index_dir, **options)
+    if corpus_dir is None:
+        raise VraagbaakError("name the corpus the questions are about with --corpus, or evaluate an existing index with --index I --as-is")
+    # eval measures this version's ranking, not one that an earlier build recorded in its index
+    return Index.build(corpus_dir, _eval_index_dir(corpus_dir, options["backend"], index_dir), ranking=RankingSettings(), **options)
 
 
 def _eval_index_dir(corpus_dir: Path, backend: str | None = None, store: str | None = None) -> str:
