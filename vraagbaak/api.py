@@ -8,7 +8,7 @@ from pathlib import Path
 from .build import CHECKPOINT_SECONDS, BuildOptions, BuildReport, build_index
 from .chunking import ChunkingSettings
 from .embeddings import backend_choice, load_embedder
-from .errors import IndexLoadError, build_command
+from .errors import IndexLoadError
 from .filters import list_folders, list_types, scope
 from .ocr import OcrSettings
 from .search import Hit, RankingSettings, Searcher
@@ -56,7 +56,7 @@ class Index:
         if model is not None and model != opened.config.model:
             raise IndexLoadError(
                 f"the index in {location} was built with model {opened.config.model!r}, not {model!r}; "
-                f"rebuild it with: {build_command(str(location), '--model', model)}"
+                f"rebuild it with: {location.build_command('--model', model)}"
             )
         return cls(opened, model_dir, ranking=ranking, backend=backend)
 

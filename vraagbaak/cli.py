@@ -21,6 +21,7 @@ from .ocr import OcrSettings
 from .readers import SUFFIXES
 from .search import MODES, RankingSettings, good_matches, hit_to_json, match_words
 from .sources import link
+from .stores import evaluation_store
 
 __all__ = ["cli"]
 
@@ -255,20 +256,16 @@ def users_list(users_file):
 
 def _eval_index_dir(corpus_dir: Path, backend: str | None = None, store: str | None = None) -> str:
     """A separate index per evaluated corpus (and backend), so eval never touches
-    the main index: a folder beside it, or with ``--store milvus:URI`` (no #NAME)
-    a collection of its own in that Milvus. A folder or #NAME given is used as is."""
+    the main index: a folder beside it, or in the store ``store`` names, one of
+    its own there (``stores.evaluation_store``). A folder given is used as is."""
     import hashlib
-    import re
 
-    if store is not None and not (store.startswith("milvus:") and "#" not in store):
-        return store
     resolved = str(Path(corpus_dir).resolve())
     digest = hashlib.sha1(resolved.encode()).hexdigest()[:8]
-    suffix = f"-{backend}" if backend else ""
+    name = f"{Path(resolved).name}-{digest}" + (f"-{backend}" if backend else "")
     if store is not None:
-        name = re.sub(r"[^A-Za-z0-9_]", "_", f"eval_{Path(resolved).name}_{digest}{suffix}")
-        return f"{store}#{name}"
-    return str(Path("index") / "eval" / f"{Path(resolved).name}-{digest}{suffix}")
+        return evaluation_store(store, f"eval_{name}")
+    return str(Path("index") / "eval" / name)
 
 
 def main():

@@ -24,8 +24,9 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from .embeddings import DEFAULT_MODEL, Embedder, backend_choice
-from .errors import IndexLoadError, VraagbaakError, build_command
+from .errors import IndexLoadError, VraagbaakError
 from .lexical import idf, tokenize
+from .stores import build_command
 from .stores.base import Passage, StoreReader
 
 __all__ = [
