@@ -200,3 +200,14 @@ def test_ask_hides_weak_matches_like_the_page(built, run):
     result = run("ask", "wat is preventie?", "--index", built, "-k", "5")
     assert result.exit_code == 0 and "Geen passage beantwoordt deze vraag goed" in result.stderr and "--weak" in result.stderr
     assert "Antwoord:" not in result.stdout
+
+
+def test_the_cli_logs_through_its_own_logger_and_leaves_the_root_alone(built, run):
+    import logging
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    assert run("ask", "preventie", "--index", built, "--weak").exit_code == 0
+    assert (root.level, root.handlers) == before
+    package = logging.getLogger("vraagbaak")
+    assert package.handlers and not package.propagate and logging.getLogger("vraagbaak.corpus").getEffectiveLevel() == logging.WARNING
