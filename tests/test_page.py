@@ -100,3 +100,10 @@ def test_a_session_ends_after_its_time():
     bas = sessions.start("bas")
     sessions.end(bas)
     assert sessions.user(request(bas)) is None
+
+
+def test_a_file_name_is_shown_as_text_not_as_html(live, corpus):
+    (corpus / "<img src=x onerror=alert(1)>.txt").write_bytes(b"")  # skipped: empty
+    message, status, *_ = update_index(live, no_progress)
+    assert "Overgeslagen: &lt;img src=x onerror=alert(1)&gt;.txt: leeg bestand" in message
+    assert "<img" not in message and "<img" not in status

@@ -5,6 +5,7 @@ request has a timeout: an attack that froze the server fails its test instead
 of stalling the suite. The tests assert outcomes, never times.
 """
 
+import json
 import shutil
 import threading
 from collections import Counter
@@ -43,6 +44,16 @@ def shared(tmp_path_factory):
     with running_server(work, "tests/fake_app.py", "--corpus", corpus, "--index", index, "--users", users, "--model", "fake",
                         "--proxy", "127.0.0.1") as url:
         yield {"url": url, "corpus": corpus, "index": index}
+
+
+def _call(session, api_name: str, data: list) -> list:
+    """A named API endpoint through its two steps (submit, then read the result), as gradio_client does."""
+    event = session.post(f"gradio_api/call/{api_name}", json={"data": data})
+    assert event.status_code == 200, event.text
+    with session.stream("GET", f"gradio_api/call/{api_name}/{event.json()['event_id']}") as stream:
+        lines = list(stream.iter_lines())
+    assert "event: complete" in lines, lines
+    return json.loads(lines[lines.index("event: complete") + 1][len("data: "):])
 
 
 def log_in_as(shared, name, address):
@@ -105,19 +116,18 @@ def test_a_reader_cannot_upload(shared):
     assert list((shared["index"] / "uploads").rglob("*.txt")) == []
 
 
+def test_a_file_name_is_shown_as_text(shared):
+    (shared["corpus"] / "team-a" / "<img src=x onerror=alert(1)>.txt").write_bytes(b"")  # skipped by the update: empty
+    anna = log_in_as(shared, "anna", "198.51.100.6")
+    message = _call(anna, "update", [])[0]
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt: leeg bestand" in message and "<img" not in message
+
+
 # ------------------------------------------------------------------ logins
 
 
 def _search(session) -> list:
-    """/search through the API's two steps (submit, then read the result)."""
-    event = session.post("gradio_api/call/search", json={"data": ["wat is preventie?", 3, "", "", ""]})
-    assert event.status_code == 200, event.text
-    with session.stream("GET", f"gradio_api/call/search/{event.json()['event_id']}") as stream:
-        lines = list(stream.iter_lines())
-    assert "event: complete" in lines, lines
-    import json
-
-    return json.loads(lines[lines.index("event: complete") + 1][len("data: "):])[0]
+    return _call(session, "search", ["wat is preventie?", 3, "", "", ""])[0]
 
 
 def test_a_login_flood_stops_nobody_else(shared):
