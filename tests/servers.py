@@ -25,15 +25,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(work: Path, script: str, *args, log_name: str = "app.log"):
-    """``python SCRIPT ARGS --port P`` started, waited for (its first build) and stopped after; yields its URL.
+def running_server(work: Path, script: str, *args, log_name: str = "app.log", cwd: Path = ROOT):
+    """``python SCRIPT ARGS --port P`` (in ``cwd``) started, waited for (its first build) and stopped after; yields its URL.
 
     Stopped with SIGTERM, then SIGKILL if it does not end: a server an attack
     froze must not stall the suite."""
     port = free_port()
     log_path = work / log_name
     log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, script, *map(str, args), "--port", str(port)], cwd=ROOT, stdout=log,
+    proc = subprocess.Popen([sys.executable, script, *map(str, args), "--port", str(port)], cwd=cwd, stdout=log,
                             stderr=subprocess.STDOUT, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     deadline = time.time() + 300
     while time.time() < deadline:
