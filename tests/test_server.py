@@ -256,3 +256,25 @@ def test_x_forwarded_headers_from_an_untrusted_address_are_ignored(alone):
         if answers[-1].status_code == 429:
             break
     assert answers[-1].status_code == 429 and "Wacht" in answers[-1].json()["detail"]
+
+
+def test_gradios_own_input_path_check_applies_behind_the_guard(fake, corpus, tmp_path, monkeypatch):
+    """With the guard taken away, Gradio itself still refuses an input file outside its upload folder
+    (it checks only once it believes it was launched, which mount_gradio_app alone never makes it believe)."""
+    from fastapi.testclient import TestClient
+
+    from servers import outcome
+    from vraagbaak import LiveIndex
+    from vraagbaak.web.server import Guard, make_app
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))  # make_app sets it for the process: restored after
+    live = LiveIndex(corpus, tmp_path / "idx", model="fake")
+    live.update(progress=False)
+    app = make_app(live)
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not Guard]
+    with TestClient(app) as browser:
+        response, session_hash = join(browser, "toevoegen", [[file_data("/etc/passwd")], "", ""])
+        assert response.status_code == 200  # no guard: Gradio takes the event
+        result = outcome(browser, session_hash)
+    assert result["success"] is False and "not uploaded by a user" in str(result["output"])
+    assert not (corpus / "passwd.txt").exists()
