@@ -7,7 +7,6 @@ options it shares with the command line are the command line's own
 """
 
 import os
-import sys
 import threading
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
