@@ -137,7 +137,7 @@ def make_app(live: LiveIndex, *, accounts: Accounts | None = None, proxies: Iter
     # serves nothing outside its upload folder anyway.)
     mounted = gr.mount_gradio_app(app, page, path="", auth_dependency=sessions.user if sessions else None,
                                   blocked_paths=blocked, max_file_size=FRAMEWORK_UPLOAD_LIMIT, show_error=True,
-                                  run_history=False, footer_links=[], **gradio_options)
+                                  run_history=False, **gradio_options)
     # Gradio checks that an event's input files lie in its upload folder only once it believes it was
     # launched (processing_utils._check_allowed); mount_gradio_app never sets that, launch() does. The
     # guard refuses such paths first; this makes Gradio's own check apply too.
