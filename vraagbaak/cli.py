@@ -20,7 +20,7 @@ from .embeddings import BACKENDS
 from .errors import VraagbaakError
 from .ocr import OcrSettings
 from .readers import SUFFIXES
-from .search import MODES, RankingSettings, hit_to_json, match_words
+from .search import MODES, RankingSettings, hit_to_json, relevance
 from .sources import link
 from .stores import evaluation_store
 from .view import View
@@ -163,7 +163,7 @@ def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, 
         click.echo("Geen passage beantwoordt deze vraag goed (--weak toont de zwakke overeenkomsten).", err=True)
         return
     for h in hits:
-        click.secho(f"{h.rank}. {h.title}  ({match_words(h)}, score {h.score:.3f})", bold=True)
+        click.secho(f"{h.rank}. {h.title}  ({relevance(h)})", bold=True)
         click.echo(f"   {link(h.source, h.page, base=str(corpus_dir))}" + (f"  (ook in: {', '.join(h.also_in)})" if h.also_in else ""))
         click.echo(f"   Antwoord: {h.answer}")
         click.echo("   " + " ".join(h.text.split())[:600])

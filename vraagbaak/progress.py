@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-__all__ = ["BuildProgress", "terminal_printer", "describe_nl", "duration_nl"]
+__all__ = ["BuildProgress", "count_nl", "terminal_printer", "describe_nl", "duration_nl"]
 
 MIN_SECONDS_FOR_ESTIMATE = 6.0
 MIN_SHARE_FOR_ESTIMATE = 0.05
@@ -69,13 +69,18 @@ def duration_nl(seconds: float, hours: str = "uur") -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} {hours} {minutes % 60} min"
 
 
+def count_nl(n: int, one: str, many: str) -> str:
+    """A number with its noun in agreement: "1 passage", "2 passages", "0 passages"."""
+    return f"{n} {one if n == 1 else many}"
+
+
 def describe_nl(p: BuildProgress) -> str:
     """One line for the page: documents and passages done, rate, time left, what is safe on disk."""
     if p.recognising:
         line = f"Tekst herkennen in scans (OCR): pagina {p.pages_done} van {p.pages_total}"
         left = p.ocr_seconds_left
         return line + (f"; nog ongeveer {duration_nl(left)}" if left is not None else "")
-    line = f"{p.documents_done} van {p.documents_total} documenten, {p.passages_done} passages"
+    line = f"{p.documents_done} van {count_nl(p.documents_total, 'document', 'documenten')}, {count_nl(p.passages_done, 'passage', 'passages')}"
     if p.documents_done:
         line += f" ({p.documents_per_minute:.0f} documenten per minuut)"
     left = p.seconds_left

@@ -40,6 +40,7 @@ __all__ = [
     "NO_MATCH_SIMILARITY",
     "STRONG_MATCH_SIMILARITY",
     "match_words",
+    "relevance",
     "check_question",
     "choose_answer",
     "fuse",
@@ -137,6 +138,21 @@ def hit_to_json(hit: Hit, link: str | None = None) -> dict:
     if link is not None:
         out["link"] = link
     return out
+
+
+def relevance(hit: Hit, no_match: float = NO_MATCH_SIMILARITY) -> str:
+    """How well a hit matches, as the page and ``vraagbaak ask`` both show it: the words of
+    ``match_words`` and the e5 cosine of question and passage, Dutch style ("sterke overeenkomst, 0,87").
+
+    The cosine, not the ranking score: the score adds bonuses that only order one
+    question's hits, while the cosine is the one number that means the same for every
+    question (and decides ``split_weak``). Two decimals, not a percentage: e5's cosines
+    are compressed (an unrelated Dutch passage still scores about 0.75), so "75%" would
+    read as a probability it is not. A lexical hit has no cosine: its BM25 score, named.
+    """
+    if hit.similarity is None:
+        return f"{match_words(hit, no_match)}, BM25 {hit.score:.2f}".replace(".", ",")
+    return f"{match_words(hit, no_match)}, {hit.similarity:.2f}".replace(".", ",")
 
 
 def check_question(question) -> str:
