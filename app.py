@@ -33,12 +33,16 @@ from vraagbaak.errors import VraagbaakError  # noqa: E402
 @click.option("--proxy", "proxies", multiple=True, metavar="ADDRESS",
               help="A reverse proxy in front of the app (e.g. 127.0.0.1; repeat for several): only from these addresses "
                    "are X-Forwarded-For and X-Forwarded-Proto believed (the client's address, HTTPS).")
+@click.option("--feedback", "feedback_dir", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Keep readers' judgments of hits (the buttons 'Beantwoordt mijn vraag' / 'Niet wat ik zoek', /feedback, "
+                   "a quality panel for redacteuren): in the index folder, or in PATH (required for a Milvus store). "
+                   "Off by default: questions can hold personal data (README, 'Oordelen').")
 @model_option()
 @model_dir_option
 @backend_option
 @no_ocr_option
 @user_errors
-def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, model, model_dir, backend, no_ocr):
+def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, feedback_dir, model, model_dir, backend, no_ocr):
     """Vraagbaak: search Dutch texts in the browser."""
     setup_logging()
     if not users_file and not open_to_all and not _loopback(host):
@@ -48,6 +52,7 @@ def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, mo
     from vraagbaak.ocr import OcrSettings
 
     accounts = _accounts(users_file) if users_file else None
+    feedback = _feedback(index_dir, feedback_dir) if feedback_dir is not None else None
     live = LiveIndex(corpus_dir, index_dir, model=model, model_dir=model_dir, backend=backend, ocr=OcrSettings(enabled=not no_ocr))
     report = live.update(progress=True)
     click.echo(f"Index {index_dir}: {report.passages_total} passages; "
@@ -65,7 +70,7 @@ def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, mo
     from vraagbaak.web.server import make_app
 
     warm.join()
-    app = make_app(live, accounts=accounts, proxies=proxies,
+    app = make_app(live, accounts=accounts, proxies=proxies, feedback=feedback,
                    theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]), css=CSS)
     click.echo(f"Vraagbaak: http://{host}:{port}/", err=True)
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-* from 127.0.0.1 by default; make_app
@@ -80,6 +85,14 @@ def _accounts(path):
     if not accounts.names():
         raise VraagbaakError(f"no users in {path}; add one with: python -m vraagbaak users add NAME --role redacteur --users {path}")
     return accounts
+
+
+def _feedback(index_dir, path: str):
+    """The judgments file (``--feedback [PATH]``), opened before the first build: a folder that cannot hold it stops
+    the start with a clear error instead of every judgment failing later."""
+    from vraagbaak.feedback import Feedback, feedback_folder
+
+    return Feedback.open(feedback_folder(index_dir, path or None))
 
 
 def _loopback(host: str) -> bool:

@@ -1,5 +1,8 @@
 """The page's callbacks, called without a browser (fake model)."""
 
+import html
+import re
+
 import pytest
 
 from vraagbaak.live import LiveIndex
@@ -63,7 +66,7 @@ def test_an_upload_is_saved_indexed_and_a_second_copy_refused(live, corpus, uplo
     message, status, *_, emptied = add_texts(live, uploads, [uploaded(uploads, "wijkboot.txt", data)], "", "", no_progress)
     assert "Opgeslagen als wijkboot.txt" in message and "1 nieuw" in message and emptied is None
     message, *_ = add_texts(live, uploads, [uploaded(uploads, "kopie.txt", data)], "", "", no_progress)
-    assert message == '<div class="vb-message"><p>Niet toegevoegd: kopie.txt staat er al in: de inhoud is gelijk aan wijkboot.txt; niets opgeslagen</p></div>'
+    assert message == '<div class="vb-message"><p class="vb-refused">Niet toegevoegd: kopie.txt staat er al in: de inhoud is gelijk aan wijkboot.txt; niets opgeslagen</p></div>'
     assert not (corpus / "kopie.txt").exists()
     assert list(uploads.folder.iterdir()) == []  # each upload deleted once saved or refused
 
@@ -107,3 +110,64 @@ def test_a_file_name_is_shown_as_text_not_as_html(live, corpus):
     message, status, *_ = update_index(live, no_progress)
     assert "Overgeslagen: &lt;img src=x onerror=alert(1)&gt;.txt: leeg bestand" in message
     assert "<img" not in message and "<img" not in status
+
+
+# ---------------------------------------------------------------- judgments (issue 41), without a browser
+
+
+@pytest.fixture
+def feedback(live):
+    from vraagbaak.feedback import Feedback
+
+    kept = Feedback.open(live.index_dir)
+    yield kept
+    kept.close()
+
+
+def test_each_hit_gets_judgment_buttons_and_a_judgment_is_kept_and_shown(live, feedback):
+    from vraagbaak.web.page import judge
+
+    question = "Mantelzorgers zorgen onbetaald"
+    page = search_page(live.view(), question, 3, "", [], [], feedback=feedback, viewer="sessie-1")
+    keys = re.findall(r'data-hit="([^"]+)"', page)
+    assert len(keys) == 3 and page.count('data-judgment="positive" aria-pressed="false">Beantwoordt mijn vraag<') == 3
+    answer = judge(feedback, None, "sessie-1", question, html.unescape(keys[1]), "negative")
+    assert answer == {"question": question, "hit": html.unescape(keys[1]), "judgment": "negative", "rank": 2}
+    again = search_page(live.view(), question, 3, "", [], [], feedback=feedback, viewer="sessie-1")
+    assert again.count('aria-pressed="true"') == 1 and 'data-judgment="negative" aria-pressed="true"' in again
+    assert 'aria-pressed="true"' not in search_page(live.view(), question, 3, "", [], [], feedback=feedback, viewer="sessie-2")
+    assert judge(feedback, None, "sessie-1", question, html.unescape(keys[1]), "")["judgment"] == ""  # taken back
+    assert feedback.judgments() == []
+    assert "vb-judge" not in search_page(live.view(), question, 3, "", [], [])  # without --feedback: no buttons
+
+
+def test_only_a_hit_shown_to_that_viewer_can_be_judged(live, feedback):
+    from vraagbaak.feedback import FeedbackRefused
+    from vraagbaak.web.page import judge
+
+    hits = search_json(live.view(), "mantelzorgers naaste", 2, feedback=feedback, viewer="anna")
+    assert [h["hit"] for h in hits] == [f"{h['source']}#{h['start']}-{h['end']}" for h in hits]
+    with pytest.raises(FeedbackRefused, match="niet getoond"):
+        judge(feedback, None, "bas", "mantelzorgers naaste", hits[0]["hit"], "positive")
+    with pytest.raises(FeedbackRefused, match="niet getoond"):
+        judge(feedback, None, "anna", "mantelzorgers naaste", "wat-is-sociaal-werk.txt#0-10", "positive")
+    assert feedback.judgments() == []
+
+
+def test_the_quality_panel_is_for_redacteuren_and_their_collections_only(live, feedback):
+    import gradio as gr
+
+    from vraagbaak.accounts import Account
+    from vraagbaak.web.page import judge, quality_panel
+
+    for question, source in (("Mantelzorgers zorgen onbetaald", "team/mantelzorg.md"), ("wat is preventie?", "", )):
+        hits = search_json(live.view(), question, 3, source=source, feedback=feedback, viewer="anna")
+        judge(feedback, None, "anna", question, hits[0]["hit"], "positive")
+    with pytest.raises(gr.Error, match="Alleen een redacteur"):
+        quality_panel(live.view(Account("bas", "lezer", None)), feedback)
+    everything, weeks = quality_panel(live.view(), feedback)
+    assert "<td>2 (2 oordelen: 2 goed, 0 fout)</td>" in everything and set(weeks["reeks"]) == {"op plek 1", "gemiddeld 1/plek"}
+    team, _ = quality_panel(live.view(Account("dora", "redacteur", ("team",))), feedback)
+    assert "<td>1 (1 oordeel: 1 goed, 0 fout)</td>" in team
+    elsewhere, weeks = quality_panel(live.view(Account("eva", "redacteur", ("nergens",))), feedback)
+    assert "Nog geen oordelen" in elsewhere and weeks.empty

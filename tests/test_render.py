@@ -1,5 +1,5 @@
 from vraagbaak.search import Hit
-from vraagbaak.web.render import NO_MATCH_TEXT, render_hits
+from vraagbaak.web.render import NO_MATCH_TEXT, error, limits_text, message_html, ok, refused, render_hits
 
 
 def test_answer_highlighted_terms_marked_and_html_escaped():
@@ -11,7 +11,7 @@ def test_answer_highlighted_terms_marked_and_html_escaped():
     out = render_hits("Wat doet preventie in de wijk?", [hit])
     assert '<mark class="vb-answer"><span class="vb-term">Preventie</span> voorkomt problemen in <span class="vb-term">wijken</span>.</mark>' in out
     assert "<script>" not in out and "&lt;script&gt;" in out
-    assert "a&amp;b.txt" in out and "Titel &lt;b&gt;" in out and 'title="e5-cosinus 0.88">sterke overeenkomst<' in out
+    assert "a&amp;b.txt" in out and "Titel &lt;b&gt;" in out and ">sterke overeenkomst, 0,88</span>" in out
     assert '<span class="vb-term">in</span>' not in out  # stop words are not marked
 
 
@@ -19,10 +19,40 @@ def test_no_hits_says_so():
     assert NO_MATCH_TEXT in render_hits("iets", [])
 
 
-def test_left_out_passages_are_counted():
+def test_weak_matches_are_folded_under_the_answers():
     hit = Hit(1, 0.9, "a.txt", "A", "Tekst.", 0, 6, answer="Tekst.", answer_start=0, answer_end=6, similarity=0.9)
-    assert "2 andere passage(s)" in render_hits("vraag", [hit], hidden=2)
-    assert "andere passage" not in render_hits("vraag", [hit])
+    weak = [Hit(n, 0.5, "b.txt", "B", f"Zwak {n}.", 10 * n, 10 * n + 7, similarity=0.8) for n in (2, 3)]
+    out = render_hits("vraag", [hit], weak)
+    answers, folded = out.split('<details class="vb-weak"><summary>Toon zwakkere overeenkomsten (2)</summary>')
+    assert answers.count('class="vb-hit"') == 1 and folded.count('class="vb-hit"') == 2 and ">2. B<" in folded
+    assert "vb-weak" not in render_hits("vraag", [hit])
+    nothing = render_hits("vraag", [], weak)
+    assert nothing.index(NO_MATCH_TEXT) < nothing.index("Toon zwakkere overeenkomsten (2)")
+
+
+def test_the_no_match_message_names_what_narrowed_the_search_and_tells_only_an_editor_to_add():
+    limits = limits_text(folders=["team-a"], types=["pdf", "docx"], collections=("team-a", "team-b"))
+    assert limits == ("Er is alleen gezocht in de map team-a en de bestandstypen pdf, docx: zet het filter uit om in alle "
+                      "teksten te zoeken. Je zoekt alleen in je eigen collecties (team-a, team-b).")
+    assert limits_text(document="nota.pdf") == "Er is alleen gezocht in het document nota.pdf: zet het filter uit om in alle teksten te zoeken."
+    assert limits_text() == "" and limits_text(collections=("wijk",)) == "Je zoekt alleen in je eigen collectie (wijk)."
+    editor, reader = render_hits("vraag", [], limits=limits), render_hits("vraag", [], limits=limits, may_add=False)
+    assert "de map team-a" in editor and "voeg een tekst toe" in editor
+    assert "de map team-a" in reader and "voeg" not in reader and "Probeer andere woorden." in reader
+
+
+def test_one_relevance_scale_for_the_page_and_ask():
+    from vraagbaak.search import relevance
+
+    assert relevance(Hit(1, 1.234, "a", "A", "t", 0, 1, similarity=0.8712)) == "sterke overeenkomst, 0,87"
+    assert relevance(Hit(1, 0.9, "a", "A", "t", 0, 1, similarity=0.84)) == "redelijke overeenkomst, 0,84"
+    assert relevance(Hit(1, 3.21, "a", "A", "t", 0, 1)) == "overeenkomst in woorden, BM25 3,21"
+
+
+def test_messages_are_styled_by_kind_and_escaped():
+    out = message_html([ok("Opgeslagen als a.txt."), refused("Niet toegevoegd: <b>.pdf"), error("Fout: kapot"), "Een opmerking", ""])
+    assert out == ('<div class="vb-message"><p class="vb-ok">Opgeslagen als a.txt.</p><p class="vb-refused">Niet toegevoegd: '
+                   '&lt;b&gt;.pdf</p><p class="vb-error">Fout: kapot</p><p class="vb-note">Een opmerking</p></div>')
 
 
 def test_page_and_heading_shown_when_known():
@@ -37,5 +67,5 @@ def test_each_hit_links_its_source_at_its_page_and_names_its_copies():
     hit = Hit(1, 0.9, "team a/nota.pdf", "Nota", "Tekst.", 0, 6, similarity=0.84, page=12, also_in=("archief/nota.pdf",))
     out = render_hits("vraag", [hit])
     assert '<a class="vb-open" href="bron/team%20a/nota.pdf#page=12" target="_blank" rel="noopener">team a/nota.pdf</a>' in out
-    assert "ook in: archief/nota.pdf" in out and 'title="e5-cosinus 0.84">redelijke overeenkomst<' in out
+    assert "ook in: archief/nota.pdf" in out and ">redelijke overeenkomst, 0,84</span>" in out
     assert "ook in" not in render_hits("vraag", [Hit(1, 0.9, "a.txt", "A", "Tekst.", 0, 6, similarity=0.9)])

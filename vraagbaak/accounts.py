@@ -30,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .errors import VraagbaakError
 from .filters import folder_of
 
-__all__ = ["ROLES", "Account", "Accounts", "LoginResult", "LoginThrottle", "Logins", "may_update"]
+__all__ = ["ROLES", "Account", "Accounts", "LoginResult", "LoginThrottle", "Logins", "may_read_judgments", "may_update"]
 
 ROLES = ("lezer", "redacteur")
 _HASHER = PasswordHasher()  # argon2-cffi's defaults (RFC 9106 low-memory profile): about 50 ms a check
@@ -57,6 +57,12 @@ class Account:
 
 def may_update(account: Account | None) -> bool:
     """Adding texts and updating the index: a redacteur (or anyone, without accounts)."""
+    return account is None or account.role == "redacteur"
+
+
+def may_read_judgments(account: Account | None) -> bool:
+    """Reading the judgments of hits (the quality panel): a redacteur (or anyone, without accounts), and then
+    only those about documents in their collections (``Account.may_see``). A lezer judges but never reads them."""
     return account is None or account.role == "redacteur"
 
 

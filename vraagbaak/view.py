@@ -30,10 +30,15 @@ NO_INDEX_YET = "Er is nog geen index: voeg teksten toe en werk de index bij."
 @dataclass(frozen=True)
 class Results:
     """A search's answers (``hits``) and the passages that match it only weakly
-    (``weak``, which the page leaves out); each list ranked from 1."""
+    (``weak``, which the page folds away under the answers); each list ranked from 1."""
 
     hits: list[Hit]
     weak: list[Hit]
+
+    @property
+    def folded(self) -> list[Hit]:
+        """The weak matches as the page shows them, folded under the answers: ranked on from the last answer."""
+        return [replace(h, rank=rank) for rank, h in enumerate(self.weak, start=len(self.hits) + 1)]
 
     @property
     def everything(self) -> list[Hit]:

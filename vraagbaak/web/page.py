@@ -4,30 +4,42 @@ Every callback reads the live index once, through ``LiveIndex.view`` (a
 ``view.View``: what this user may see, the lists, the counts, the search and
 its no-match rule), and renders with ``web.render``. Files to add come only
 from ``web.uploads.UploadFolder``: what this server's upload route handed to
-this session.
+this session. With a ``feedback.Feedback`` (``app.py --feedback``) each hit
+gets two judgment buttons, the ``/feedback`` API takes judgments, and a
+redacteur gets the quality panel.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
+import pandas as pd  # Gradio's plots take a DataFrame (pandas is one of Gradio's own requirements)
 
-from ..accounts import Account, Accounts, may_update
+from ..accounts import Account, Accounts, may_read_judgments, may_update
 from ..corpus import SUFFIXES, upload_limit
 from ..errors import VraagbaakError
+from ..feedback import Feedback, FeedbackRefused, hit_key, quality
 from ..live import LiveIndex
 from ..progress import BuildProgress, describe_nl
-from ..search import hit_to_json
+from ..search import check_question, hit_to_json
 from ..sources import link
-from ..view import View
-from .render import EDITORS_ONLY, message_html, render_hits, result_message, status_html, upload_label
+from ..view import NO_INDEX_YET, View
+from .render import (EDITORS_ONLY, error, limits_text, message_html, ok, quality_html, refused, render_hits, result_message,
+                     status_html, upload_label)
 from .uploads import UploadFolder
 
-__all__ = ["UPLOAD_MAX_AGE", "add_texts", "build_page", "callbacks", "lists", "search_json", "search_page", "status_line", "update_index"]
+__all__ = ["EXAMPLES", "UPLOAD_MAX_AGE", "add_texts", "build_page", "callbacks", "judge", "lists", "quality_panel",
+           "search_json", "search_page", "status_line", "update_index"]
+
+log = logging.getLogger(__name__)
 
 UPLOAD_MAX_AGE = 3600  # seconds an upload waits to be added before Gradio's cache cleaning deletes it
+EXAMPLES = ["wat is preventie?", "Hoeveel sociaal werkers zijn er in Nederland?", "Wat is positieve gezondheid?"]
+JUDGMENTS_EDITORS_ONLY = "Alleen een redacteur mag de oordelen over resultaten inzien."
 
 
 def status_line(view: View) -> str:
@@ -58,28 +70,99 @@ def _names(value) -> list[str]:
     return [item.strip() for item in items if item and item.strip()]
 
 
-def search_json(view: View, question: str, k: int = 5, source: str = "", folder: str = "", type: str = "") -> list[dict]:
-    """The /search API: the answers as JSON, each with the ``link`` that opens its source."""
+def user_error(exc: VraagbaakError, what: str) -> gr.Error:
+    """A user's mistake in an API call (an unknown folder, a hit never shown): one line in the server's log, no
+    traceback, and the Dutch message for the caller."""
+    log.warning("%s geweigerd: %s", what, exc)
+    return gr.Error(str(exc), print_exception=False)
+
+
+def search_json(view: View, question: str, k: int = 5, source: str = "", folder: str = "", type: str = "", *,
+                feedback: Feedback | None = None, viewer: str | None = None) -> list[dict]:
+    """The /search API: the answers as JSON, each with the ``link`` that opens its source and the ``hit`` key
+    that names it (for ``/feedback``). With ``feedback`` the hits are remembered as shown to ``viewer``."""
     try:
         results = view.search(question, k=int(k), source=source or None, folders=_names(folder), types=_names(type))
     except VraagbaakError as exc:
-        raise gr.Error(str(exc)) from exc
-    return [hit_to_json(h, link(h.source, h.page)) for h in results.everything]  # the API's callers judge weak hits themselves
+        raise user_error(exc, "Zoekvraag") from None
+    hits = results.everything  # the API's callers judge weak hits themselves
+    if feedback is not None:
+        feedback.shown(viewer, question, hits)
+    return [dict(hit_to_json(h, link(h.source, h.page)), hit=hit_key(h)) for h in hits]
 
 
-def search_page(view: View, question: str, k: int, source: str, folders, types) -> str:
-    """The results HTML for a question asked on the page: the answers, and how many weak matches were left out."""
+def search_page(view: View, question: str, k: int, source: str, folders, types, *,
+                feedback: Feedback | None = None, viewer: str | None = None) -> str:
+    """The results HTML for a question asked on the page: the answers, the weak matches folded under them, and
+    with ``feedback`` the judgment buttons (the hits remembered as shown to ``viewer``, earlier choices marked)."""
+    folders, types = _names(folders), _names(types)
     try:
-        results = view.search(question, k=int(k), source=source or None, folders=_names(folders), types=_names(types))
+        check_question(question)
     except VraagbaakError as exc:
-        return result_message(question, str(exc))
-    return render_hits(question, results.hits, hidden=len(results.weak))
+        return result_message(question, str(exc))  # a hint, not an error
+    try:
+        results = view.search(question, k=int(k), source=source or None, folders=folders, types=types)
+    except VraagbaakError as exc:
+        return result_message(question, str(exc), kind="error")
+    weak = results.folded
+    choices = {}
+    if feedback is not None:
+        feedback.shown(viewer, question, results.hits + weak)
+        choices = feedback.choices(viewer, question)
+    account = view.account
+    limits = limits_text(document=source or None, folders=folders, types=types,
+                         collections=account.collections if account is not None else None)
+    return render_hits(question, results.hits, weak, judging=feedback is not None, choices=choices, limits=limits,
+                       may_add=may_update(account))
+
+
+def judge(feedback: Feedback, account: Account | None, viewer: str, question: str, hit: str, judgment: str) -> dict:
+    """Store (or with an empty ``judgment`` take back) ``viewer``'s judgment of the hit ``hit`` shown for
+    ``question``: what the page's buttons and the /feedback API call. ``FeedbackRefused`` for a hit never shown."""
+    visible = account.may_see if account is not None else None
+    if not (judgment or "").strip():
+        feedback.withdraw(viewer, question, hit, visible=visible)
+        return {"question": check_question(question), "hit": hit, "judgment": ""}
+    record = feedback.judge(viewer, question, hit, judgment, user=account.name if account is not None else None, visible=visible)
+    return {"question": record.question, "hit": hit, "judgment": record.judgment, "rank": record.rank}
+
+
+def quality_panel(view: View, feedback: Feedback) -> tuple[str, pd.DataFrame]:
+    """The quality panel's figures for ``view``'s account (a redacteur: ``may_read_judgments``), over the
+    judgments about documents they may see, and the ranks over time as a table for the plot."""
+    if not may_read_judgments(view.account):
+        raise gr.Error(JUDGMENTS_EDITORS_ONLY, print_exception=False)
+    if not view.built:
+        return message_html([NO_INDEX_YET]), _weeks_frame([])
+    account = view.account
+    figures = quality(feedback, view.index, visible=account.may_see if account is not None else None)
+    return quality_html(figures), _weeks_frame(figures.weeks)
+
+
+# The plot's two lines: of the hits judged to answer, the share shown at rank 1, and the mean 1/rank.
+_WEEK_SERIES = (("share_first", "op plek 1"), ("mrr", "gemiddeld 1/plek"))
+
+
+def _weeks_frame(weeks: list[dict]) -> pd.DataFrame:
+    rows = [{"week": pd.Timestamp(w["start"]), "waarde": w[key], "reeks": name}
+            for w in weeks for key, name in _WEEK_SERIES if w[key] is not None]
+    return pd.DataFrame(rows, columns=["week", "waarde", "reeks"])
+
+
+def _update_lines(r, done_text: str) -> str:
+    """What an update did, in words: the documents, and the passages the model read anew or kept."""
+    changes = [f"{n} {word}" for n, word in ((r.documents_added, "nieuw"), (r.documents_changed, "gewijzigd"),
+                                             (r.documents_removed, "verwijderd")) if n]
+    if not changes:
+        return f"{done_text} Er waren geen nieuwe, gewijzigde of verwijderde documenten."
+    line = f"{done_text} Documenten: {', '.join(changes)}. Passages: {r.passages_embedded} nieuw doorzoekbaar gemaakt"
+    return line + (f", {r.passages_reused} ongewijzigd overgenomen." if r.passages_reused else ".")
 
 
 def update_index(live: LiveIndex, progress, done_text: str = "Index bijgewerkt.", notes=(), account: Account | None = None) -> tuple:
     """Bring the index up to date: (message, status, and each list), for the page."""
     if not may_update(account):
-        return message_html([EDITORS_ONLY]), *lists(live.view(account))
+        return message_html([refused(EDITORS_ONLY)]), *lists(live.view(account))
     skipped = []
 
     def report(p: BuildProgress):
@@ -89,13 +172,10 @@ def update_index(live: LiveIndex, progress, done_text: str = "Index bijgewerkt."
     try:
         r = live.update(progress=report, on_skip=lambda s, reason: skipped.append((s, reason)))
     except VraagbaakError as exc:
-        return message_html([*notes, f"Fout: {exc}"]), *lists(live.view(account))
+        return message_html([*notes, error(f"Fout: {exc}")]), *lists(live.view(account))
     view = live.view(account)
-    lines = list(notes) + [
-        f"{done_text} Documenten: {r.documents_added} nieuw, {r.documents_changed} gewijzigd, "
-        f"{r.documents_removed} verwijderd; {r.passages_embedded} passages ingesloten, {r.passages_reused} hergebruikt."
-    ]
-    lines += [f"Overgeslagen: {s}: {reason}" for s, reason in skipped if account is None or account.may_see(s)]
+    lines = list(notes) + [ok(_update_lines(r, done_text))]
+    lines += [refused(f"Overgeslagen: {s}: {reason}") for s, reason in skipped if account is None or account.may_see(s)]
     return message_html(lines), *lists(view)
 
 
@@ -108,15 +188,15 @@ def add_texts(live: LiveIndex, uploads: UploadFolder | None, files, title: str, 
     one the upload route handed to ``session``: any other path is refused
     unopened. Each upload is deleted as soon as it is saved or refused."""
     if not may_update(account):
-        return message_html([EDITORS_ONLY]), *lists(live.view(account)), None
+        return message_html([refused(EDITORS_ONLY)]), *lists(live.view(account)), None
     saved, problems = _save_uploads(live, uploads, session, files or [], progress)
     saved_text, text_problems = _save_pasted(live, title, text, has_files=bool(files))
     saved += saved_text
-    problems += text_problems
+    problems = [refused(p) for p in problems + text_problems]
     if not saved:
         message = message_html(problems or [f"Kies een bestand ({', '.join(SUFFIXES)}) of plak een tekst."])
         return message, *lists(live.view(account)), None
-    notes = problems + [f"Opgeslagen als {name}." for name in saved]
+    notes = problems + [ok(f"Opgeslagen als {name}.") for name in saved]
     return *update_index(live, progress, "Tekst toegevoegd en doorzoekbaar.", notes, account), None
 
 
@@ -172,7 +252,7 @@ def _save_pasted(live: LiveIndex, title, text, has_files: bool) -> tuple[list[st
 
 
 def callbacks(live: LiveIndex, accounts: Accounts | None = None, uploads: UploadFolder | None = None,
-              session_of=lambda request: None) -> SimpleNamespace:
+              session_of=lambda request: None, feedback: Feedback | None = None) -> SimpleNamespace:
     """The page's event handlers. Gradio reads their signatures (the API's parameters,
     the progress and request arguments). ``session_of(request)``: the login session a
     request belongs to (what ``uploads`` keys its files by; None without accounts)."""
@@ -182,25 +262,55 @@ def callbacks(live: LiveIndex, accounts: Accounts | None = None, uploads: Upload
             return None
         account = accounts.get(getattr(request, "username", None))
         if account is None:  # removed from the users file since logging in
-            raise gr.Error("Log opnieuw in: dit account bestaat niet (meer).")
+            raise gr.Error("Log opnieuw in: dit account bestaat niet (meer).", print_exception=False)
         return account
+
+    def viewer(account: Account | None, request: gr.Request | None) -> str:
+        """Whose results these are, for the judgments: the account, or without accounts the page's session."""
+        return account.name if account is not None else str(getattr(request, "session_hash", "") or "")
 
     def search_api(question: str, k: int = 5, source: str = "", folder: str = "", type: str = "",
                    request: gr.Request = None) -> list[dict]:
-        """Search the texts; returns the hits as JSON (rank, score, source, title, text, answer, start, end, link, ...).
+        """Search the texts; returns the hits as JSON (rank, score, similarity, source, title, text, answer, start, end,
+        link, hit, ...).
 
         ``folder`` and ``type``: names separated by commas (a subfolder of the
         corpus, a file type such as "pdf"); empty = all.
         """
-        return search_json(live.view(user(request)), question, k, source, folder, type)
+        account = user(request)
+        return search_json(live.view(account), question, k, source, folder, type, feedback=feedback, viewer=viewer(account, request))
+
+    def feedback_api(question: str, hit: str, judgment: str = "positive", request: gr.Request = None) -> dict:
+        """Judge a hit that /search (or the page) showed you for ``question``: ``hit`` is its "hit" key, ``judgment``
+        "positive" (it answers the question) or "negative" (not what you look for); "" takes your judgment back."""
+        account = user(request)
+        try:
+            return judge(feedback, account, viewer(account, request), question, hit, judgment)
+        except VraagbaakError as exc:
+            raise user_error(exc, "Oordeel") from None
 
     def ask_on_page(question, k, source, folders, types, request: gr.Request):
-        return search_page(live.view(user(request)), question, k, source, folders, types)
+        account = user(request)
+        return search_page(live.view(account), question, k, source, folders, types, feedback=feedback,
+                           viewer=viewer(account, request))
+
+    def judge_on_page(question, hit, judgment, request: gr.Request) -> str:
+        """A judgment button clicked: the outcome as JSON for the page's script (which marks the buttons)."""
+        account = user(request)
+        try:
+            outcome = judge(feedback, account, viewer(account, request), question, hit, judgment)
+        except FeedbackRefused as exc:
+            return json.dumps({"question": question, "hit": hit, "refused": True, "note": str(exc)})
+        note = "Opgeslagen: dank je." if outcome["judgment"] else "Oordeel ingetrokken."
+        return json.dumps(dict(outcome, question=question, note=note))
+
+    def show_quality(request: gr.Request):
+        return quality_panel(live.view(user(request)), feedback)
 
     def refresh(request: gr.Request, progress=gr.Progress()):
         account = user(request)
         if not may_update(account):
-            raise gr.Error(EDITORS_ONLY)  # the /update API: an error, not a message
+            raise gr.Error(EDITORS_ONLY, print_exception=False)  # the /update API: an error, not a message
         return update_index(live, progress, account=account)
 
     def add(files, title, text, request: gr.Request, progress=gr.Progress()):
@@ -208,20 +318,53 @@ def callbacks(live: LiveIndex, accounts: Accounts | None = None, uploads: Upload
 
     def on_load(request: gr.Request):
         account = user(request)
-        return *lists(live.view(account)), gr.update(visible=may_update(account))
+        quality = [gr.update(visible=may_read_judgments(account))] if feedback is not None else []
+        return *lists(live.view(account)), gr.update(visible=may_update(account)), *quality
 
-    return SimpleNamespace(search_api=search_api, ask_on_page=ask_on_page, refresh=refresh, add=add, on_load=on_load)
+    return SimpleNamespace(search_api=search_api, feedback_api=feedback_api, ask_on_page=ask_on_page, judge_on_page=judge_on_page,
+                           show_quality=show_quality, refresh=refresh, add=add, on_load=on_load)
 
 
 # Logging out is a POST (a link or an image elsewhere cannot end a session): the button submits a form.
 _LOGOUT_JS = """() => { const form = document.createElement('form'); form.method = 'post'; form.action = 'logout';
                        document.body.appendChild(form); form.submit(); }"""
 
+# The judgment buttons are plain HTML inside the results (``render._judge_buttons``). One listener, installed
+# when the page loads, turns a click into the hidden judgment event: it leaves the question, the hit and the
+# judgment (empty: a pressed button clicked again takes it back) where that event's ``js`` picks them up.
+_JUDGE_LISTENER_JS = """() => {
+  if (window.vbJudge) return;
+  window.vbJudge = {pending: ["", "", ""]};
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".vb-judge button");
+    if (!button) return;
+    const hit = button.closest(".vb-hit"), results = button.closest(".vb-results");
+    const pressed = button.getAttribute("aria-pressed") === "true";
+    window.vbJudge.pending = [results.dataset.question, hit.dataset.hit, pressed ? "" : button.dataset.judgment];
+    hit.querySelector(".vb-judge-note").textContent = "Wordt opgeslagen…";
+    document.querySelector("#oordeel-knop").click();
+  });
+}"""
+_JUDGE_PENDING_JS = "(...ignored) => window.vbJudge.pending"
+# The server's answer marks the buttons: the judgment kept is pressed, the other not; a refusal changes nothing but the note.
+_JUDGE_SHOW_JS = """(answer) => {
+  const r = JSON.parse(answer || "{}");
+  const results = document.querySelector("#resultaten .vb-results");
+  if (!results || results.dataset.question !== r.question) return;
+  const hit = [...results.querySelectorAll(".vb-hit")].find((e) => e.dataset.hit === r.hit);
+  if (!hit) return;
+  if (!r.refused) hit.querySelectorAll(".vb-judge button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.judgment === r.judgment)));
+  const note = hit.querySelector(".vb-judge-note");
+  note.textContent = r.note || "";
+  note.classList.toggle("vb-judge-refused", !!r.refused);
+}"""
+
 
 def build_page(live: LiveIndex, accounts: Accounts | None = None, uploads: UploadFolder | None = None,
-               session_of=lambda request: None) -> gr.Blocks:
-    """The page. With ``accounts`` every event acts as the logged-in user: their collections, their role."""
-    on = callbacks(live, accounts, uploads, session_of)
+               session_of=lambda request: None, feedback: Feedback | None = None) -> gr.Blocks:
+    """The page. With ``accounts`` every event acts as the logged-in user: their collections, their role.
+    With ``feedback`` hits can be judged, through the page and ``/feedback``, and a redacteur sees the quality panel."""
+    on = callbacks(live, accounts, uploads, session_of, feedback)
     with gr.Blocks(title="Vraagbaak", delete_cache=(UPLOAD_MAX_AGE, UPLOAD_MAX_AGE)) as page:
         with gr.Row():
             gr.Markdown("# Vraagbaak\nStel een vraag in gewoon Nederlands: Vraagbaak zoekt de passages in de teksten die hem beantwoorden.")
@@ -231,33 +374,65 @@ def build_page(live: LiveIndex, accounts: Accounts | None = None, uploads: Uploa
         with gr.Row():
             question = gr.Textbox(label="Vraag", placeholder="bijvoorbeeld: wat is preventie?", scale=5, elem_id="vraag")
             ask = gr.Button("Zoek", variant="primary", scale=1, elem_id="zoek")
-        with gr.Row():
-            k = gr.Slider(1, 20, value=5, step=1, label="Aantal resultaten")
+        with gr.Row(elem_id="filters"):
+            k = gr.Slider(1, 20, value=5, step=1, label="Aantal resultaten", elem_id="aantal")
             # The lists start empty and are filled for this user on load: never another user's documents in the page's config
             source = gr.Dropdown(choices=[("Alle documenten", "")], value="", label="Alleen in document", elem_id="document")
             folders = gr.Dropdown(choices=[], value=[], multiselect=True, label="Alleen in map", elem_id="map")
             types = gr.Dropdown(choices=[], value=[], multiselect=True, label="Alleen bestandstype", elem_id="type")
-        gr.Examples(
-            ["wat is preventie?", "Hoeveel sociaal werkers zijn er in Nederland?", "Wat is positieve gezondheid?"],
-            inputs=question,
-            label="Voorbeeldvragen",
-        )
+        examples = gr.Examples(EXAMPLES, inputs=question, label="Voorbeeldvragen", elem_id="voorbeelden")
         results = gr.HTML(elem_id="resultaten")
+        search_inputs = [question, k, source, folders, types]
         for event in (ask.click, question.submit):
-            event(on.ask_on_page, [question, k, source, folders, types], results, api_visibility="private", concurrency_limit=None)
+            event(on.ask_on_page, search_inputs, results, api_visibility="private", concurrency_limit=None)
+        # An example searches when clicked (Gradio's own click only fills the box)
+        examples.load_input_event.then(on.ask_on_page, search_inputs, results, api_visibility="private", concurrency_limit=None)
         gr.api(on.search_api, api_name="search", concurrency_limit=None)
+        if feedback is not None:
+            _judging(on, page)
 
         adding, upload, paste_title, paste_text, add_button, rebuild, message = _adding_panel(visible=accounts is None)
+        quality = _quality_panel(on) if feedback is not None else None
         status = gr.HTML("<p><strong>Index:</strong> wordt gelezen…</p>", elem_id="status")
         page_lists = [status, source, folders, types]
-        page.load(on.on_load, None, [*page_lists, adding], api_visibility="private")
+        page.load(on.on_load, None, [*page_lists, adding] + ([quality] if quality is not None else []), api_visibility="private")
         # preprocess=False: the callback gets each file's description (path, original name) as Gradio checked it;
         # File.preprocess would add nothing but an empty temporary file per upload that it never deletes.
         add_button.click(on.add, [upload, paste_title, paste_text], [message, *page_lists, upload], api_visibility="private",
                          concurrency_limit=1, concurrency_id="update", show_progress_on=[message], preprocess=False)
         rebuild.click(on.refresh, None, [message, *page_lists], api_name="update", concurrency_limit=1, concurrency_id="update",
                       show_progress_on=[message])
+        # Each action replaces the previous message: the old one goes the moment a file is chosen or a button
+        # pressed (in the browser, at once), not when the new one arrives; under the progress it read as current.
+        for event in (upload.upload, add_button.click, rebuild.click):
+            event(None, None, message, js="() => ''", api_visibility="private", queue=False, show_progress="hidden")
     return page
+
+
+def _judging(on, page: gr.Blocks) -> None:
+    """The hidden event behind every hit's judgment buttons, and the /feedback API."""
+    with gr.Row(visible=False):
+        pending = [gr.Textbox(visible=False) for _ in range(3)]  # question, hit, judgment: filled by _JUDGE_PENDING_JS
+        answer = gr.Textbox(visible=False)
+    trigger = gr.Button("Oordeel", visible="hidden", elem_id="oordeel-knop")
+    trigger.click(on.judge_on_page, pending, answer, js=_JUDGE_PENDING_JS, api_visibility="private", concurrency_limit=None,
+                  show_progress="hidden").then(None, answer, None, js=_JUDGE_SHOW_JS)
+    page.load(None, js=_JUDGE_LISTENER_JS)
+    gr.api(on.feedback_api, api_name="feedback", concurrency_limit=None)
+
+
+def _quality_panel(on):
+    """The redacteur's *Kwaliteit* panel (hidden until the page knows the user may read judgments)."""
+    with gr.Accordion("Kwaliteit van de antwoorden (oordelen van lezers)", open=False, visible=False, elem_id="kwaliteit") as panel:
+        gr.Markdown("Hoe goed vindt de huidige index de passages die lezers als antwoord hebben aangewezen? Berekenen "
+                    "zoekt elke beoordeelde vraag opnieuw, en duurt dus even.")
+        compute = gr.Button("Bereken de kwaliteit", elem_id="bereken-kwaliteit", size="sm")
+        figures = gr.HTML(elem_id="kwaliteit-cijfers")
+        plot = gr.LinePlot(x="week", y="waarde", color="reeks", x_title="week van het oordeel", y_title="aandeel (0–1)",
+                           color_title="", y_lim=[0, 1], height=220, label="Plek van de goed beoordeelde passages, per week",
+                           elem_id="kwaliteit-plot", buttons=[])
+    compute.click(on.show_quality, None, [figures, plot], api_visibility="private", concurrency_limit=1, concurrency_id="kwaliteit")
+    return panel
 
 
 def _adding_panel(visible: bool):

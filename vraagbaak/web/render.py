@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from ..embeddings import DEFAULT_MODEL
+from ..feedback import hit_key
 from ..lexical import stem_word, tokenize
+from ..progress import count_nl
 from ..readers import FORMATS
-from ..search import match_words
+from ..search import NO_MATCH_SIMILARITY, STRONG_MATCH_SIMILARITY, relevance
 from ..sources import link
 
-__all__ = ["CSS", "EDITORS_ONLY", "NO_MATCH_TEXT", "dutch_datetime", "message_html", "model_words", "render_hits",
+__all__ = ["CSS", "EDITORS_ONLY", "JUDGMENT_BUTTONS", "NO_MATCH_TEXT", "dutch_datetime", "error", "limits_text",
+           "message_html", "model_words", "no_match_text", "ok", "quality_html", "refused", "render_hits",
            "result_message", "status_html", "upload_label"]
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december")
 BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
 
-NO_MATCH_TEXT = (
-    "Geen passage in de teksten beantwoordt deze vraag goed. "
-    "Probeer andere woorden, of voeg een tekst toe die erover gaat."
-)
+NO_MATCH_TEXT = "Geen passage in de teksten beantwoordt deze vraag goed."
 EDITORS_ONLY = "Alleen een redacteur mag teksten toevoegen en de index bijwerken."
+# The two judgment buttons of each hit: (the judgment sent, the words on the button)
+JUDGMENT_BUTTONS = (("positive", "Beantwoordt mijn vraag"), ("negative", "Niet wat ik zoek"))
+SCALE_HINT = (f"Gelijkenis van vraag en passage volgens het taalmodel (e5-cosinus, van 0 tot 1; ongerelateerde "
+              f"Nederlandse teksten halen al ongeveer 0,75): vanaf {NO_MATCH_SIMILARITY:.2f} een antwoord, vanaf "
+              f"{STRONG_MATCH_SIMILARITY:.2f} een sterke overeenkomst.").replace("0.", "0,")
 
 CSS = """
 .vb-hit {border: 1px solid #d0d7de; border-radius: 8px; padding: 12px 14px; margin: 10px 0;}
@@ -37,10 +43,72 @@ CSS = """
 .vb-text {line-height: 1.55; white-space: pre-wrap;}
 .vb-text mark.vb-answer {background: #fff3b0; padding: 1px 0;}
 .vb-text .vb-term {font-weight: 700;}
-.vb-none {padding: 12px; border-left: 4px solid #bf8700; background: #fff8c5;}
 .vb-open {margin-left: 6px;}
+.vb-match {cursor: help; border-bottom: 1px dotted #8c959f;}
+.vb-judge {display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin-top: 10px;}
+.vb-judge button {font: inherit; font-size: 0.85em; padding: 2px 10px; border: 1px solid #d0d7de; border-radius: 999px;
+                  background: white; color: #24292f; cursor: pointer;}
+.vb-judge button:hover {border-color: #8c959f;}
+.vb-judge button[aria-pressed=true][data-judgment=positive] {background: #dafbe1; border-color: #1a7f37; color: #116329;}
+.vb-judge button[aria-pressed=true][data-judgment=negative] {background: #ffebe9; border-color: #cf222e; color: #a40e26;}
+.vb-judge button[aria-pressed=true]::before {content: "✓ ";}
+.vb-judge-note {font-size: 0.85em; color: #57606a;}
+.vb-judge-note.vb-judge-refused {color: #a40e26;}
+.vb-weak {margin: 14px 0 4px 0;}
+.vb-weak > summary {cursor: pointer; color: #57606a; font-weight: 600;}
+.vb-weak .vb-hit {border-style: dashed;}
+.vb-none, .vb-note, .vb-ok, .vb-refused, .vb-error {padding: 10px 12px; border-left: 4px solid; border-radius: 4px; margin: 0 0 6px 0;}
+.vb-none, .vb-note {border-color: #bf8700; background: #fff8c5;}
+.vb-ok {border-color: #1a7f37; background: #dafbe1;}
+.vb-refused, .vb-error {border-color: #cf222e; background: #ffebe9; color: #82071e;}
+.vb-none p {margin: 0 0 4px 0;}
 .vb-message p {margin: 0 0 6px 0;}
+.vb-quality table {border-collapse: collapse; margin: 6px 0 10px 0;}
+.vb-quality td, .vb-quality th {text-align: left; padding: 3px 14px 3px 0; vertical-align: top;}
+.vb-quality ul {margin: 4px 0 8px 18px; padding: 0;}
+/* The filter row: one line on a wide screen; below 900 px two by two, each dropdown wide enough for its
+   choice. The choice's text stops before the dropdown's arrow (Gradio lays the arrow over the input). */
+@media (max-width: 900px) {#filters > .form {display: grid !important; grid-template-columns: 1fr 1fr;}}
+#filters input[role=combobox] {padding-right: 22px; text-overflow: ellipsis;}
 """
+
+
+# ------------------------------------------------------------------ messages
+
+
+def ok(text: str) -> tuple[str, str]:
+    """A line saying what was done."""
+    return ("ok", text)
+
+
+def refused(text: str) -> tuple[str, str]:
+    """A line saying what was not done, and why (a file refused, a role that may not)."""
+    return ("refused", text)
+
+
+def error(text: str) -> tuple[str, str]:
+    """A line saying that something failed."""
+    return ("error", text)
+
+
+def _line(line) -> tuple[str, str]:
+    return line if isinstance(line, tuple) else ("note", line)
+
+
+def message_html(lines) -> str:
+    """The adding panel's message: each line a paragraph styled by its kind (``ok``, ``refused``, ``error``; a plain
+    string is a note), every character of it text."""
+    parts = [_line(line) for line in lines if line and _line(line)[1]]
+    return '<div class="vb-message">' + "".join(f'<p class="vb-{kind}">{html.escape(text)}</p>' for kind, text in parts) + "</div>"
+
+
+def result_message(question: str, text: str, kind: str = "note") -> str:
+    """A message in place of results (an empty question: a note; a filter that names nothing: an error), escaped."""
+    return (f'<div class="vb-results" data-question="{html.escape(question or "")}">'
+            f'<div class="vb-{kind}" role="{"alert" if kind == "error" else "status"}">{html.escape(text)}</div></div>')
+
+
+# ------------------------------------------------------------------ hits
 
 
 def _mark_terms(fragment: str, stems: set[str]) -> str:
@@ -54,7 +122,16 @@ def _mark_terms(fragment: str, stems: set[str]) -> str:
     return "".join(out)
 
 
-def _hit_html(h, stems: set[str]) -> str:
+def _judge_buttons(choice: str | None) -> str:
+    """The two judgment buttons of a hit; ``choice``: the judgment made earlier (pressed)."""
+    buttons = "".join(
+        f'<button type="button" data-judgment="{value}" aria-pressed="{"true" if choice == value else "false"}">{words}</button>'
+        for value, words in JUDGMENT_BUTTONS)
+    return (f'<div class="vb-judge" role="group" aria-label="Jouw oordeel over dit resultaat">{buttons}'
+            f'<span class="vb-judge-note" aria-live="polite"></span></div>')
+
+
+def _hit_html(h, stems: set[str], judging: bool, choice: str | None) -> str:
     a, b = h.answer_start - h.start, h.answer_end - h.start
     text = h.text
     if 0 <= a < b <= len(text):
@@ -70,39 +147,101 @@ def _hit_html(h, stems: set[str]) -> str:
         where.append(f'<span class="vb-page">p. {int(h.page)}</span>')
     if h.heading and h.heading != h.title:
         where.append(f"§ {html.escape(h.heading)}")
-    number = f"e5-cosinus {h.similarity:.2f}" if h.similarity is not None else f"BM25 {h.score:.2f}"
-    where.append(f'<span class="vb-match" title="{number}">{html.escape(match_words(h))}</span>')
+    hint = SCALE_HINT if h.similarity is not None else "Overeenkomst in woorden (BM25): geen schaal van 0 tot 1."
+    where.append(f'<span class="vb-match" title="{html.escape(hint)}">{html.escape(relevance(h))}</span>')
     copies = ""
     if h.also_in:
         copies = f'<div class="vb-meta vb-copies">ook in: {", ".join(html.escape(c) for c in h.also_in)}</div>'
     return (
-        f'<div class="vb-hit" data-source="{html.escape(h.source)}">'
+        f'<div class="vb-hit" data-source="{html.escape(h.source)}" data-hit="{html.escape(hit_key(h))}">'
         f'<div class="vb-head">{int(h.rank)}. {html.escape(h.title)}</div>'
         f'<div class="vb-meta">{" · ".join(where)}</div>{copies}'
-        f'<div class="vb-text">{body}</div></div>'
+        f'<div class="vb-text">{body}</div>{_judge_buttons(choice) if judging else ""}</div>'
     )
 
 
-def render_hits(question: str, hits, hidden: int = 0) -> str:
-    """HTML for the hits; ``hidden`` = how many weaker passages were left out."""
+def limits_text(*, document: str | None = None, folders: Sequence[str] = (), types: Sequence[str] = (),
+                collections: Sequence[str] | None = None) -> str:
+    """What narrowed a search, in words ("" when nothing did): the filters set, and the user's collections."""
+    parts = []
+    if document:
+        parts.append(f"het document {document}")
+    if folders:
+        parts.append(f"{'de map' if len(folders) == 1 else 'de mappen'} {', '.join(folders)}")
+    if types:
+        parts.append(f"{'bestandstype' if len(types) == 1 else 'de bestandstypen'} {', '.join(types)}")
+    filters = ""
+    if parts:
+        filters = f"Er is alleen gezocht in {' en '.join(parts)}: zet het filter uit om in alle teksten te zoeken."
+    if collections is not None:
+        yours = f"Je zoekt alleen in je eigen {'collectie' if len(collections) == 1 else 'collecties'} ({', '.join(collections) or 'geen'})."
+        filters = f"{filters} {yours}".strip()
+    return filters
+
+
+def no_match_text(limits: str = "", may_add: bool = True) -> str:
+    """The message when nothing answers: what narrowed the search, and what the reader can do about it
+    (adding a text only for someone who may)."""
+    advice = "Probeer andere woorden, of voeg een tekst toe die erover gaat." if may_add else "Probeer andere woorden."
+    return " ".join(part for part in (NO_MATCH_TEXT, limits, advice) if part)
+
+
+def render_hits(question: str, hits, weak: Iterable = (), *, judging: bool = False, choices: Mapping[str, str] | None = None,
+                limits: str = "", may_add: bool = True) -> str:
+    """HTML for a search's answers (``hits``), with the weak matches folded under them.
+
+    ``judging``: each hit gets the two judgment buttons (the server keeps judgments),
+    ``choices`` (``hit_key`` -> judgment) marks the ones made earlier. ``limits``
+    (``limits_text``) and ``may_add`` shape the message when nothing answers."""
+    weak = list(weak)
+    choices = choices or {}
     wrap = f'<div class="vb-results" data-question="{html.escape(question)}">{{}}</div>'
-    if not hits:
-        return wrap.format(f'<div class="vb-none">{NO_MATCH_TEXT}</div>')
     stems = set(tokenize([question])[0])
-    parts = [_hit_html(h, stems) for h in hits]
-    if hidden:
-        parts.append(f'<div class="vb-meta">{int(hidden)} andere passage(s) passen te slecht bij de vraag en zijn weggelaten.</div>')
+    parts = [_hit_html(h, stems, judging, choices.get(hit_key(h))) for h in hits]
+    if not hits:
+        parts.append(f'<div class="vb-none" role="status">{html.escape(no_match_text(limits, may_add))}</div>')
+    if weak:
+        inner = "\n".join(_hit_html(h, stems, judging, choices.get(hit_key(h))) for h in weak)
+        parts.append(f'<details class="vb-weak"><summary>Toon zwakkere overeenkomsten ({len(weak)})</summary>\n{inner}</details>')
     return wrap.format("\n".join(parts))
 
 
-def result_message(question: str, text: str) -> str:
-    """A message in place of results (an empty question, a filter that names nothing), escaped."""
-    return f'<div class="vb-results" data-question="{html.escape(question or "")}"><div class="vb-none">{html.escape(text)}</div></div>'
+# ------------------------------------------------------------------ the quality panel
 
 
-def message_html(lines) -> str:
-    """The adding panel's message: each line a paragraph, every character of it text."""
-    return '<div class="vb-message">' + "".join(f"<p>{html.escape(line)}</p>" for line in lines if line) + "</div>"
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}".replace(".", ",")
+
+
+def quality_html(q) -> str:
+    """The redacteur's quality panel (a ``feedback.Quality``): the judgments, hit@1 and mrr@10 of the current
+    index on the judged questions, the passages judged wrong that still rank first, and what was left out."""
+    c = q.counts
+    if not c.judgments:
+        return ('<div class="vb-quality"><p class="vb-note">Nog geen oordelen over documenten die jij mag zien. Ze komen '
+                'binnen zodra lezers bij een resultaat op <em>Beantwoordt mijn vraag</em> of <em>Niet wat ik zoek</em> klikken.</p></div>')
+    rows = [
+        ("Beoordeelde vragen", f"{c.questions} ({count_nl(c.judgments, 'oordeel', 'oordelen')}: {c.positive} goed, {c.negative} fout)"),
+        ("Gemeten op", count_nl(q.evaluated, "vraag met een goed beoordeelde passage", "vragen met een goed beoordeelde passage")),
+        ("hit@1 (het goede antwoord bovenaan)", _figure(q.hit_at_1)),
+        ("mrr@10 (gemiddeld 1/plek, top 10)", _figure(q.mrr_at_10)),
+        ("Berekend in", f"{q.seconds:.1f} s".replace(".", ",")),
+    ]
+    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    out = [f'<div class="vb-quality"><table>{table}</table>']
+    if q.negatives_checked:
+        out.append(f"<p>Als fout beoordeeld en nog steeds bovenaan: {len(q.wrong_first)} van {q.negatives_checked}.</p>")
+    if q.wrong_first:
+        items = "".join(f"<li>{html.escape(j.question)} → {html.escape(j.source)}</li>" for j in q.wrong_first[:20])
+        out.append(f"<ul>{items}</ul>")
+    if q.flagged:
+        out.append(f'<p class="vb-note">{html.escape(count_nl(len(q.flagged), "oordeel telt", "oordelen tellen"))} niet mee: '
+                   "de passage staat niet meer zo in de index (document gewijzigd of verwijderd).</p>")
+    out.append("</div>")
+    return "".join(out)
+
+
+# ------------------------------------------------------------------ the status line and labels
 
 
 def dutch_datetime(iso: str) -> str:
@@ -128,7 +267,7 @@ def status_html(documents: int | None, passages: int = 0, updated: str = "", mod
         return "<p><strong>Index:</strong> nog niet gebouwd.</p>"
     who = f" · ingelogd als {html.escape(user[0])} ({html.escape(user[1])})" if user else ""
     return (
-        f"<p><strong>Index:</strong> {documents} {'document' if documents == 1 else 'documenten'}, {passages} passages · "
+        f"<p><strong>Index:</strong> {count_nl(documents, 'document', 'documenten')}, {count_nl(passages, 'passage', 'passages')} · "
         f"bijgewerkt op {html.escape(dutch_datetime(updated))} · zoekt met {html.escape(model_words(model, backend))}{who}</p>"
     )
 

@@ -43,6 +43,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 
 from ..accounts import Accounts, Logins, may_update
+from ..feedback import Feedback
 from ..live import LiveIndex
 from ..readers import FORMATS
 from ..sources import SOURCE_ROUTE, disposition, media_type, resolve_source
@@ -104,9 +105,11 @@ class Sessions:
 
 
 def make_app(live: LiveIndex, *, accounts: Accounts | None = None, proxies: Iterable[str] = (),
-             session_seconds: float = SESSION_SECONDS, logins: Logins | None = None, **gradio_options) -> FastAPI:
+             session_seconds: float = SESSION_SECONDS, logins: Logins | None = None, feedback: Feedback | None = None,
+             **gradio_options) -> FastAPI:
     """The web app: the page at "/", each indexed source file at ``bron/<source>``, and with
-    ``accounts`` the login at ``/login`` and ``/logout``. ``gradio_options`` go to
+    ``accounts`` the login at ``/login`` and ``/logout``; with ``feedback`` (``app.py --feedback``)
+    the judgment buttons, ``/feedback`` and the quality panel. ``gradio_options`` go to
     ``gr.mount_gradio_app`` (theme, css, ...). See the module's docstring."""
     uploads = UploadFolder(locate(live.index_dir).upload_folder)
     uploads.prepare()
@@ -115,7 +118,7 @@ def make_app(live: LiveIndex, *, accounts: Accounts | None = None, proxies: Iter
     # input paths. So it is set before the page is built, for the whole process.
     os.environ["GRADIO_TEMP_DIR"] = str(uploads.folder)
     sessions = Sessions(session_seconds) if accounts is not None else None
-    page = build_page(live, accounts, uploads, session_of=sessions.token if sessions else (lambda request: None))
+    page = build_page(live, accounts, uploads, session_of=sessions.token if sessions else (lambda request: None), feedback=feedback)
     page.queue(default_concurrency_limit=None)
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -133,6 +136,10 @@ def make_app(live: LiveIndex, *, accounts: Accounts | None = None, proxies: Iter
     blocked = [str(Path(live.corpus_dir).resolve())]
     if accounts is not None:
         blocked.append(str(accounts.path.resolve()))
+    if feedback is not None:  # its folder (--feedback PATH), or in the index folder the judgments file itself
+        folder = feedback.path.parent.resolve()
+        holds_uploads = uploads.folder.resolve().is_relative_to(folder)
+        blocked += [f"{feedback.path.resolve()}{end}" for end in ("", "-wal", "-shm")] if holds_uploads else [str(folder)]
     # (The index folder is not listed: it holds the upload folder, which Gradio must reach; its file route
     # serves nothing outside its upload folder anyway.)
     mounted = gr.mount_gradio_app(app, page, path="", auth_dependency=sessions.user if sessions else None,
