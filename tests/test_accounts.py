@@ -2,6 +2,8 @@
 
 import json
 import stat
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -210,3 +212,22 @@ def test_logins_wait_per_name_and_per_address():
     assert [check(f"naam-{i}", "b1").wait for i in range(3)] == [0, 0, 0]
     assert check("nog-een-naam", "b1").wait == 0 and check("weer-een", "b1").wait > 0  # the address waits now
     assert asyncio.run(logins.check("carla", "goed-wachtwoord", "b2")).account.name == "carla"  # others do not
+
+
+def test_importing_accounts_hashes_nothing_and_an_unknown_name_still_costs_a_check():
+    """The dummy hash (what makes a wrong name cost what a wrong password costs) is made at the first unknown
+    name, not at import: every start-up, also of commands that never log in, paid half a second for it."""
+    code = """
+import argon2
+calls = []
+real = argon2.PasswordHasher.hash
+argon2.PasswordHasher.hash = lambda self, *a, **k: calls.append("hash") or real(self, *a, **k)
+real_verify = argon2.PasswordHasher.verify
+argon2.PasswordHasher.verify = lambda self, *a, **k: calls.append("verify") or real_verify(self, *a, **k)
+import vraagbaak.accounts as accounts
+print(calls)
+assert accounts.Accounts("/nonexistent/users.json").check("niemand", "een-wachtwoord") is None
+print(calls)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["[]", "['hash', 'verify']"]

@@ -14,6 +14,7 @@ all). Repeated wrong passwords are slowed down per name and per client address (
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -103,7 +104,7 @@ class Accounts:
     def check(self, name: str, password: str) -> Account | None:
         """The account if ``password`` is right for ``name``, else None (the same work either way)."""
         entry = self._users().get(name)
-        stored = entry["password_hash"] if entry else _DUMMY_HASH  # an unknown name costs a check too: no timing hint
+        stored = entry["password_hash"] if entry else _dummy_hash()  # an unknown name costs a check too: no timing hint
         try:
             _HASHER.verify(stored, password)
         except (VerificationError, InvalidHashError):
@@ -157,7 +158,11 @@ class Accounts:
             self._cache = None
 
 
-_DUMMY_HASH = _HASHER.hash("no such user: this hash only makes a wrong name cost what a wrong password costs")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash that only makes a wrong name cost what a wrong password costs: made at the first unknown name,
+    not at import (hashing takes about half a second of every start-up, also of commands that never log in)."""
+    return _HASHER.hash("no such user: this hash only makes a wrong name cost what a wrong password costs")
 
 
 def _check_name(name: str) -> None:
