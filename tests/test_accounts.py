@@ -89,9 +89,11 @@ def test_repeated_wrong_passwords_for_a_name_wait_longer_and_longer():
 def test_users_commands(tmp_path):
     users = tmp_path / "gebruikers.json"
     run = CliRunner().invoke
-    added = run(cli, ["users", "add", "carla", "--role", "lezer", "--collections", "team-a,team-b", "--users", str(users)],
-                input="geheim-genoeg\n")
-    assert added.exit_code == 0, added.output
+    for team in ("team-a", "team-b", "team-c"):
+        (tmp_path / "corpus" / team).mkdir(parents=True)
+    added = run(cli, ["users", "add", "carla", "--role", "lezer", "--collections", "team-a,team-b", "--users", str(users),
+                      "--corpus", str(tmp_path / "corpus")], input="geheim-genoeg\n")
+    assert added.exit_code == 0 and "let op" not in added.output, added.output
     listed = run(cli, ["users", "list", "--users", str(users)])
     assert listed.output == "carla\tlezer\tteam-a, team-b\n"
     assert "geheim" not in users.read_text() and "argon2" not in listed.output
@@ -101,6 +103,20 @@ def test_users_commands(tmp_path):
     assert short.exit_code == 2 and "at least 8 characters" in short.output
     assert run(cli, ["users", "remove", "carla", "--users", str(users)]).exit_code == 0
     assert Accounts(users).names() == []
+
+
+def test_a_collection_that_is_not_a_folder_of_the_corpus_is_warned_about(tmp_path):
+    users, corpus = tmp_path / "gebruikers.json", tmp_path / "corpus"
+    for team in ("wijkteam-noord", "wijkteam-zuid"):
+        (corpus / team).mkdir(parents=True)
+    added = CliRunner().invoke(cli, ["users", "add", "eva", "--role", "lezer", "--collections", "wijkteam-nord,wijkteam-zuid",
+                                     "--users", str(users), "--corpus", str(corpus)], input="geheim-genoeg\n")
+    assert added.exit_code == 0 and Accounts(users).get("eva").collections == ("wijkteam-nord", "wijkteam-zuid")
+    assert added.stderr == (f"let op: wijkteam-nord is geen map in {corpus} (wel: wijkteam-noord, wijkteam-zuid); "
+                            "eva ziet er niets van tot die map bestaat\n")
+    elsewhere = CliRunner().invoke(cli, ["users", "add", "fien", "--role", "lezer", "--collections", "x", "--users", str(users),
+                                         "--corpus", str(tmp_path / "nergens")], input="geheim-genoeg\n")
+    assert elsewhere.exit_code == 0 and "niet gecontroleerd" in elsewhere.stderr
 
 
 @pytest.fixture
@@ -137,10 +153,10 @@ def test_filters_of_a_restricted_user_name_nothing_outside_their_collections(fak
     within = Account("bas", "lezer", ("team-b",)).visible(index.documents)
     with pytest.raises(VraagbaakError) as error:
         index.search("wat is preventie?", folders=["team-c"], within=within)
-    assert "team-a" not in str(error.value) and "there are: team-b" in str(error.value)
-    with pytest.raises(VraagbaakError, match="no document"):  # another collection's file is as unknown as a missing one
+    assert "team-a" not in str(error.value) and "wel: team-b" in str(error.value)
+    with pytest.raises(VraagbaakError, match="Het document .* staat niet in de index"):  # another collection's file is as unknown as a missing one
         index.search("wat is preventie?", source="team-a/vertrouw-op-je-kracht.txt", within=within)
-    with pytest.raises(VraagbaakError, match=r"no folder 'team-a' in this index \(there are: team-b\)"):
+    with pytest.raises(VraagbaakError, match=r"De map 'team-a' staat niet in de index \(wel: team-b\)"):
         index.search("wat is preventie?", folders=["team-a"], within=within)  # another collection is as unknown as none
 
 

@@ -244,13 +244,29 @@ def _password(prompt: str = "Wachtwoord") -> str:
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="lezer: search and open sources; redacteur: also add texts and update.")
 @click.option("--collections", default=None, help="Subfolders of the corpus this user may see, separated by commas (default: all).")
+@corpus_option("The corpus folder the collections are subfolders of (a name that is not one is warned about).")
 @users_file_option
 @user_errors
-def users_add(name, role, collections, users_file):
+def users_add(name, role, collections, corpus_dir, users_file):
     """Add user NAME; the password is read from standard input (or asked for at a terminal)."""
     folders = None if collections is None else [c for c in collections.split(",") if c.strip()]
     Accounts(users_file).add(name, _password(), role, folders)
     click.echo(f"{name} added to {users_file} as {role}" + (f", collections: {', '.join(folders)}" if folders is not None else ""))
+    for warning in _collection_warnings(folders or [], corpus_dir, name):
+        click.echo(f"let op: {warning}", err=True)
+
+
+def _collection_warnings(collections: list[str], corpus_dir: Path, name: str) -> list[str]:
+    """A collection that is not a folder of the corpus (a typo such as wijkteam-nord): the user would see nothing
+    of it, silently. Warned about, not refused: the folder may be made later."""
+    if not collections:
+        return []
+    if not corpus_dir.is_dir():
+        return [f"de corpusmap {corpus_dir} bestaat niet, dus de collecties zijn niet gecontroleerd (geef --corpus MAP)"]
+    present = sorted(p.name for p in corpus_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [f"{c.strip().strip('/')} is geen map in {corpus_dir} (wel: {', '.join(present) or 'geen mappen'}); "
+            f"{name} ziet er niets van tot die map bestaat"
+            for c in collections if not (corpus_dir / c.strip().strip("/")).is_dir()]
 
 
 @users.command("remove")
