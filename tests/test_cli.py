@@ -69,7 +69,7 @@ def test_bad_questions(built, run, question, fragment):
 def test_missing_and_empty_corpus_keep_the_index(built, tmp_path, run):
     assert_user_error(run("build", "--corpus", tmp_path / "nergens", "--index", built), "not found")
     (tmp_path / "leeg").mkdir()
-    assert_user_error(run("build", "--corpus", tmp_path / "leeg", "--index", built), "no readable")
+    assert_user_error(run("build", "--corpus", tmp_path / "leeg", "--index", built), "geen leesbare bestanden")
     assert json.loads(run("ask", "preventie", "--index", built, "--json", "--weak").stdout)
 
 
@@ -106,7 +106,7 @@ def test_model_that_no_longer_matches_the_index(built, run):
 
 
 def test_unknown_document_filter(built, run):
-    assert_user_error(run("ask", "preventie", "--index", built, "--source", "bestaat-niet.txt"), "no document")
+    assert_user_error(run("ask", "preventie", "--index", built, "--source", "bestaat-niet.txt"), "Het document 'bestaat-niet.txt' staat niet in de index")
 
 
 def test_index_location_that_is_a_regular_file(fake, corpus, tmp_path, run):
@@ -188,7 +188,7 @@ def test_ask_prints_where_each_hit_opens_and_filters_by_folder_and_type(fake, co
     assert f"   {corpus}/team/nota.pdf#page=2\n" in text
     txt = json.loads(run("ask", "sociaal werk", "--index", index_dir, "--type", "txt", "--type", "PDF", "--weak", "--json").stdout)
     assert len(txt) == 5 and all(h["source"].endswith((".txt", ".pdf")) for h in txt)
-    assert_user_error(run("ask", "sociaal werk", "--index", index_dir, "--folder", "geen-map"), "no folder 'geen-map'")
+    assert_user_error(run("ask", "sociaal werk", "--index", index_dir, "--folder", "geen-map"), "De map 'geen-map' staat niet in de index")
 
 
 def test_ask_hides_weak_matches_like_the_page(built, run):

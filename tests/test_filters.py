@@ -34,10 +34,10 @@ def test_scope_combines_filters_with_and_and_values_with_or():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"folders": ["team-c"]}, "no folder 'team-c' in this index (there are: team-a, team-a/2024, team-b)"),
-    ({"folders": ["team"]}, "no folder 'team'"),  # a prefix of a name is not a folder
-    ({"types": ["odt"]}, "no file type 'odt'"),
-    ({"source": "b.txt"}, "no document 'b.txt'"),
+    ({"folders": ["team-c"]}, "De map 'team-c' staat niet in de index (wel: team-a, team-a/2024, team-b)."),
+    ({"folders": ["team"]}, "De map 'team' staat niet"),  # a prefix of a name is not a folder
+    ({"types": ["odt"]}, "Het bestandstype 'odt' staat niet in de index (wel: docx, md, pdf, txt)."),
+    ({"source": "b.txt"}, "Het document 'b.txt' staat niet in de index."),
 ])
 def test_unknown_filter_values_are_errors_not_empty_results(kwargs, message):
     with pytest.raises(VraagbaakError, match=message.replace("(", r"\(").replace(")", r"\)")):

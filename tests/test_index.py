@@ -183,7 +183,7 @@ def test_missing_or_empty_corpus_is_a_clear_error_and_keeps_the_index(fake, corp
     with pytest.raises(VraagbaakError, match="corpus folder not found"):
         build(tmp_path / "bestaat-niet", tmp_path / "idx")
     (tmp_path / "leeg").mkdir()
-    with pytest.raises(VraagbaakError, match="no readable"):
+    with pytest.raises(VraagbaakError, match="geen leesbare bestanden"):
         build(tmp_path / "leeg", tmp_path / "idx")
     assert Index.load(tmp_path / "idx").passage_count > 0
 

@@ -44,9 +44,9 @@ def test_modes_k_and_document_filter(fake, corpus, tmp_path):
         assert (hits[0].similarity is None) == (mode == "lexical")
     only = index.search("sociaal werk", k=20, source="vertrouw-op-je-kracht.txt")
     assert only and {h.source for h in only} == {"vertrouw-op-je-kracht.txt"}
-    with pytest.raises(VraagbaakError, match="k must be"):
+    with pytest.raises(VraagbaakError, match="Het aantal resultaten"):
         index.search("preventie", k=0)
-    with pytest.raises(VraagbaakError, match="unknown search mode"):
+    with pytest.raises(VraagbaakError, match="Onbekende zoekwijze"):
         index.search("preventie", mode="magisch")
 
 

@@ -79,7 +79,7 @@ def test_search_api_filters_by_folder_and_type_and_links_each_hit(client):
     assert [h["source"] for h in named] == ["team/mantelzorg.md"]
     txt = client.predict("wat is preventie?", 5, "", "", "txt", api_name="/search")
     assert len(txt) == 5 and all(h["source"].endswith(".txt") for h in txt)
-    with pytest.raises(Exception, match="no folder 'geen-map'"):
+    with pytest.raises(Exception, match="De map 'geen-map' staat niet in de index"):
         client.predict("wat is preventie?", 5, "", "geen-map", "", api_name="/search")
 
 

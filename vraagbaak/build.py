@@ -61,6 +61,8 @@ class BuildSettings:
 # the vector files and one SQLite commit: 10-60 ms, well under 1% of a minute
 # of embedding (BENCHMARKS.md). The HNSW index waits for the final commit.
 CHECKPOINT_SECONDS = 60.0
+# In Dutch: the page shows it after "Index bijwerken" as it is, and so does the command line
+NO_READABLE_FILES = f"De map met teksten bevat geen leesbare bestanden ({', '.join(SUFFIXES)})."
 
 
 @dataclass
@@ -416,7 +418,7 @@ class _Build:
             report.passages_total = store.passage_count
             return store  # nothing changed: not a byte written, no model loaded
         if not plan.files:
-            raise VraagbaakError(f"the corpus folder holds no readable files ({', '.join(SUFFIXES)})")
+            raise VraagbaakError(NO_READABLE_FILES)
         embedder = None
         if to_split or plan.new_generation:
             embedder = load_embedder(model, self.options.model_dir, backend or None)
@@ -436,7 +438,7 @@ class _Build:
                 self._embed_and_write(writer, store, plan, to_split, _Job(chunking, embedder.count_tokens, config.model, config.prompts.get("document", ""), self.options.ocr),
                                       _Embedding(embedder, plan.reuse, report, self.options.tuning.embed_batch), publish_early)
             if writer.live_rows == 0:
-                raise VraagbaakError(f"the corpus folder holds no readable files ({', '.join(SUFFIXES)})")
+                raise VraagbaakError(NO_READABLE_FILES)
             committed = writer.commit()
         except BaseException:
             writer.abort()

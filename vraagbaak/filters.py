@@ -86,9 +86,9 @@ def scope(
         return None  # before touching ``sources``: an unfiltered search costs nothing here, however many documents
     known = set(sources)
     if source is not None and source not in known:
-        raise VraagbaakError(f"no document {source!r} in this index")
-    _check_known("folder", [f for f in wanted_folders if f], set(list_folders(known)))
-    _check_known("file type", wanted_types, {type_of(s) for s in known})
+        raise VraagbaakError(f"Het document {source!r} staat niet in de index.")
+    _check_known("de map", "mappen", [f for f in wanted_folders if f], set(list_folders(known)))
+    _check_known("het bestandstype", "bestandstypen", wanted_types, {type_of(s) for s in known})
     allowed = set(known) if within is None else known & set(within)
     if source is not None:
         allowed &= {source}
@@ -99,8 +99,9 @@ def scope(
     return frozenset(allowed)
 
 
-def _check_known(what: str, wanted: list[str], known: set[str]) -> None:
+def _check_known(what: str, plural: str, wanted: list[str], known: set[str]) -> None:
+    # In Dutch, as the page and the API show it to the people who typed the name
     unknown = [w for w in wanted if w not in known]
     if unknown:
-        have = ", ".join(sorted(known)) or "none"
-        raise VraagbaakError(f"no {what} {unknown[0]!r} in this index (there are: {have})")
+        have = f"wel: {', '.join(sorted(known))}" if known else f"er zijn geen {plural}"
+        raise VraagbaakError(f"{what.capitalize()} {unknown[0]!r} staat niet in de index ({have}).")

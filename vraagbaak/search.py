@@ -265,9 +265,9 @@ class Searcher:
         ``answers`` = how many of them get an answer sentence (default all)."""
         question = check_question(question)
         if mode not in MODES:
-            raise VraagbaakError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+            raise VraagbaakError(f"Onbekende zoekwijze {mode!r}; kies {', '.join(MODES[:-1])} of {MODES[-1]}.")
         if not isinstance(k, int) or not 1 <= k <= 100:
-            raise VraagbaakError("k must be a whole number from 1 to 100")
+            raise VraagbaakError("Het aantal resultaten (k) is een heel getal van 1 tot en met 100.")
         if within is not None and not within:
             return []  # the filters leave no document
         n_answers = k if answers is None else min(answers, k)
