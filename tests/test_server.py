@@ -6,10 +6,12 @@ of stalling the suite. The tests assert outcomes, never times.
 """
 
 import json
+import os
 import shutil
 import threading
 from collections import Counter
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -217,6 +219,52 @@ def test_the_login_page_is_dutch_and_nothing_else_answers_without_a_login(shared
     assert page.status_code == 200 and "Inloggen" in page.text and "Wachtwoord" in page.text
     for path in ("config", "gradio_api/upload_progress", "theme.css", "gradio_api/info", "bron/team-b/wat-is-sociaal-werk.txt"):
         assert anonymous.get(path).status_code == 401, path
+
+
+def test_a_login_from_another_origin_is_refused(shared):
+    """Login CSRF: a page elsewhere must not log a visitor in under the attacker's account (whose searches the
+    attacker then reads). A browser names the page a POST comes from; no Origin (a script's client) is let in."""
+    form = {"username": "anna", "password": USERS["anna"][0]}
+    with client(shared["url"], "198.51.100.35") as browser:
+        for origin in ("https://evil.example", "null", shared["url"].rstrip("/").replace("127.0.0.1", "127.0.0.2")):
+            refused = browser.post("login", data=form, headers={"Origin": origin})
+            assert refused.status_code == 403 and "set-cookie" not in refused.headers, origin
+            assert "Inloggen kan alleen" in refused.json()["detail"]
+        assert browser.post("login", data=form, headers={"Origin": shared["url"].rstrip("/")}).status_code == 200
+        assert browser.post("login", data=form, headers={"Origin": "https://vraagbaak.example", "Host": "vraagbaak.example"}).status_code == 200
+        assert browser.post("login", data=form).status_code == 200
+
+
+# ------------------------------------------------------------------ Gradio's session hashes and file route
+
+
+def test_a_session_hash_belongs_to_the_user_who_started_it(shared):
+    """Gradio streams an event's results to whoever asks for its session hash; the hash is bound to the user
+    who used it first, and anyone else is refused (their stream, its heartbeat, a cancel)."""
+    anna, bas = log_in_as(shared, "anna", "198.51.100.40"), log_in_as(shared, "bas", "198.51.100.41")
+    response, session_hash = join(anna, "zoek", ["wat is preventie?", 3, "", [], []])
+    assert response.status_code == 200, response.text
+    assert bas.get("gradio_api/queue/data", params={"session_hash": session_hash}).status_code == 403
+    assert bas.get(f"gradio_api/heartbeat/{session_hash}").status_code == 403
+    cancel = bas.post("gradio_api/cancel", json={"session_hash": session_hash, "fn_index": 0, "event_id": response.json()["event_id"]})
+    assert cancel.status_code == 403
+    again, _ = join(bas, "zoek", ["wat is preventie?", 3, "", [], []], session_hash=session_hash)
+    assert again.status_code == 403
+    result = outcome(anna, session_hash)  # her own stream: her results
+    assert result["success"] and "vb-results" in result["output"]["data"][0]
+
+
+def test_an_upload_waiting_to_be_added_is_not_served_by_gradios_file_route(shared):
+    anna, carla = log_in_as(shared, "anna", "198.51.100.42"), log_in_as(shared, "carla", "198.51.100.43")
+    path = upload(anna, "dossier.txt", "Dossier\n\nEen vertrouwelijk dossier van een bewoner.\n".encode()).json()[0]
+    relative = os.path.relpath(path, ROOT)
+    for session in (carla, anna):  # the page never needs Gradio to serve an upload back, not even to its owner
+        for route in (f"gradio_api/file={path}", f"file={path}", f"gradio_api/file/{path}", f"gradio_api/file={quote(path)}",
+                      f"gradio_api/file={Path(path).parent}/../{Path(path).parent.name}/dossier.txt", f"gradio_api/file={relative}"):
+            response = session.get(route)
+            assert response.status_code in (403, 404) and b"vertrouwelijk" not in response.content, route
+    assert Path(path).is_file()  # still waiting to be added: only the file route was refused
+    anna.post("logout")
 
 
 # ------------------------------------------------------------------ without accounts, and without a trusted proxy

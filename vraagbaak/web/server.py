@@ -11,13 +11,16 @@ before the page, the page before the mount) and returns the ASGI app that
   logged in.
 - *Login* (``/login``): checked by ``accounts.Logins``, off the event loop and
   throttled per name and per client address; a refused attempt is told why in
-  Dutch (a wrong password, or the time to wait).
+  Dutch (a wrong password, or the time to wait); a login posted from another
+  site's page is refused (login CSRF).
 - *The guard* (``Guard``): every request of someone not logged in gets the
   login page or 401; an upload needs a redacteur, and what the upload route
   hands out is recorded per session (``web.uploads``); an event that names a
   file is refused unless the file is one of this session's uploads, before
   Gradio opens or hashes anything (and refused for anyone who may not add);
-  shared page states (``deep_link``) are refused.
+  shared page states (``deep_link``) are refused; a Gradio session hash serves
+  only the user who used it first (``SessionHashes``: its result stream,
+  heartbeat and cancelling); Gradio's file route serves nothing of the upload folder.
 - *One origin*: no cross-origin access (a ``CORSMiddleware`` that allows no
   origin, which also turns Gradio's own off), and no run history kept in the browser.
 - *Behind a reverse proxy*: ``proxies`` names the proxy addresses whose
@@ -30,11 +33,14 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import gradio as gr
 from fastapi import FastAPI, Request  # at module level: FastAPI resolves the routes' annotations here
@@ -63,6 +69,7 @@ SESSION_COOKIE = "vraagbaak-sessie"
 MAX_EVENT_BODY = 64 * 1024 * 1024  # an event's JSON (a pasted text is at most 5 MB): the guard reads no more
 LOGIN_MESSAGE = "Log in met je Vraagbaak-account (vraag het de beheerder als je er geen hebt)."
 NOT_UPLOADED = "Dit bestand is niet via deze pagina geüpload; upload het opnieuw."
+OTHER_SESSION = "Deze sessie hoort bij een ander account: laad de pagina opnieuw."
 
 
 class Sessions:
@@ -104,6 +111,30 @@ class Sessions:
             self._issued.pop(token or "", None)
 
 
+class SessionHashes:
+    """Which user each Gradio session hash belongs to: the one who used it first.
+
+    Gradio keys an event's result stream (``queue/data?session_hash=…``), its
+    heartbeat and its cancelling by a hash the browser makes up, and hands the
+    stream to whoever names the hash. Bound here at first use, a hash serves its
+    user only. At most ``limit`` hashes are kept, the least recently used
+    forgotten first (a forgotten hash is bound anew at its next use)."""
+
+    def __init__(self, limit: int = 100_000):
+        self.limit = limit
+        self._owners: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, session_hash: str, user: str) -> bool:
+        """Whether ``user`` may use ``session_hash`` (it is theirs, or nobody's yet: then it becomes theirs)."""
+        with self._lock:
+            owner = self._owners.setdefault(session_hash, user)
+            self._owners.move_to_end(session_hash)
+            while len(self._owners) > self.limit:
+                self._owners.popitem(last=False)
+        return owner == user
+
+
 def make_app(live: LiveIndex, *, accounts: Accounts | None = None, proxies: Iterable[str] = (),
              session_seconds: float = SESSION_SECONDS, logins: Logins | None = None, feedback: Feedback | None = None,
              **gradio_options) -> FastAPI:
@@ -124,7 +155,7 @@ def make_app(live: LiveIndex, *, accounts: Accounts | None = None, proxies: Iter
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.get(f"/{SOURCE_ROUTE}/{{requested:path}}")(_source_route(live, accounts, sessions))
     if accounts is not None:
-        _login_routes(app, sessions, accounts, logins or Logins(accounts), uploads)
+        _login_routes(app, sessions, accounts, logins or Logins(accounts), uploads, proxies)
     app.add_middleware(Guard, accounts=accounts, sessions=sessions, uploads=uploads)
     # One origin: a CORSMiddleware that allows no other. Gradio adds its own CORS middleware only when the
     # parent app has none, and that one trusts any origin once the Host is not localhost (behind a proxy).
@@ -180,11 +211,42 @@ def _wait_words(seconds: float) -> str:
     return f"{round(seconds / 60)} minuten"
 
 
-def _login_routes(app: FastAPI, sessions: Sessions, accounts: Accounts, logins: Logins, uploads: UploadFolder) -> None:
-    """``POST /login`` (a form: username, password; what gradio_client and the login page send),
-    ``POST /logout``; both before Gradio's own routes of those names, which they replace."""
+def _same_origin(request: Request, trust_forwarded_host: bool) -> bool:
+    """Whether a login comes from this server's own page (login CSRF: another site must not log a visitor in
+    under its account). A browser names the page a POST comes from (``Origin``, and ``Sec-Fetch-Site``);
+    a request without them is no browser's, so not a forged one. Compared by host and port: behind a proxy
+    that ends HTTPS, the scheme we see is not the browser's. A proxy that rewrites ``Host`` passes the
+    browser's in ``X-Forwarded-Host``, believed from a trusted proxy (``--proxy``) only."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False  # "null": a sandboxed frame, a file
+    default = {"http": 80, "https": 443}[parts.scheme]
+    def netloc(host: str, port) -> str:
+        return f"{host.lower()}:{port or default}"
+    wanted = netloc(parts.hostname, parts.port)
+    hosts = [request.headers.get("host", "")]
+    if trust_forwarded_host and request.headers.get("x-forwarded-host"):
+        hosts.append(request.headers["x-forwarded-host"].split(",")[0].strip())
+    for host in hosts:
+        seen = urlsplit(f"//{host}")
+        if seen.hostname and netloc(seen.hostname, seen.port) == wanted:
+            return True
+    return False
+
+
+def _login_routes(app: FastAPI, sessions: Sessions, accounts: Accounts, logins: Logins, uploads: UploadFolder,
+                  proxies: Iterable[str] = ()) -> None:
+    """``POST /login`` (a form: username, password; what gradio_client and the login page send; refused from
+    another site's page), ``POST /logout``; both before Gradio's own routes of those names, which they replace."""
 
     async def login(request: Request):
+        if not _same_origin(request, trust_forwarded_host=bool(proxies)):
+            return JSONResponse({"detail": "Inloggen kan alleen vanaf de inlogpagina van Vraagbaak zelf."}, status_code=403)
         form = await request.form()
         name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         address = request.client.host if request.client else ""
@@ -273,6 +335,7 @@ class Guard:
 
     def __init__(self, app, *, accounts: Accounts | None, sessions: Sessions | None, uploads: UploadFolder):
         self.app, self.accounts, self.sessions, self.uploads = app, accounts, sessions, uploads
+        self.session_hashes = SessionHashes()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -281,12 +344,16 @@ class Guard:
         path = scope["path"].rstrip("/")
         if path.endswith("/deep_link") or (scope["type"] == "http" and "deep_link" in request.query_params):
             return await _refuse(scope, receive, send, 404, "Gedeelde paginastanden staan uit.")
+        if self._serves_an_upload(path):
+            return await _refuse(scope, receive, send, 404, "Niet gevonden.")
         account, session = None, None
         if self.accounts is not None:
             session = self.sessions.token(request)
             account = self.accounts.get(self.sessions.user(request))
             if account is None:
                 return await self._anonymous(scope, receive, send, path)
+            if not all(self.session_hashes.claim(h, account.name) for h in _session_hashes_named(path, request)):
+                return await _refuse(scope, receive, send, 403, OTHER_SESSION)
         if scope["type"] != "http" or scope["method"] != "POST" or path in ("/login", "/logout"):
             return await self.app(scope, receive, send)
         if path.endswith("/upload"):
@@ -294,6 +361,19 @@ class Guard:
                 return await _refuse(scope, receive, send, 403, EDITORS_ONLY)
             return await self._upload(scope, receive, send, session)
         return await self._event(scope, receive, send, account, session)
+
+    def _serves_an_upload(self, path: str) -> bool:
+        """Whether ``path`` asks Gradio's file route for a file in the upload folder. The page never needs an upload
+        served back, and Gradio serves its upload folder to anyone logged in who knows a file's path."""
+        match = _FILE_ROUTE.match(path)
+        if match is None:
+            return False
+        named = match.group(1)
+        for _ in range(3):  # a name encoded once more than the server decodes
+            named = unquote(named)
+        folder = os.path.realpath(self.uploads.folder)
+        return any(os.path.realpath(p) == folder or os.path.realpath(p).startswith(folder + os.sep)
+                   for p in (named, os.path.abspath(named)))
 
     async def _anonymous(self, scope, receive, send, path: str):
         """Not logged in: the login page at the root, the login itself, and nothing else."""
@@ -339,6 +419,8 @@ class Guard:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
+        if account is not None and not all(self.session_hashes.claim(h, account.name) for h in _body_session_hashes(body)):
+            return await _refuse(scope, receive, send, 403, OTHER_SESSION)
         files = _named_files(body)
         if files and not may_update(account):
             return await _refuse(scope, receive, send, 403, EDITORS_ONLY)
@@ -354,6 +436,30 @@ class Guard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return await self.app(scope, replay, send)
+
+
+# Gradio's file route, under its API prefix or not, and its older form: what follows is the file's path.
+_FILE_ROUTE = re.compile(r"^(?:/gradio_api)?/file(?:=|/)(.*)$")
+# GET routes that name a session hash in their path (a session's heartbeat, a stream's segments).
+_HASH_IN_PATH = re.compile(r"^(?:/gradio_api)?/(?:heartbeat|stream)/([^/]+)(?:/[^/]+){0,3}$")
+
+
+def _session_hashes_named(path: str, request: HTTPConnection) -> list[str]:
+    """The Gradio session hashes a request names in its path or query (a POST's body: ``_body_session_hashes``)."""
+    found = list(request.query_params.getlist("session_hash"))
+    match = _HASH_IN_PATH.match(path)
+    if match and request.scope.get("method") in ("GET", "HEAD"):  # (a POST to /stream/… names an event, not a hash)
+        found.append(match.group(1))
+    return found
+
+
+def _body_session_hashes(body: bytes) -> list[str]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return []
+    value = data.get("session_hash") if isinstance(data, dict) else None
+    return [value] if isinstance(value, str) else []
 
 
 def _named_files(body: bytes) -> list:
