@@ -81,11 +81,14 @@ def log_in(url: str, name: str, password: str, address: str | None = None) -> ht
 
 
 def event_index(session: httpx.Client, elem_id: str) -> tuple[int, int]:
-    """(fn_index, trigger id) of the click event of the button with ``elem_id``, from the page's config."""
+    """(fn_index, trigger id) of the click event of the button with ``elem_id``, from the page's config: the first
+    one that runs on the server (a click may first run a script in the browser, then the server's function)."""
     config = session.get("config").json()
     button = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
-    fn = next(d["id"] for d in config["dependencies"] if [button, "click"] in d["targets"])
-    return fn, button
+    event = next(d for d in config["dependencies"] if [button, "click"] in d["targets"])
+    while not event["backend_fn"]:
+        event = next(d for d in config["dependencies"] if d.get("trigger_after") == event["id"])
+    return event["id"], button
 
 
 def join(session: httpx.Client, elem_id: str, data: list, session_hash: str | None = None) -> tuple[httpx.Response, str]:

@@ -1,5 +1,5 @@
 from vraagbaak.search import Hit
-from vraagbaak.web.render import NO_MATCH_TEXT, error, limits_text, message_html, ok, refused, render_hits
+from vraagbaak.web.render import NO_MATCH_TEXT, error, limits_text, message_html, ok, refused, render_hits, weeks_svg
 
 
 def test_answer_highlighted_terms_marked_and_html_escaped():
@@ -69,3 +69,13 @@ def test_each_hit_links_its_source_at_its_page_and_names_its_copies():
     assert '<a class="vb-open" href="bron/team%20a/nota.pdf#page=12" target="_blank" rel="noopener">team a/nota.pdf</a>' in out
     assert "ook in: archief/nota.pdf" in out and ">redelijke overeenkomst, 0,84</span>" in out
     assert "ook in" not in render_hits("vraag", [Hit(1, 0.9, "a.txt", "A", "Tekst.", 0, 6, similarity=0.9)])
+
+
+def test_the_weeks_plot_draws_each_week_with_a_dutch_date_and_a_point_for_a_week_alone():
+    week = {"start": "2026-12-07", "positive": 2, "share_first": 0.5, "mrr": 0.75}
+    alone = weeks_svg([week])
+    assert alone.count("<circle") == 2 and ">7 dec<" in alone and "week van 7 december 2026: 2 goede oordelen, op plek 1 0,50" in alone
+    later = dict(week, start="2026-12-14", positive=1, share_first=1.0, mrr=1.0)
+    two = weeks_svg([week, {"start": "2026-12-09", "positive": 0, "share_first": None, "mrr": None}, later])
+    assert two.count("<circle") == 4 and ">14 dec<" in two and "Mon" not in two
+    assert weeks_svg([]) == "" and weeks_svg([dict(week, positive=0, share_first=None, mrr=None)]) == ""

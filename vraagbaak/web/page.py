@@ -17,7 +17,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
-import pandas as pd  # Gradio's plots take a DataFrame (pandas is one of Gradio's own requirements)
 
 from ..accounts import Account, Accounts, may_read_judgments, may_update
 from ..corpus import SUFFIXES, upload_limit
@@ -127,26 +126,15 @@ def judge(feedback: Feedback, account: Account | None, viewer: str, question: st
     return {"question": record.question, "hit": hit, "judgment": record.judgment, "rank": record.rank}
 
 
-def quality_panel(view: View, feedback: Feedback) -> tuple[str, pd.DataFrame]:
-    """The quality panel's figures for ``view``'s account (a redacteur: ``may_read_judgments``), over the
-    judgments about documents they may see, and the ranks over time as a table for the plot."""
+def quality_panel(view: View, feedback: Feedback) -> str:
+    """The quality panel's figures and plot for ``view``'s account (a redacteur: ``may_read_judgments``), over the
+    judgments about documents they may see."""
     if not may_read_judgments(view.account):
         raise gr.Error(JUDGMENTS_EDITORS_ONLY, print_exception=False)
     if not view.built:
-        return message_html([NO_INDEX_YET]), _weeks_frame([])
+        return message_html([NO_INDEX_YET])
     account = view.account
-    figures = quality(feedback, view.index, visible=account.may_see if account is not None else None)
-    return quality_html(figures), _weeks_frame(figures.weeks)
-
-
-# The plot's two lines: of the hits judged to answer, the share shown at rank 1, and the mean 1/rank.
-_WEEK_SERIES = (("share_first", "op plek 1"), ("mrr", "gemiddeld 1/plek"))
-
-
-def _weeks_frame(weeks: list[dict]) -> pd.DataFrame:
-    rows = [{"week": pd.Timestamp(w["start"]), "waarde": w[key], "reeks": name}
-            for w in weeks for key, name in _WEEK_SERIES if w[key] is not None]
-    return pd.DataFrame(rows, columns=["week", "waarde", "reeks"])
+    return quality_html(quality(feedback, view.index, visible=account.may_see if account is not None else None))
 
 
 def _update_lines(r, done_text: str) -> str:
@@ -396,16 +384,17 @@ def build_page(live: LiveIndex, accounts: Accounts | None = None, uploads: Uploa
         status = gr.HTML("<p><strong>Index:</strong> wordt gelezen…</p>", elem_id="status")
         page_lists = [status, source, folders, types]
         page.load(on.on_load, None, [*page_lists, adding] + ([quality] if quality is not None else []), api_visibility="private")
+        # Each action replaces the previous message: the old one goes the moment a file is chosen or a button is
+        # pressed (in the browser, at once), not when the new one arrives; under the progress it read as current.
+        # Chained before the work, not beside it: a second listener writing the same output drops the first one's result.
+        clear = dict(fn=None, inputs=None, outputs=message, js="() => ''", api_visibility="private", queue=False, show_progress="hidden")
+        upload.upload(**clear)
         # preprocess=False: the callback gets each file's description (path, original name) as Gradio checked it;
         # File.preprocess would add nothing but an empty temporary file per upload that it never deletes.
-        add_button.click(on.add, [upload, paste_title, paste_text], [message, *page_lists, upload], api_visibility="private",
-                         concurrency_limit=1, concurrency_id="update", show_progress_on=[message], preprocess=False)
-        rebuild.click(on.refresh, None, [message, *page_lists], api_name="update", concurrency_limit=1, concurrency_id="update",
-                      show_progress_on=[message])
-        # Each action replaces the previous message: the old one goes the moment a file is chosen or a button
-        # pressed (in the browser, at once), not when the new one arrives; under the progress it read as current.
-        for event in (upload.upload, add_button.click, rebuild.click):
-            event(None, None, message, js="() => ''", api_visibility="private", queue=False, show_progress="hidden")
+        add_button.click(**clear).then(on.add, [upload, paste_title, paste_text], [message, *page_lists, upload], api_visibility="private",
+                                       concurrency_limit=1, concurrency_id="update", show_progress_on=[message], preprocess=False)
+        rebuild.click(**clear).then(on.refresh, None, [message, *page_lists], api_name="update", concurrency_limit=1,
+                                    concurrency_id="update", show_progress_on=[message])
     return page
 
 
@@ -428,10 +417,7 @@ def _quality_panel(on):
                     "zoekt elke beoordeelde vraag opnieuw, en duurt dus even.")
         compute = gr.Button("Bereken de kwaliteit", elem_id="bereken-kwaliteit", size="sm")
         figures = gr.HTML(elem_id="kwaliteit-cijfers")
-        plot = gr.LinePlot(x="week", y="waarde", color="reeks", x_title="week van het oordeel", y_title="aandeel (0–1)",
-                           color_title="", y_lim=[0, 1], height=220, label="Plek van de goed beoordeelde passages, per week",
-                           elem_id="kwaliteit-plot", buttons=[])
-    compute.click(on.show_quality, None, [figures, plot], api_visibility="private", concurrency_limit=1, concurrency_id="kwaliteit")
+    compute.click(on.show_quality, None, figures, api_visibility="private", concurrency_limit=1, concurrency_id="kwaliteit")
     return panel
 
 

@@ -21,9 +21,9 @@ from ..readers import FORMATS
 from ..search import NO_MATCH_SIMILARITY, STRONG_MATCH_SIMILARITY, relevance
 from ..sources import link
 
-__all__ = ["CSS", "EDITORS_ONLY", "JUDGMENT_BUTTONS", "NO_MATCH_TEXT", "dutch_datetime", "error", "limits_text",
+__all__ = ["CSS", "EDITORS_ONLY", "JUDGMENT_BUTTONS", "NO_MATCH_TEXT", "dutch_date", "dutch_datetime", "error", "limits_text",
            "message_html", "model_words", "no_match_text", "ok", "quality_html", "refused", "render_hits",
-           "result_message", "status_html", "upload_label"]
+           "result_message", "status_html", "upload_label", "weeks_svg"]
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december")
 BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
@@ -63,8 +63,12 @@ CSS = """
 .vb-refused, .vb-error {border-color: #cf222e; background: #ffebe9; color: #82071e;}
 .vb-none p {margin: 0 0 4px 0;}
 .vb-message p {margin: 0 0 6px 0;}
-.vb-quality table {border-collapse: collapse; margin: 6px 0 10px 0;}
-.vb-quality td, .vb-quality th {text-align: left; padding: 3px 14px 3px 0; vertical-align: top;}
+.vb-quality table {border-collapse: collapse; margin: 6px 0 10px 0; border: none !important;}
+.vb-quality tr {border: none !important;}
+.vb-quality td, .vb-quality th {text-align: left; padding: 4px 16px 4px 0; vertical-align: top; border: none !important;
+                                border-bottom: 1px solid #eaeef2 !important; background: none !important;}
+.vb-quality th {font-weight: 600;}
+.vb-plot-title {margin: 12px 0 4px 0; color: #57606a;}
 .vb-quality ul {margin: 4px 0 8px 18px; padding: 0;}
 /* The filter row: one line on a wide screen; below 900 px two by two, each dropdown wide enough for its
    choice. The choice's text stops before the dropdown's arrow (Gradio lays the arrow over the input). */
@@ -237,11 +241,62 @@ def quality_html(q) -> str:
     if q.flagged:
         out.append(f'<p class="vb-note">{html.escape(count_nl(len(q.flagged), "oordeel telt", "oordelen tellen"))} niet mee: '
                    "de passage staat niet meer zo in de index (document gewijzigd of verwijderd).</p>")
+    plot = weeks_svg(q.weeks)
+    if plot:
+        out.append(f'<p class="vb-plot-title">De plek van de goed beoordeelde passages toen ze werden beoordeeld, per week:</p>{plot}')
     out.append("</div>")
     return "".join(out)
 
 
+# The plot's two lines, per week, of the hits judged to answer: the share shown at rank 1, and the mean 1/rank.
+WEEK_SERIES = (("share_first", "op plek 1", "#0969da"), ("mrr", "gemiddeld 1/plek", "#bf8700"))
+
+
+def weeks_svg(weeks: list[dict], width: int = 560, height: int = 190) -> str:
+    """The quality panel's small plot (``feedback.ranks_over_time``): per week of judging, the share of the hits
+    judged to answer that stood at rank 1, and their mean 1/rank; rising lines: the right passage came up higher.
+
+    Drawn here as SVG rather than with Gradio's LinePlot: that one labels weeks in English ("Mon 07") and
+    draws no point for a week alone, which is what a new panel has."""
+    weeks = [w for w in weeks if w.get("positive")]
+    if not weeks:
+        return ""
+    left, right, top, bottom = 44, 12, 26, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(len(weeks) - 1, 1)
+    xs = [left + (i * step if len(weeks) > 1 else plot_w / 2) for i in range(len(weeks))]
+    y = lambda value: top + (1 - value) * plot_h  # noqa: E731
+    parts = [f'<svg class="vb-plot" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" role="img" '
+             f'aria-label="Plek van de goed beoordeelde passages, per week" font-size="11" font-family="system-ui, sans-serif">']
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#d0d7de"/>'
+                     f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" fill="#57606a">{f"{tick:g}".replace(".", ",")}</text>')
+    every = max(1, round(len(weeks) / 8))  # at most about eight dates under the axis
+    for i, (x, w) in enumerate(zip(xs, weeks)):
+        if i % every == 0 or i == len(weeks) - 1:
+            day = datetime.fromisoformat(w["start"])
+            parts.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle" fill="#57606a">{day.day} {MONTHS[day.month - 1][:3]}</text>')
+    for n, (key, name, colour) in enumerate(WEEK_SERIES):
+        points = [(x, w[key]) for x, w in zip(xs, weeks) if w[key] is not None]
+        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(f"{x:.1f},{y(v):.1f}" for x, v in points)}"/>')
+        for (x, v), w in zip(points, weeks):
+            tip = (f"week van {dutch_date(w['start'])}: {count_nl(w['positive'], 'goed oordeel', 'goede oordelen')}, "
+                   f"{name} {v:.2f}".replace(".", ","))
+            # the first line's points larger: where both lines meet, both points still show
+            parts.append(f'<circle cx="{x:.1f}" cy="{y(v):.1f}" r="{5.5 - 2 * n}" fill="{colour}"><title>{html.escape(tip)}</title></circle>')
+        parts.append(f'<rect x="{left + n * 150}" y="6" width="12" height="4" fill="{colour}"/>'
+                     f'<text x="{left + n * 150 + 16}" y="12" fill="#24292f">{html.escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 # ------------------------------------------------------------------ the status line and labels
+
+
+def dutch_date(iso: str) -> str:
+    """"2026-12-07" as "7 december 2026"."""
+    day = datetime.fromisoformat(iso[:10])
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def dutch_datetime(iso: str) -> str:
