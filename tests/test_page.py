@@ -66,7 +66,7 @@ def test_an_upload_is_saved_indexed_and_a_second_copy_refused(live, corpus, uplo
     message, status, *_, emptied = add_texts(live, uploads, [uploaded(uploads, "wijkboot.txt", data)], "", "", no_progress)
     assert "Opgeslagen als wijkboot.txt" in message and "1 nieuw" in message and emptied is None
     message, *_ = add_texts(live, uploads, [uploaded(uploads, "kopie.txt", data)], "", "", no_progress)
-    assert message == '<div class="vb-message"><p class="vb-refused">Niet toegevoegd: kopie.txt staat er al in: de inhoud is gelijk aan wijkboot.txt; niets opgeslagen</p></div>'
+    assert message == '<div class="vb-message"><div class="vb-refused"><p>Niet toegevoegd: kopie.txt staat er al in: de inhoud is gelijk aan wijkboot.txt; niets opgeslagen</p></div></div>'
     assert not (corpus / "kopie.txt").exists()
     assert list(uploads.folder.iterdir()) == []  # each upload deleted once saved or refused
 

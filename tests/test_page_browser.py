@@ -227,7 +227,7 @@ def test_the_no_match_message_names_the_filter_and_the_collections_and_a_reader_
     bas.keyboard.press("Escape")
     ask(bas, question)
     message = bas.locator("#resultaten .vb-none").inner_text()
-    assert "Er is alleen gezocht in bestandstype txt" in message and "je eigen collectie (team-b)" in message
+    assert "Er is alleen gezocht in bestanden van het type txt" in message and "je eigen collectie (team-b)" in message
     assert "Probeer andere woorden." in message and "voeg" not in message.lower()
     shoot(bas, "geen-antwoord-lezer")
     bas.context.close()

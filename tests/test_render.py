@@ -32,9 +32,9 @@ def test_weak_matches_are_folded_under_the_answers():
 
 def test_the_no_match_message_names_what_narrowed_the_search_and_tells_only_an_editor_to_add():
     limits = limits_text(folders=["team-a"], types=["pdf", "docx"], collections=("team-a", "team-b"))
-    assert limits == ("Er is alleen gezocht in de map team-a en de bestandstypen pdf, docx: zet het filter uit om in alle "
-                      "teksten te zoeken. Je zoekt alleen in je eigen collecties (team-a, team-b).")
-    assert limits_text(document="nota.pdf") == "Er is alleen gezocht in het document nota.pdf: zet het filter uit om in alle teksten te zoeken."
+    assert limits == ("Er is alleen gezocht in de map team-a en bestanden van de typen pdf, docx: zet de filters uit om ruimer "
+                      "te zoeken. Je zoekt alleen in je eigen collecties (team-a, team-b).")
+    assert limits_text(document="nota.pdf") == "Er is alleen gezocht in het document nota.pdf: zet het filter uit om ruimer te zoeken."
     assert limits_text() == "" and limits_text(collections=("wijk",)) == "Je zoekt alleen in je eigen collectie (wijk)."
     editor, reader = render_hits("vraag", [], limits=limits), render_hits("vraag", [], limits=limits, may_add=False)
     assert "de map team-a" in editor and "voeg een tekst toe" in editor
@@ -50,9 +50,11 @@ def test_one_relevance_scale_for_the_page_and_ask():
 
 
 def test_messages_are_styled_by_kind_and_escaped():
-    out = message_html([ok("Opgeslagen als a.txt."), refused("Niet toegevoegd: <b>.pdf"), error("Fout: kapot"), "Een opmerking", ""])
-    assert out == ('<div class="vb-message"><p class="vb-ok">Opgeslagen als a.txt.</p><p class="vb-refused">Niet toegevoegd: '
-                   '&lt;b&gt;.pdf</p><p class="vb-error">Fout: kapot</p><p class="vb-note">Een opmerking</p></div>')
+    out = message_html([refused("Niet toegevoegd: <b>.pdf"), ok("Opgeslagen als a.txt."), ok("Index bijgewerkt."), error("Fout: kapot"),
+                        "Een opmerking", ""])
+    assert out == ('<div class="vb-message"><div class="vb-refused"><p>Niet toegevoegd: &lt;b&gt;.pdf</p></div>'
+                   '<div class="vb-ok"><p>Opgeslagen als a.txt.</p><p>Index bijgewerkt.</p></div>'
+                   '<div class="vb-error"><p>Fout: kapot</p></div><div class="vb-note"><p>Een opmerking</p></div></div>')
 
 
 def test_page_and_heading_shown_when_known():

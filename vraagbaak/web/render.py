@@ -9,6 +9,7 @@ never markup.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -62,7 +63,8 @@ CSS = """
 .vb-ok {border-color: #1a7f37; background: #dafbe1;}
 .vb-refused, .vb-error {border-color: #cf222e; background: #ffebe9; color: #82071e;}
 .vb-none p {margin: 0 0 4px 0;}
-.vb-message p {margin: 0 0 6px 0;}
+.vb-message p {margin: 0 0 4px 0;}
+.vb-message p:last-child {margin-bottom: 0;}
 .vb-quality table {border-collapse: collapse; margin: 6px 0 10px 0; border: none !important;}
 .vb-quality tr {border: none !important;}
 .vb-quality td, .vb-quality th {text-align: left; padding: 4px 16px 4px 0; vertical-align: top; border: none !important;
@@ -100,10 +102,12 @@ def _line(line) -> tuple[str, str]:
 
 
 def message_html(lines) -> str:
-    """The adding panel's message: each line a paragraph styled by its kind (``ok``, ``refused``, ``error``; a plain
-    string is a note), every character of it text."""
+    """The adding panel's message: each line a paragraph, the lines of one kind in a row in one box styled by it
+    (``ok``, ``refused``, ``error``; a plain string is a note), every character of it text."""
     parts = [_line(line) for line in lines if line and _line(line)[1]]
-    return '<div class="vb-message">' + "".join(f'<p class="vb-{kind}">{html.escape(text)}</p>' for kind, text in parts) + "</div>"
+    boxes = [f'<div class="vb-{kind}">' + "".join(f"<p>{html.escape(text)}</p>" for _, text in run) + "</div>"
+             for kind, run in itertools.groupby(parts, key=lambda part: part[0])]
+    return '<div class="vb-message">' + "".join(boxes) + "</div>"
 
 
 def result_message(question: str, text: str, kind: str = "note") -> str:
@@ -173,10 +177,10 @@ def limits_text(*, document: str | None = None, folders: Sequence[str] = (), typ
     if folders:
         parts.append(f"{'de map' if len(folders) == 1 else 'de mappen'} {', '.join(folders)}")
     if types:
-        parts.append(f"{'bestandstype' if len(types) == 1 else 'de bestandstypen'} {', '.join(types)}")
+        parts.append(f"bestanden van {'het type' if len(types) == 1 else 'de typen'} {', '.join(types)}")
     filters = ""
     if parts:
-        filters = f"Er is alleen gezocht in {' en '.join(parts)}: zet het filter uit om in alle teksten te zoeken."
+        filters = f"Er is alleen gezocht in {' en '.join(parts)}: zet {'het filter' if len(parts) == 1 else 'de filters'} uit om ruimer te zoeken."
     if collections is not None:
         yours = f"Je zoekt alleen in je eigen {'collectie' if len(collections) == 1 else 'collecties'} ({', '.join(collections) or 'geen'})."
         filters = f"{filters} {yours}".strip()
