@@ -72,9 +72,11 @@ CSS = """
 .vb-quality th {font-weight: 600;}
 .vb-plot-title {margin: 12px 0 4px 0; color: #57606a;}
 .vb-quality ul {margin: 4px 0 8px 18px; padding: 0;}
-/* The filter row: one line on a wide screen; below 900 px two by two, each dropdown wide enough for its
-   choice. The choice's text stops before the dropdown's arrow (Gradio lays the arrow over the input). */
-@media (max-width: 900px) {#filters > .form {display: grid !important; grid-template-columns: 1fr 1fr;}}
+/* The filter row: one line on a wide screen, the slider's column wide enough for its label beside its number
+   box; below 900 px two by two, each dropdown wide enough for its choice. The choice's text stops before the
+   dropdown's arrow (Gradio lays the arrow over the input). */
+#filters > .form {display: grid !important; grid-template-columns: minmax(270px, 1.3fr) repeat(3, minmax(0, 1fr));}
+@media (max-width: 900px) {#filters > .form {grid-template-columns: 1fr 1fr;}}
 #filters input[role=combobox] {padding-right: 22px; text-overflow: ellipsis;}
 """
 
