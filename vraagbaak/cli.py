@@ -19,6 +19,7 @@ from .api import Index
 from .embeddings import BACKENDS
 from .errors import VraagbaakError
 from .ocr import OcrSettings
+from .progress import count_nl
 from .readers import SUFFIXES
 from .search import MODES, RankingSettings, hit_to_json, relevance
 from .sources import link
@@ -169,7 +170,9 @@ def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, 
         click.echo("   " + " ".join(h.text.split())[:600])
         click.echo()
     if results.weak and not weak:
-        click.echo(f"{len(results.weak)} andere passage(s) passen te slecht bij de vraag (--weak toont ze).", err=True)
+        n = len(results.weak)
+        click.echo(f"{count_nl(n, 'andere passage past', 'andere passages passen')} te slecht bij de vraag (--weak toont "
+                   f"{'hem' if n == 1 else 'ze'}).", err=True)
 
 
 @cli.command()

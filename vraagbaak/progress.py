@@ -87,7 +87,7 @@ def describe_nl(p: BuildProgress) -> str:
     if left is not None and p.documents_done < p.documents_total:
         line += f"; nog ongeveer {duration_nl(left)}"
     if p.checkpoints:
-        line += f"; {p.documents_committed} vastgelegd"
+        line += f"; {p.documents_committed} al opgeslagen in de index"
     return line
 
 

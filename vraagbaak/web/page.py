@@ -185,7 +185,7 @@ def add_texts(live: LiveIndex, uploads: UploadFolder | None, files, title: str, 
         message = message_html(problems or [f"Kies een bestand ({', '.join(SUFFIXES)}) of plak een tekst."])
         return message, *lists(live.view(account)), None
     notes = problems + [ok(f"Opgeslagen als {name}.") for name in saved]
-    return *update_index(live, progress, "Tekst toegevoegd en doorzoekbaar.", notes, account), None
+    return *update_index(live, progress, "Toegevoegd en doorzoekbaar.", notes, account), None
 
 
 def _ocr_progress(progress, name: str):
