@@ -41,6 +41,20 @@ def test_first_build_reports_everything_added(fake, corpus, tmp_path):
     assert table_count(tmp_path / "idx", "passages") == index.passage_count
 
 
+def test_document_records_are_read_by_name(fake, corpus, tmp_path):
+    """The store contract hands out records with named fields (a column added later cannot shift a position)."""
+    from vraagbaak.stores import DocumentRecord
+
+    index = build(corpus, tmp_path / "idx")
+    records = index.store.document_records
+    path = corpus / "wat-is-sociaal-werk.txt"
+    record = records[path.name]
+    assert isinstance(record, DocumentRecord) and records.get(path.name) is record and records.get("nope.txt") is None
+    assert (record.source, record.size, record.mtime_ns) == (path.name, path.stat().st_size, path.stat().st_mtime_ns)
+    assert sum(r.rows for r in records.values()) == index.passage_count
+    assert sorted(r.first_row for _, r in records.items())[0] == 0
+
+
 def _snapshot(folder: Path) -> dict:
     return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
 

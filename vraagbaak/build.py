@@ -100,8 +100,7 @@ def plan_changes(files: list[CorpusFile], store: StoreReader | None, model: str,
     same_model = store is not None and (store.config.model, store.config.backend) == (model, backend) and not rebuild
     new_generation = not same_model or store.config.chunking != chunking
     known = store.document_records if store is not None and not new_generation else {}
-    rows = known.rows() if known else {}  # (source, title, sha256, size, mtime_ns, ...) by source
-    unchanged = [f.source for f in files if (r := rows.get(f.source)) is not None and r[3] == f.size and r[4] == f.mtime_ns]
+    unchanged = [f.source for f in files if (r := known.get(f.source)) is not None and r.size == f.size and r.mtime_ns == f.mtime_ns]
     same = set(unchanged)
     return Plan(
         files=by_source,
@@ -409,8 +408,8 @@ class _Build:
         touched, unreadable, to_split = _check_changed_files(plan, store, self.skipped)
         report.documents_unchanged += len(touched)
         if store is not None and not plan.new_generation:  # their passages keep their rows and vectors
-            rows = store.document_records.rows()
-            report.passages_reused += sum(rows[s][6] for s in plan.unchanged + touched)
+            records = store.document_records
+            report.passages_reused += sum(records[s].rows for s in plan.unchanged + touched)
         report.documents_removed += len(unreadable)
         if not (to_split or touched or unreadable or plan.removed or plan.new_generation or resumed):
             report.passages_total = store.passage_count

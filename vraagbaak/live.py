@@ -79,7 +79,7 @@ class LiveIndex:
         its text cached, so the update that follows does not recognise it again."""
         index = self.current
         # content hash -> source; reversed so that, among identical files, the message names the first by name
-        known = {} if index is None else {r[2]: source for source, r in sorted(index.store.document_records.rows().items(), reverse=True)}
+        known = {} if index is None else {r.sha256: source for source, r in sorted(index.store.document_records.items(), reverse=True)}
         try:
             return add_document(self.corpus_dir, name, data, size, known=known, ocr=self.options.ocr, on_page=on_page)
         except VraagbaakError as exc:

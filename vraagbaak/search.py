@@ -283,8 +283,8 @@ class Searcher:
         records = self.store.document_records
         if self._copies[0] is not records:
             first, copies = {}, {}
-            for source, row in sorted(records.rows().items()):
-                original = first.setdefault(row[2], source)  # row[2]: the content's sha256
+            for source, record in sorted(records.items()):
+                original = first.setdefault(record.sha256, source)
                 if original != source:
                     copies[source] = original
             self._copies = (records, copies)

@@ -258,12 +258,12 @@ class LocalStore:
 
     def _load_documents(self, rows: list[tuple] | None = None) -> None:
         if rows is None:
-            rows = self._con.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents").fetchall()
-        self.document_records = Documents(rows)
+            rows = self._con.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents")  # Documents reads the cursor
+        self.document_records = records = Documents(rows)
         n = self.counts["rows"]
-        first = np.fromiter((r[5] for r in rows), np.int64, len(rows))
-        count = np.fromiter((r[6] for r in rows), np.int64, len(rows))
-        if len(rows) and int((first + count).max()) > n:
+        first = np.fromiter((r.first_row for r in records.values()), np.int64, len(records))
+        count = np.fromiter((r.rows for r in records.values()), np.int64, len(records))
+        if len(records) and int((first + count).max()) > n:
             raise ValueError(f"a document points past the {n} committed rows")
         # Live rows are the union of the documents' ranges: +1 at each start, -1 after each end.
         marks = np.zeros(n + 1, np.int64)
@@ -534,7 +534,7 @@ class LocalWriter:
         self._files = {name: f.open_append(self.counts[rows[name]]) for name, f in self._vector_files.items()}
         con.execute("BEGIN IMMEDIATE")
         # the documents as they will be committed, handed to the reader that commit() returns
-        self._documents: dict[str, tuple] = dict(documents or {})
+        self._documents: dict[str, DocumentRecord] = dict(documents or {})
         self.checkpointed = fresh and documents is not None  # a resumed unfinished generation holds committed work
 
     @classmethod
@@ -564,7 +564,7 @@ class LocalWriter:
         if "pages" not in {r[1] for r in con.execute("PRAGMA table_info(passages)")}:
             con.execute("ALTER TABLE passages ADD COLUMN pages TEXT NOT NULL DEFAULT ''")  # instant in SQLite
         fresh = store.generation != _current_or_none(store.root)
-        return cls(store.root, store.generation, con, fresh=fresh, documents=store.document_records.rows(), settings=store.settings)
+        return cls(store.root, store.generation, con, fresh=fresh, documents=store.document_records, settings=store.settings)
 
     # ------------------------------------------------------------ changes
 
@@ -591,7 +591,7 @@ class LocalWriter:
             "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ?", (record.size, record.mtime_ns, record.source)
         )
         old = self._documents[record.source]
-        self._documents[record.source] = old[:3] + (record.size, record.mtime_ns) + old[5:]
+        self._documents[record.source] = old._replace(size=record.size, mtime_ns=record.mtime_ns)
 
     def add(self, record: DocumentRecord, chunks: list[Passage], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
         """Append a document's passages (rows in order) with their vectors."""
@@ -602,7 +602,7 @@ class LocalWriter:
             (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks), lexical_length),
         )
         doc_id = cur.lastrowid
-        self._documents[record.source] = (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks))
+        self._documents[record.source] = record._replace(first_row=first_row, rows=len(chunks))
         ranges, sentence_rows = _sentence_rows(chunks, sentence_vectors, first_sentence)
         rows = [
             (first_row + i, doc_id, c.heading, c.start, c.end, c.text,
