@@ -36,6 +36,7 @@ import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, passage_context
 from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document, scan_corpus, skip_reason
+from .dates import file_date, stated_date
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
@@ -74,6 +75,7 @@ class BuildReport:
     passages_total: int = 0
     sentences_embedded: int = 0
     skipped: list = field(default_factory=list)  # [source, reason] of unreadable files
+    documents_dated: int = 0  # documents of an index made before documents had dates, given theirs (nothing embedded)
     model_loaded: bool = False
     compacted: bool = False
     seconds: float = 0.0
@@ -154,7 +156,7 @@ def prepare_file(file: CorpusFile) -> "PreparedDocument | Skipped":
         return Skipped(file.source, skip_reason(exc), getattr(exc, "details", ""))
     except Exception:  # outside the readers (decoding, hashing): still this file only
         return Skipped(file.source, "kon niet gelezen worden (fout in Vraagbaak)", traceback.format_exc())
-    record = DocumentRecord(file.source, document.title, document.sha256, file.size, file.mtime_ns)
+    record = DocumentRecord(file.source, document.title, document.sha256, file.size, file.mtime_ns, date=document.date or file_date(file.mtime_ns))
     try:
         return _split(record, document, _job)
     except Exception:
@@ -406,12 +408,13 @@ class _Build:
         report.documents_unchanged = len(plan.unchanged)
         report.documents_removed = len(plan.removed)
         touched, unreadable, to_split = _check_changed_files(plan, store, self.skipped)
+        undated = _undated(plan, store)
         report.documents_unchanged += len(touched)
         if store is not None and not plan.new_generation:  # their passages keep their rows and vectors
             records = store.document_records
             report.passages_reused += sum(records[s].rows for s in plan.unchanged + touched)
         report.documents_removed += len(unreadable)
-        if not (to_split or touched or unreadable or plan.removed or plan.new_generation or resumed):
+        if not (to_split or touched or undated or unreadable or plan.removed or plan.new_generation or resumed):
             report.passages_total = store.passage_count
             return store  # nothing changed: not a byte written, no model loaded
         if not plan.files:
@@ -426,9 +429,11 @@ class _Build:
                                  ranking=self.options.ranking)
         writer = self.location.create(config) if plan.new_generation else self.location.update(store)
         try:
-            for source in touched:
+            for source in touched + undated:
                 f = plan.files[source]
-                writer.touch(DocumentRecord(source, "", "", f.size, f.mtime_ns))
+                date = store.document_records[source].date or document_date(f)
+                writer.touch(DocumentRecord(source, "", "", f.size, f.mtime_ns, date=date))
+            report.documents_dated = len(undated) + sum(not store.document_records[s].date for s in touched)
             for source in plan.removed + unreadable:
                 writer.remove(source)
             if to_split:
@@ -529,6 +534,19 @@ def _groups(results: list, texts: int) -> Iterator[list]:
             group, count = [], 0
     if group:
         yield group
+
+
+def document_date(file: CorpusFile) -> str:
+    """The day a corpus file's metadata says it was made, else the day it was last modified (``dates``)."""
+    return stated_date(file.path) or file_date(file.mtime_ns)
+
+
+def _undated(plan: Plan, store) -> list[str]:
+    """Unchanged documents an earlier version indexed without a date: given theirs from the file's metadata, nothing embedded."""
+    if store is None or plan.new_generation:
+        return []
+    records = store.document_records
+    return [source for source in plan.unchanged if not records[source].date]
 
 
 def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[str], list[str]]:

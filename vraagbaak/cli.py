@@ -15,6 +15,7 @@ import click
 
 from .accounts import ROLES, Accounts
 from .api import Index
+from .dates import dutch_date
 from .embeddings import BACKENDS
 from .errors import VraagbaakError
 from .ocr import OcrSettings
@@ -112,16 +113,18 @@ def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, no
 @click.option("--source", default=None, help="Only search this document (its path in the corpus folder).")
 @click.option("--folder", "folders", multiple=True, help="Only documents in this subfolder of the corpus (repeat for several).")
 @click.option("--type", "types", multiple=True, help="Only documents of this file type, e.g. pdf (repeat for several).")
+@click.option("--since", default=None, metavar="DATE", help="Only documents made on or after this day (2024-01-01): the date the document states, else its file's.")
+@click.option("--until", default=None, metavar="DATE", help="Only documents made on or before this day.")
 @click.option("--weak", is_flag=True, help="Also show passages that match the question only weakly (the page hides them).")
 @click.option("--model", default=None, help="Refuse the index unless this model built it.")
 @model_dir_option
 @backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
 @_user_errors
-def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, model, model_dir, backend, as_json):
+def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, since, until, weak, model, model_dir, backend, as_json):
     """Ask QUESTION and print the passages that answer it."""
     index = Index.load(index_dir, model=model, model_dir=model_dir, backend=backend)
-    found = index.search(question, k=k, mode=mode, source=source, folders=folders, types=types)
+    found = index.search(question, k=k, mode=mode, source=source, folders=folders, types=types, since=since, until=until)
     hits = found if weak else good_matches(found, index.ranking.no_match_similarity)
     if as_json:
         click.echo(json.dumps([hit_to_json(h, link(h.source, h.page, base=str(corpus_dir))) for h in hits], ensure_ascii=False, indent=1))
@@ -130,7 +133,8 @@ def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, 
         click.echo("Geen passage beantwoordt deze vraag goed (--weak toont de zwakke overeenkomsten).", err=True)
         return
     for h in hits:
-        click.secho(f"{h.rank}. {h.title}  ({match_words(h)}, score {h.score:.3f})", bold=True)
+        made = f"{dutch_date(h.date)}; " if h.date else ""
+        click.secho(f"{h.rank}. {h.title}  ({made}{match_words(h)}, score {h.score:.3f})", bold=True)
         click.echo(f"   {link(h.source, h.page, base=str(corpus_dir))}" + (f"  (ook in: {', '.join(h.also_in)})" if h.also_in else ""))
         click.echo(f"   Antwoord: {h.answer}")
         click.echo("   " + " ".join(h.text.split())[:600])

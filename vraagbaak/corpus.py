@@ -46,6 +46,7 @@ class Document:
     sha256: str  # see ``fingerprint``
     page_starts: tuple[int, ...] = ()  # offsets where PDF pages start; () for formats without pages
     headings: tuple[tuple[int, int], ...] | None = None  # heading spans the format marks (None: guessed)
+    date: str = ""  # the day the file's metadata says it was made, ISO; "" if it says none (the build then takes the file's)
 
 
 class CorpusFile(NamedTuple):
@@ -80,7 +81,7 @@ def read_document(path: str | Path, source: str, ocr: OcrSettings | None = None)
     raw = Path(path).read_bytes()
     got: Extracted = extract(path, raw, ocr)
     title = got.title.strip() or document_title(got.text, path)
-    return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings)
+    return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings, got.date)
 
 
 def skip_reason(exc: Exception) -> str:

@@ -105,6 +105,7 @@ class DocumentRecord(NamedTuple):
     mtime_ns: int  # equal stat, unchanged file, without reading it
     first_row: int = 0  # its passages are rows first_row .. first_row + rows - 1
     rows: int = 0
+    date: str = ""  # the day it was made, ISO "2024-03-12": as its metadata states, else its file's (``dates``); "" in an index of an earlier version until its next build
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ class StoreWriter(Protocol):
     live_rows: int  # passages the index will hold when committed
 
     def touch(self, record: DocumentRecord) -> None:
-        """Same text, new size or modification time: remember the new stat."""
+        """Same text: remember its new size and modification time, and its date (when given)."""
 
     def remove(self, source: str) -> None: ...
 

@@ -13,8 +13,8 @@ One collection holds three kinds of entity (field ``kind``):
               its sentence vectors (8-bit codes, base64 in ``codes``), its
               BM25 terms (``terms``, from which Milvus's BM25 function makes
               ``sparse``) and its vector (``vector``, HNSW)
-    document  id < 0 (from a hash of the source): title, hash, stat and the
-              row range [first_row, first_row + rows) of its current version
+    document  id < 0 (from a hash of the source): title, hash, stat, date and
+              the row range [first_row, first_row + rows) of its current version
     meta      id 0: the StoreConfig (model, dimension, prompts, chunking,
               format version, backend), the next free row, the commit time
 
@@ -377,7 +377,9 @@ def _document_rows(client, collection: str) -> tuple[list[DocumentRecord], dict[
         if d.get("removed"):
             removed.append(e["source"])
         else:
-            out.append(DocumentRecord(e["source"], d["title"], d["sha256"], d["size"], d["mtime_ns"], d["first_row"], d["rows"]))
+            # "date": added in round 4, without a schema change (the entity's JSON); the next build fills it in
+            out.append(DocumentRecord(e["source"], d["title"], d["sha256"], d["size"], d["mtime_ns"], d["first_row"], d["rows"],
+                                      d.get("date", "")))
             lexical[e["source"]] = d["lexical_length"]
     return out, lexical, removed
 
@@ -734,7 +736,7 @@ class MilvusWriter:
 
     def touch(self, record: DocumentRecord) -> None:
         old = self._documents[record.source]
-        self._documents[record.source] = old._replace(size=record.size, mtime_ns=record.mtime_ns)
+        self._documents[record.source] = old._replace(size=record.size, mtime_ns=record.mtime_ns, date=record.date or old.date)
         self._upsert_document(self._documents[record.source])
 
     def remove(self, source: str) -> None:
