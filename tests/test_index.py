@@ -435,3 +435,23 @@ def test_the_report_counts_unchanged_documents_passages_as_reused(fake, corpus, 
     (corpus / "nieuw.txt").write_text("Nieuw\n\nEen korte tekst over de wijkboot.", encoding="utf-8")
     r = build(corpus, tmp_path / "idx").report
     assert (r.passages_embedded, r.passages_reused, r.passages_total) == (1, first.passage_count, first.passage_count + 1)
+
+
+def test_a_renamed_moved_or_copied_file_reuses_its_vectors(fake, corpus, tmp_path):
+    """Matched by content, not by name: nothing is embedded again (issue 40)."""
+    first = build(corpus, tmp_path / "idx")
+    names = sorted(p.name for p in corpus.iterdir())
+    (corpus / names[0]).rename(corpus / "hernoemd.txt")
+    (corpus / "archief").mkdir()
+    (corpus / names[1]).rename(corpus / "archief" / names[1])
+    (corpus / "kopie.txt").write_bytes((corpus / names[2]).read_bytes())
+    old_vectors = {p.text: first.store.passage_vector(p.id) for p in live_passages(first) if p.source == names[0]}
+    fake.embedded.clear()
+    index = build(corpus, tmp_path / "idx")
+    r = index.report
+    assert (r.documents_added, r.documents_removed, r.passages_embedded, r.sentences_embedded) == (3, 2, 0, 0)
+    assert fake.embedded == [] and r.passages_reused == r.passages_total
+    assert set(index.documents) == {"hernoemd.txt", f"archief/{names[1]}", "kopie.txt", *names[2:]}
+    renamed = [p for p in live_passages(index) if p.source == "hernoemd.txt"]
+    assert renamed and all(np.array_equal(index.store.passage_vector(p.id), old_vectors[p.text]) for p in renamed)
+    assert index.search("sociaal werk", k=3, source="hernoemd.txt")

@@ -7,7 +7,8 @@
     prepare   read, hash and split the files that may have changed, with
               their BM25 terms; a process pool over documents uses every core
     embed     vectors for passage and sentence texts the store does not have
-              (a changed document reuses the vectors of its unchanged text)
+              (a changed document reuses the vectors of its unchanged text; a
+              renamed, moved or copied one those of the same content)
     commit    append to the store and commit once; extend the HNSW index or
               compact when tombstones pile up (the Milvus store flips each
               document as it is written, and its commit deletes what was replaced)
@@ -233,6 +234,17 @@ class _Embedding:
 
     def __init__(self, embedder: Embedder, reuse: StoreReader | None, report: BuildReport, batch: int = BuildSettings.embed_batch):
         self.embedder, self.reuse, self.report, self.batch = embedder, reuse, report, batch
+        self._by_content: dict[str, str] | None = None  # sha256 -> a source the store holds it under (made when first needed)
+
+    def reusable_source(self, record: DocumentRecord) -> str | None:
+        """Where the store may hold this document's vectors: its own old version, else a
+        document with the same content (the file renamed or moved, or a copy of it)."""
+        store = self.reuse
+        if store is None or record.source in store.document_records:
+            return record.source
+        if self._by_content is None:
+            self._by_content = {r.sha256: r.source for r in store.document_records.values()}
+        return self._by_content.get(record.sha256)
 
     def known_vectors(self, source: str) -> dict[int, np.ndarray]:
         """The vectors the old version of a document had, by key (a changed file keeps most of them)."""
@@ -251,7 +263,9 @@ class _Embedding:
     def vectors_for(self, docs: list[PreparedDocument]) -> list[tuple[np.ndarray, list[np.ndarray]]]:
         known: dict[int, np.ndarray] = {}
         for doc in docs:
-            known.update(self.known_vectors(doc.record.source))
+            source = self.reusable_source(doc.record)
+            if source is not None:
+                known.update(self.known_vectors(source))
         to_embed: dict[int, str] = {}
         for doc in docs:
             for chunk, text in zip(doc.chunks, doc.embedding_texts):
@@ -434,11 +448,14 @@ class _Build:
                 date = store.document_records[source].date or document_date(f)
                 writer.touch(DocumentRecord(source, "", "", f.size, f.mtime_ns, date=date))
             report.documents_dated = len(undated) + sum(not store.document_records[s].date for s in touched)
-            for source in plan.removed + unreadable:
-                writer.remove(source)
             if to_split:
                 self._embed_and_write(writer, store, plan, to_split, _Job(chunking, embedder.count_tokens, config.model, config.prompts.get("document", ""), self.options.ocr),
                                       _Embedding(embedder, plan.reuse, report, self.options.tuning.embed_batch), publish_early)
+            # Removed after the new documents are written: a file renamed or moved
+            # takes its vectors from its old name's passages, which a checkpoint
+            # of the removal would already have deleted.
+            for source in plan.removed + unreadable:
+                writer.remove(source)
             if writer.live_rows == 0:
                 raise VraagbaakError(f"the corpus folder holds no readable files ({', '.join(SUFFIXES)})")
             committed = writer.commit()
