@@ -1,7 +1,8 @@
 """Vraagbaak's web page: ``python app.py`` (see ``--help``).
 
 Updates the index when the corpus changed, then serves the page on
-http://127.0.0.1:7860. The page itself lives in ``vraagbaak/web.py``.
+http://127.0.0.1:7860 and keeps following the corpus folder (``--no-watch``:
+not). The page itself lives in ``vraagbaak/web.py``.
 """
 
 import argparse
@@ -35,6 +36,9 @@ def main(argv=None):
                         help="model runtime: int8 OpenVINO (default) or fp32 torch (env VRAAGBAAK_BACKEND)")
     parser.add_argument("--no-ocr", action="store_true",
                         help="skip scanned PDF pages and images instead of reading them with OCR (seconds per page)")
+    parser.add_argument("--watch", action=argparse.BooleanOptionalAction, default=True,
+                        help="follow the corpus folder: files saved, changed, removed or renamed there are searchable within "
+                             "seconds, without pressing 'Index bijwerken' (default: on; --no-watch turns it off)")
     args = parser.parse_args(argv)
     if not args.users and not args.open_to_all and not _loopback(args.host):
         print(f"error: --host {args.host} lets other machines in; give --users FILE (accounts), or --open if everyone "
@@ -73,8 +77,17 @@ def main(argv=None):
     page = build_page(live, accounts)
     page.queue(default_concurrency_limit=None)
     app = make_app(live, page, accounts=accounts, theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]), css=CSS)
-    print(f"Vraagbaak: http://{args.host}:{args.port}/", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    watcher = None
+    if args.watch:
+        from vraagbaak.watch import Watcher
+
+        watcher = Watcher(live, on_line=lambda line: print(line, file=sys.stderr)).start()
+    print(f"Vraagbaak: http://{args.host}:{args.port}/" + (f" (volgt de map {args.corpus})" if watcher else ""), file=sys.stderr)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        if watcher is not None:
+            watcher.stop()  # an update under way finishes first
     return 0
 
 

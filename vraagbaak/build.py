@@ -31,7 +31,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
@@ -76,8 +76,10 @@ class BuildReport:
     passages_total: int = 0
     sentences_embedded: int = 0
     skipped: list = field(default_factory=list)  # [source, reason] of unreadable files
+    unreadable: dict = field(default_factory=dict)  # source -> [size, mtime_ns] of each corpus file not indexed because it could not be read
     documents_dated: int = 0  # documents of an index made before documents had dates, given theirs (nothing embedded)
     model_loaded: bool = False
+    written: bool = False  # the index changed (False: nothing had to be written)
     compacted: bool = False
     seconds: float = 0.0
 
@@ -96,22 +98,27 @@ class Plan:
     removed: list[str]
     new_generation: bool  # write a whole new generation (first build, other model or chunking)
     reuse: StoreReader | None  # where vectors of unchanged texts may come from
+    still_unreadable: list[str] = field(default_factory=list)  # skipped before and unchanged since: not read again
 
 
-def plan_changes(files: list[CorpusFile], store: StoreReader | None, model: str, chunking: dict, backend: str = "", rebuild: bool = False) -> Plan:
+def plan_changes(files: list[CorpusFile], store: StoreReader | None, model: str, chunking: dict, backend: str = "", rebuild: bool = False,
+                 unreadable: "Mapping[str, tuple[int, int]] | None" = None) -> Plan:
+    """``unreadable``: source -> (size, mtime_ns) of files a previous build could not read; with that stat still, they are not read again."""
     by_source = {f.source: f for f in files}
     same_model = store is not None and (store.config.model, store.config.backend) == (model, backend) and not rebuild
     new_generation = not same_model or store.config.chunking != chunking
     known = store.document_records if store is not None and not new_generation else {}
     unchanged = [f.source for f in files if (r := known.get(f.source)) is not None and r.size == f.size and r.mtime_ns == f.mtime_ns]
-    same = set(unchanged)
+    still = [f.source for f in files if unreadable and f.source not in known and tuple(unreadable.get(f.source, ())) == (f.size, f.mtime_ns)]
+    settled = set(unchanged).union(still)
     return Plan(
         files=by_source,
         unchanged=unchanged,
-        to_read=[s for s in by_source if s not in same] if len(same) < len(by_source) else [],
+        to_read=[s for s in by_source if s not in settled] if len(settled) < len(by_source) else [],
         removed=[s for s in known if s not in by_source],
         new_generation=new_generation,
         reuse=store if same_model else None,
+        still_unreadable=still,
     )
 
 
@@ -344,6 +351,7 @@ class BuildOptions:
     ranking: dict | None = None  # search.RankingSettings as a dict, recorded in a new index (what Index.load ranks with by default)
     tuning: BuildSettings = BuildSettings()
     ocr: OcrSettings = OcrSettings()  # OCR of scanned pages and images; OcrSettings(enabled=False) turns it off
+    unreadable: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # source -> (size, mtime_ns) of files known unreadable: read again only once changed (BuildReport.unreadable)
 
 
 def build_index(corpus_dir: str | Path, index_dir, options: BuildOptions = BuildOptions()) -> tuple[StoreReader, BuildReport]:
@@ -359,11 +367,14 @@ class _Build:
     def __init__(self, corpus_dir, index_dir, options: BuildOptions):
         self.corpus_dir, self.location, self.options = Path(corpus_dir), locate(index_dir), options
         self.report = BuildReport()
+        self.files: dict[str, CorpusFile] = {}  # the corpus as scanned
         progress = options.progress
         self.progress = terminal_printer() if progress is True else (progress or None)
 
     def skipped(self, source: str, reason: str, details: str = "") -> None:
         self.report.skipped.append([source, reason])
+        if source in self.files:  # a file of the corpus (not a link or an unknown type): its stat says when to try it again
+            self.report.unreadable[source] = [self.files[source].size, self.files[source].mtime_ns]
         if details:  # a failure, not a bad file: the traceback goes to the log, one line to the user
             reason = f"{reason}; details in {log_failure(self.location.error_log, source, details)}"
         (self.options.on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
@@ -371,6 +382,7 @@ class _Build:
     def run(self) -> tuple[StoreReader, BuildReport]:
         t0 = time.perf_counter()
         files = scan_corpus(self.corpus_dir, self.skipped)  # before touching the index: a wrong folder changes nothing
+        self.files = {f.source: f for f in files}
         self.location.check_writable()
         with self.location.lock():
             repaired = self.location.recover()
@@ -383,7 +395,8 @@ class _Build:
             same = current is not None and current.config.model == model
             backend = resolve_backend(model, self.options.backend, current.config.backend if same else None)
             store = self._continue_unfinished(current, model, backend, chunking)
-            plan = plan_changes(files, store, model, chunking.to_dict(), backend, rebuild=self.options.rebuild)
+            plan = plan_changes(files, store, model, chunking.to_dict(), backend, rebuild=self.options.rebuild, unreadable=self.options.unreadable)
+            self.report.unreadable.update({s: list(self.options.unreadable[s]) for s in plan.still_unreadable})
             # A first build shows its documents from the first checkpoint on; a
             # rebuild (another model, chunking) keeps the old index until it is done.
             store = self._apply(plan, store, model, backend, chunking, publish_early=current is None, resumed=store is not current)
@@ -459,6 +472,7 @@ class _Build:
             if writer.live_rows == 0:
                 raise VraagbaakError(f"the corpus folder holds no readable files ({', '.join(SUFFIXES)})")
             committed = writer.commit()
+            report.written = True
         except BaseException:
             writer.abort()
             raise

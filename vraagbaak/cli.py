@@ -1,4 +1,4 @@
-"""Command line: ``python -m vraagbaak build | ask | check | eval``.
+"""Command line: ``python -m vraagbaak build | watch | ask | check | eval``.
 
 A thin shell over ``vraagbaak.Index``: every user error becomes one line on
 stderr and exit status 2, never a traceback.
@@ -22,6 +22,7 @@ from .ocr import OcrSettings
 from .readers import SUFFIXES
 from .search import MODES, RankingSettings, good_matches, hit_to_json, match_words
 from .sources import link
+from .watch import WatchSettings
 
 __all__ = ["cli"]
 
@@ -101,6 +102,37 @@ def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, no
         f"{r.documents_removed} removed, {r.documents_unchanged} unchanged.\n"
         f"Passages: {r.passages_embedded} embedded, {r.passages_reused} reused, in {r.seconds:.1f} s."
     )
+
+
+@cli.command()
+@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path),
+              help=f"Folder of the texts to follow, subfolders included: {' '.join(SUFFIXES)}.")
+@store_option("index")
+@click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled model, or the index's own).")
+@model_dir_option
+@backend_option
+@click.option("--no-ocr", "no_ocr", is_flag=True, help="Skip scanned PDF pages and images instead of reading them with OCR.")
+@click.option("--rescan", type=click.FloatRange(min=0), default=WatchSettings.rescan_seconds, show_default=True,
+              help="Also scan the whole folder every N seconds, for changes no file event reports (network shares); 0: never.")
+@_user_errors
+def watch(corpus_dir, index_dir, model, model_dir, backend, no_ocr, rescan):
+    """Keep the index following the corpus folder (for a server without the page): a file saved,
+    changed, removed or renamed there is searchable within seconds. Ctrl-C stops."""
+    from .live import LiveIndex
+    from .progress import terminal_printer
+    from .watch import Watcher, network_share
+
+    live = LiveIndex(corpus_dir, index_dir, model=model, model_dir=model_dir, backend=backend, ocr=OcrSettings(enabled=not no_ocr))
+    r = live.update(progress=True, on_skip=lambda source, reason: click.echo(f"Overgeslagen: {source}: {reason}", err=True))
+    click.echo(f"Index {index_dir}: {r.passages_total} passages uit {len(live.current.documents)} documenten; "
+               f"{r.passages_embedded} passages nu ingebed, {r.passages_reused} hergebruikt.")
+    share = network_share(Path(corpus_dir))
+    every = f"elke {rescan:g} s een volledige scan" if rescan else "geen periodieke scan"
+    click.echo(f"De map {corpus_dir} wordt gevolgd ({every}"
+               + (f"; een netwerkmap ({share}): wijzigingen van andere computers ziet alleen die scan" if share else "")
+               + "). Ctrl-C stopt.", err=True)
+    watcher = Watcher(live, WatchSettings(rescan_seconds=rescan, update_first=True), on_line=click.echo, progress=terminal_printer())
+    watcher.run()
 
 
 @cli.command()

@@ -4,11 +4,15 @@ The web page holds one ``LiveIndex``. Searches read ``self.current``; an update
 builds the next index (on disk, atomically) and then replaces the reference in
 one assignment, so searches never see a half-built index and never wait for
 the build — except for the moments the shared model is busy embedding a batch.
+An update that finds nothing to change keeps the index it has (a watcher,
+``watch.py``, updates often). One update runs at a time; ``followed`` says
+when the index last followed the corpus folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 from pathlib import Path
 from typing import Callable
@@ -38,21 +42,45 @@ class LiveIndex:
         # Set by the first update(), which reads the index folder anyway: loading
         # it here as well would read every file twice at start-up.
         self.current: Index | None = None
+        self.followed: dt.datetime | None = None  # when the last update that finished began (local time): what the index reflects
+        self.skipped: dict[str, str] = {}  # source -> why, of each corpus file the index leaves out (as of the last update)
+        self._unreadable: dict[str, tuple[int, int]] = {}  # source -> (size, mtime_ns) of those it could not read
 
-    def update(self, progress: Callable[[BuildProgress], None] | bool | None = True, on_skip=None) -> BuildReport:
+    @property
+    def updating(self) -> bool:
+        """An update is running (from the page, or a watcher)."""
+        return self._update_lock.locked()
+
+    def update(self, progress: Callable[[BuildProgress], None] | bool | None = True, on_skip=None, *,
+               retry_skipped: bool = True) -> BuildReport:
         """Bring the index up to date with the corpus folder; swap it in when complete.
 
         A first build's checkpoints make its finished documents searchable at
         once (a page started on an empty index answers before the build ends):
-        ``self.current`` follows each checkpoint."""
+        ``self.current`` follows each checkpoint. ``retry_skipped=False``: a
+        file an earlier update could not read is read again only once it
+        changed (a watcher's updates; the page's button tries them all)."""
         with self._update_lock:
-            options = dataclasses.replace(self.options, progress=self._following(progress), on_skip=on_skip)
+            started = dt.datetime.now().astimezone()
+            options = dataclasses.replace(self.options, progress=self._following(progress), on_skip=on_skip,
+                                          unreadable={} if retry_skipped else dict(self._unreadable))
             fresh = Index.build_with(self.corpus_dir, self.index_dir, options)
+            report = fresh.report
+            self._remember_skipped(report)
+            self.followed = started
+            if self.current is not None and not report.written:
+                _close(fresh)  # nothing changed: the index in use stays, warm
+                return report
             if self.current is not None:
                 fresh.take_model_from(self.current)
             fresh.warm_up(model=False)  # read the vector indexes before the swap, not in the next search
             self.current = fresh
-            return fresh.report
+            return report
+
+    def _remember_skipped(self, report: BuildReport) -> None:
+        reasons = {source: reason for source, reason in report.skipped}
+        self.skipped = {**{s: self.skipped.get(s, "") for s in report.unreadable}, **reasons}
+        self._unreadable = {source: tuple(stat) for source, stat in report.unreadable.items()}
 
     def _following(self, progress):
         """The build's progress callback, which also opens the index at a first build's first checkpoint."""
@@ -93,3 +121,9 @@ class LiveIndex:
         if index is None:
             raise VraagbaakError("there is no index yet: add texts and update the index")
         return index.search(question, **kwargs)
+
+
+def _close(index: Index) -> None:
+    close = getattr(index.store, "close", None)
+    if close is not None:
+        close()
