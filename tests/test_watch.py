@@ -91,6 +91,16 @@ def test_a_changed_file_shows_its_new_text_and_not_its_old(followed, corpus):
     assert not found(followed.live, "zeilwagen", "notitie.txt")
 
 
+def test_a_save_by_rename_is_followed(followed, corpus):
+    """An editor writes a hidden temporary file and renames it over the document."""
+    path = write(corpus / "brief.txt", "Brief\n\nDe kerstmarkt is op het plein.")
+    assert wait_for(lambda: found(followed.live, "kerstmarkt", "brief.txt"))
+    temporary = write(corpus / ".brief.txt.tmp", "Brief\n\nDe paasmarkt is in het park.")
+    temporary.replace(path)
+    assert wait_for(lambda: found(followed.live, "paasmarkt", "brief.txt"))
+    assert not found(followed.live, "kerstmarkt", "brief.txt")
+
+
 def test_a_removed_file_is_gone(followed, corpus):
     name = sorted(p.name for p in corpus.iterdir())[0]
     assert name in followed.live.current.documents
@@ -267,7 +277,8 @@ def test_what_counts_as_a_change(fake, corpus, tmp_path):
     assert not relevant("nota.txt~") and not relevant("foto.psd")
 
 
-def test_the_cli_watches_until_stopped(fake, corpus, tmp_path, monkeypatch):
+@pytest.mark.parametrize("start", ["with texts", "empty"])
+def test_the_cli_watches_until_stopped(fake, corpus, tmp_path, monkeypatch, start):
     from click.testing import CliRunner
 
     from vraagbaak import watch as watch_module
@@ -281,6 +292,9 @@ def test_the_cli_watches_until_stopped(fake, corpus, tmp_path, monkeypatch):
         started.append(self)
 
     monkeypatch.setattr(watch_module.Watcher, "__init__", capture)
+    if start == "empty":  # a server set up before the first file arrives
+        for path in corpus.iterdir():
+            path.unlink()
     result = {}
 
     def run():
@@ -292,7 +306,7 @@ def test_the_cli_watches_until_stopped(fake, corpus, tmp_path, monkeypatch):
     try:
         assert wait_for(lambda: started and started[0].status().events, timeout=30)
         write(corpus / "wijkboot.txt", "De wijkboot\n\nDe wijkboot vaart langs de kade.")
-        assert wait_for(lambda: "wijkboot.txt" in started[0].live.current.documents)
+        assert wait_for(lambda: (index := started[0].live.current) is not None and "wijkboot.txt" in index.documents)
     finally:
         if started:
             started[0].stop()
@@ -300,6 +314,8 @@ def test_the_cli_watches_until_stopped(fake, corpus, tmp_path, monkeypatch):
     out = result["r"]
     assert out.exit_code == 0, out.output
     assert "wordt gevolgd" in out.stderr and "index bijgewerkt: 1 toegevoegd" in out.stdout
+    assert ("nog geen leesbare bestanden" in out.stderr) == (start == "empty")
+    assert ("Index " in out.stdout) == (start != "empty")
 
 
 def test_filesystem_type_of_the_corpus():

@@ -118,20 +118,25 @@ def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, no
 def watch(corpus_dir, index_dir, model, model_dir, backend, no_ocr, rescan):
     """Keep the index following the corpus folder (for a server without the page): a file saved,
     changed, removed or renamed there is searchable within seconds. Ctrl-C stops."""
+    from .corpus import scan_corpus
     from .live import LiveIndex
     from .progress import terminal_printer
     from .watch import Watcher, network_share
 
     live = LiveIndex(corpus_dir, index_dir, model=model, model_dir=model_dir, backend=backend, ocr=OcrSettings(enabled=not no_ocr))
-    r = live.update(progress=True, on_skip=lambda source, reason: click.echo(f"Overgeslagen: {source}: {reason}", err=True))
-    click.echo(f"Index {index_dir}: {r.passages_total} passages uit {len(live.current.documents)} documenten; "
-               f"{r.passages_embedded} passages nu ingebed, {r.passages_reused} hergebruikt.")
+    if scan_corpus(corpus_dir, lambda source, reason: None):
+        r = live.update(progress=True, on_skip=lambda source, reason: click.echo(f"Overgeslagen: {source}: {reason}", err=True))
+        click.echo(f"Index {index_dir}: {r.passages_total} passages uit {len(live.current.documents)} documenten; "
+                   f"{r.passages_embedded} passages nu ingebed, {r.passages_reused} hergebruikt.")
+    else:  # a server set up before the first file arrives
+        click.echo(f"De map {corpus_dir} bevat nog geen leesbare bestanden; de index volgt zodra er een is.", err=True)
     share = network_share(Path(corpus_dir))
     every = f"elke {rescan:g} s een volledige scan" if rescan else "geen periodieke scan"
     click.echo(f"De map {corpus_dir} wordt gevolgd ({every}"
                + (f"; een netwerkmap ({share}): wijzigingen van andere computers ziet alleen die scan" if share else "")
                + "). Ctrl-C stopt.", err=True)
-    watcher = Watcher(live, WatchSettings(rescan_seconds=rescan, update_first=True), on_line=click.echo, progress=terminal_printer())
+    watcher = Watcher(live, WatchSettings(rescan_seconds=rescan, update_first=live.current is not None), on_line=click.echo,
+                      progress=terminal_printer())
     watcher.run()
 
 
