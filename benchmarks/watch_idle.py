@@ -11,6 +11,12 @@ with the default settings (a full rescan every 60 s):
 
     python benchmarks/watch_idle.py [--corpus corpus] [--minutes 10] [--only cli] [--only app-watch] ...
 
+What grows with the corpus is the periodic rescan (one stat per file, the
+documents table read, nothing else): ``--rescan-cost 500 --rescan-cost 20000``
+times a rescan that finds nothing (``LiveIndex.update``, median of 5) over that
+many small text files, indexed with the tests' fake model (the model plays no
+part in a rescan that finds nothing).
+
 CPU % is of one core (CPU seconds used / seconds elapsed x 100) over the
 whole window; RSS is the median and the largest sample. The processes run one
 after another, so that none measures another's work.
@@ -96,7 +102,15 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--every", type=float, default=5.0, help="seconds between memory samples")
     parser.add_argument("--only", action="append", choices=["cli", "app-watch", "app-nowatch"], default=[])
+    parser.add_argument("--rescan-cost", type=int, action="append", default=[], metavar="FILES",
+                        help="instead: time a rescan that finds nothing over this many files (repeat)")
     args = parser.parse_args()
+    if args.rescan_cost:
+        print(f"{cpu_name()}, {os.cpu_count()} cores; a rescan that finds nothing (median of 5)")
+        for files in args.rescan_cost:
+            seconds = rescan_seconds(files)
+            print(f"{files:,} files: {seconds * 1000:.0f} ms, {100 * seconds / 60:.2f} % of one core at one rescan a minute")
+        return
     kinds = args.only or ["cli", "app-watch", "app-nowatch"]
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -112,6 +126,31 @@ def main() -> None:
     for r in rows:
         print(f"| {r['kind']} | {r['cpu_percent']:.3f} | {r['cpu_seconds']:.2f} in {r['seconds']:.0f} s | "
               f"{r['rss_median']:.0f} MB | {r['rss_max']:.0f} MB |")
+
+
+def rescan_seconds(files: int) -> float:
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+    from fake_embedder import FakeEmbedder
+
+    from vraagbaak import embeddings
+    from vraagbaak.live import LiveIndex
+
+    embeddings.register_embedder("fake", FakeEmbedder)
+    with tempfile.TemporaryDirectory() as work:
+        corpus = Path(work) / "corpus"
+        for n in range(files):
+            folder = corpus / f"map-{n % 100}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"tekst-{n}.txt").write_text(f"Tekst {n}\n\nEen korte notitie over onderwerp {n} in de wijk.", encoding="utf-8")
+        live = LiveIndex(corpus, Path(work) / "index", model="fake")
+        live.update(progress=False)
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            report = live.update(progress=False, retry_skipped=False)
+            times.append(time.perf_counter() - started)
+            assert not report.written
+        return statistics.median(times)
 
 
 if __name__ == "__main__":

@@ -321,3 +321,30 @@ def test_the_cli_watches_until_stopped(fake, corpus, tmp_path, monkeypatch, star
 def test_filesystem_type_of_the_corpus():
     kind = filesystem_type(Path("/proc"))
     assert kind in (None, "proc")  # None off Linux
+
+
+def test_a_corpus_folder_that_appears_later_is_followed(fake, corpus, tmp_path):
+    """The folder is gone while watching (a share not yet mounted): the rescan follows it once it is back."""
+    live = LiveIndex(corpus, tmp_path / "idx", model="fake")
+    live.update(progress=False)
+    moved = tmp_path / "weg"
+    corpus.rename(moved)
+    lines = []
+    watcher = Watcher(live, WatchSettings(rescan_seconds=1), on_line=lines.append).start()
+    try:
+        assert wait_for(lambda: "bestaat (nog) niet" in watcher.status().why_no_events)
+        moved.rename(corpus)
+        write(corpus / "terug.txt", "Terug\n\nDe veerpont vaart weer.")
+        assert wait_for(lambda: found(live, "veerpont", "terug.txt"))
+        assert any("bestaat (nog) niet" in line for line in lines)
+    finally:
+        watcher.stop()
+
+
+def test_a_corpus_folder_replaced_while_watched_is_watched_anew(followed, corpus, tmp_path):
+    """Renamed away and made anew (a restore, a remount): the old folder's watch is dead, the new one is watched."""
+    corpus.rename(tmp_path / "oud")
+    write(corpus / "nieuw.txt", "Nieuw\n\nDe waterbus vaart naar de overkant.")
+    assert wait_for(lambda: found(followed.live, "waterbus", "nieuw.txt"))
+    write(corpus / "later.txt", "Later\n\nDe kabelbaan gaat omhoog.")  # an event from the new folder
+    assert wait_for(lambda: found(followed.live, "kabelbaan", "later.txt"))

@@ -145,7 +145,11 @@ class Watcher:
                 try:
                     self._follow_events(first)
                     first = False
-                except OSError as exc:  # no events to be had (watch limit, folder gone, a filesystem without them)
+                except _FolderReplaced:  # its watch went with the old folder: watch the new one, and scan it
+                    first = True
+                except Exception as exc:  # noqa: BLE001 - no events to be had (watch limit, folder gone, a filesystem without them)
+                    if not isinstance(exc, OSError):
+                        log.exception("watching the corpus folder failed")
                     why = _why_no_events(exc)
                     if self._status.events or not self._status.why_no_events:
                         self._say(f"Map {self._corpus}: {why}; de map wordt elke {self.settings.rescan_seconds or 60:.0f} s gescand")
@@ -157,11 +161,12 @@ class Watcher:
     # ------------------------------------------------------------ events
 
     def _follow_events(self, update_first: bool) -> None:
-        """Follow the OS's events until stopped; an ``OSError`` when they cannot be had."""
+        """Follow the OS's events until stopped; raises (an ``OSError``, mostly) when they cannot be had."""
         import watchfiles
 
         settings = self.settings
         pending = _Pending()
+        folder = _identity(self._corpus)  # FileNotFoundError when it is not there (a share not mounted)
         next_scan = time.monotonic() + (settings.rescan_seconds or float("inf"))
         changes_stream = watchfiles.watch(
             self._corpus, watch_filter=self._relevant, debounce=settings.debounce_ms, step=settings.step_ms,
@@ -169,6 +174,8 @@ class Watcher:
             raise_interrupt=threading.current_thread() is threading.main_thread(), ignore_permission_denied=True,
         )
         for changes in changes_stream:
+            if _identity(self._corpus, missing=None) != folder:
+                raise _FolderReplaced()  # removed, or renamed away and made anew: no event will come from it again
             self._set(events=True, why_no_events="")
             now = time.monotonic()
             if update_first:  # the events are being watched now: what changed before is in this scan
@@ -276,6 +283,21 @@ def describe_update(report: BuildReport) -> str:
 # ---------------------------------------------------------------- helpers
 
 
+class _FolderReplaced(Exception):
+    """The corpus folder is not the one being watched any more."""
+
+
+def _identity(folder: Path, missing=FileNotFoundError):
+    """(device, inode) of the folder; ``missing`` is raised when it is gone, or returned when it is not an exception class."""
+    try:
+        st = os.stat(folder)
+    except FileNotFoundError:
+        if isinstance(missing, type) and issubclass(missing, BaseException):
+            raise missing(f"{folder} is not there")
+        return missing
+    return st.st_dev, st.st_ino
+
+
 def _stat(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -320,11 +342,11 @@ def network_share(path: Path) -> str:
     return kind if kind in NETWORK_FILESYSTEMS or kind.startswith(("nfs", "smb", "cifs")) else ""
 
 
-def _why_no_events(exc: OSError) -> str:
+def _why_no_events(exc: Exception) -> str:
     text = str(exc)
     if "watch limit" in text.lower() or getattr(exc, "errno", None) == 28:
         return ("het besturingssysteem volgt niet zoveel mappen (verhoog fs.inotify.max_user_watches); "
                 "wijzigingen worden alleen bij de periodieke scan gezien")
-    if not os.path.isdir(text) and "No such file" in text:
+    if isinstance(exc, FileNotFoundError):
         return "de map bestaat (nog) niet"
     return f"geen meldingen van het besturingssysteem ({text or type(exc).__name__})"
