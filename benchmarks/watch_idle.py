@@ -120,7 +120,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "vraagbaak", "build", "--corpus", str(corpus), "--index", str(index)], cwd=ROOT, check=True,
                        env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL)
         rows = [measure(kind, corpus, index, args.minutes, args.every, work / f"{kind}.log") for kind in kinds]
-    print(f"{cpu_name()}, {os.cpu_count()} cores; corpus {args.corpus.name} ({files} files); {args.minutes:g} minutes idle each")
+    print(f"{cpu_name()}, {os.cpu_count()} cores; corpus {args.corpus} ({files} files); {args.minutes:g} minutes idle each")
     print("| process | CPU % of one core | CPU seconds | RSS median | RSS max |")
     print("|---|---|---|---|---|")
     for r in rows:

@@ -251,17 +251,25 @@ def test_without_file_events_the_periodic_scan_follows_the_folder(fake, corpus, 
         watcher.stop()
 
 
-def test_a_rescan_that_finds_nothing_keeps_the_index_in_use_and_says_when_it_followed(fake, corpus, tmp_path):
+def test_a_rescan_that_finds_nothing_keeps_the_index_in_use_and_says_when_it_followed(fake, corpus, tmp_path, monkeypatch):
+    from vraagbaak import live as live_module
+
     live = LiveIndex(corpus, tmp_path / "idx", model="fake")
     live.update(progress=False)
     index, first = live.current, live.followed
+    builds = []
+    build_with = live_module.Index.build_with
+    monkeypatch.setattr(live_module.Index, "build_with", lambda *a, **k: builds.append(1) or build_with(*a, **k))
     watcher = Watcher(live, WatchSettings(rescan_seconds=0.5)).start()
     try:
         assert wait_for(lambda: watcher.status().updates >= 3)
+        assert live.current is index  # nothing changed: not reopened, not warmed up again
+        assert live.followed > first and watcher.status().last_report.written is False
+        assert builds == []  # told from the index in use: the index was not opened again
+        (corpus / sorted(p.name for p in corpus.iterdir())[0]).unlink()  # and a change still makes a build
+        assert wait_for(lambda: len(live.current.documents) == 4) and builds
     finally:
         watcher.stop()
-    assert live.current is index  # nothing changed: not reopened, not warmed up again
-    assert live.followed > first and watcher.status().last_report.written is False
 
 
 def test_what_counts_as_a_change(fake, corpus, tmp_path):

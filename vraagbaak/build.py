@@ -46,7 +46,7 @@ from .progress import BuildProgress, terminal_printer
 from .readers import SUFFIXES, format_of
 from .stores import DocumentRecord, Location, Passage, StoreConfig, StoreReader, locate, text_key
 
-__all__ = ["BuildOptions", "BuildReport", "BuildSettings", "build_index"]
+__all__ = ["BuildOptions", "BuildReport", "BuildSettings", "build_index", "unchanged_report"]
 
 
 @dataclass(frozen=True)
@@ -352,6 +352,32 @@ class BuildOptions:
     tuning: BuildSettings = BuildSettings()
     ocr: OcrSettings = OcrSettings()  # OCR of scanned pages and images; OcrSettings(enabled=False) turns it off
     unreadable: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # source -> (size, mtime_ns) of files known unreadable: read again only once changed (BuildReport.unreadable)
+
+
+def unchanged_report(corpus_dir: str | Path, store: StoreReader, options: BuildOptions = BuildOptions()) -> BuildReport | None:
+    """The report of a build that would change nothing, told from an open ``store`` alone (one stat
+    per file; the index is not opened again); None when a build has something to do.
+
+    For a watcher's periodic rescan, which mostly finds nothing: a build would
+    also open the store (twice: recovery checks it first), which reads every
+    document's record (on Milvus, a query of all of them). It does not look
+    for what only a build repairs (a killed build's leftovers): the first
+    update of a process is a build.
+    """
+    if options.rebuild:
+        return None
+    t0 = time.perf_counter()
+    config = store.config
+    model = options.model or config.model
+    backend = resolve_backend(model, options.backend, config.backend)
+    files = scan_corpus(Path(corpus_dir), lambda source, reason: None)
+    chunking = (options.chunking or ChunkingSettings()).to_dict()
+    plan = plan_changes(files, store, model, chunking, backend, unreadable=options.unreadable)
+    if plan.to_read or plan.removed or plan.new_generation or _undated(plan, store):
+        return None
+    return BuildReport(documents_unchanged=len(plan.unchanged), passages_reused=store.passage_count, passages_total=store.passage_count,
+                       unreadable={s: list(options.unreadable[s]) for s in plan.still_unreadable},
+                       seconds=round(time.perf_counter() - t0, 3))
 
 
 def build_index(corpus_dir: str | Path, index_dir, options: BuildOptions = BuildOptions()) -> tuple[StoreReader, BuildReport]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .api import Index
-from .build import BuildOptions, BuildReport, log_failure
+from .build import BuildOptions, BuildReport, log_failure, unchanged_report
 from .corpus import add_document
 from .errors import VraagbaakError
 from .ocr import OcrSettings
@@ -64,6 +64,12 @@ class LiveIndex:
             started = dt.datetime.now().astimezone()
             options = dataclasses.replace(self.options, progress=self._following(progress), on_skip=on_skip,
                                           unreadable={} if retry_skipped else dict(self._unreadable))
+            if not retry_skipped and self.current is not None:  # a watcher's rescan: mostly nothing to do, told cheaply
+                unchanged = unchanged_report(self.corpus_dir, self.current.store, options)
+                if unchanged is not None:
+                    self._remember_skipped(unchanged)
+                    self.followed = started
+                    return unchanged
             fresh = Index.build_with(self.corpus_dir, self.index_dir, options)
             report = fresh.report
             self._remember_skipped(report)
