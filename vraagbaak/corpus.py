@@ -46,6 +46,7 @@ class Document:
     sha256: str  # see ``fingerprint``
     page_starts: tuple[int, ...] = ()  # offsets where PDF pages start; () for formats without pages
     headings: tuple[tuple[int, int], ...] | None = None  # heading spans the format marks (None: guessed)
+    date: str = ""  # the day the file's metadata says it was made, ISO; "" if it says none (the build then takes the file's)
 
 
 class CorpusFile(NamedTuple):
@@ -80,7 +81,7 @@ def read_document(path: str | Path, source: str, ocr: OcrSettings | None = None)
     raw = Path(path).read_bytes()
     got: Extracted = extract(path, raw, ocr)
     title = got.title.strip() or document_title(got.text, path)
-    return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings)
+    return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings, got.date)
 
 
 def skip_reason(exc: Exception) -> str:
@@ -95,7 +96,8 @@ def scan_corpus(folder: Path, on_skip: Callable[[str, str], None] | None = None)
 
     Walks with ``os.scandir`` (one stat per file, nothing read), which is what
     lets an unchanged corpus of a hundred thousand files be recognised in
-    about a second. Hidden files and folders are passed over in silence; a
+    about a second. Hidden files and folders, and Office's lock files
+    ("~$nota.docx"), are passed over in silence; a
     file of a type no reader takes, and a symbolic link, are reported to
     ``on_skip(source, reason)``: a link is never followed, so the corpus
     folder cannot be used to read files elsewhere (nor walk in circles).
@@ -111,7 +113,7 @@ def scan_corpus(folder: Path, on_skip: Callable[[str, str], None] | None = None)
         with os.scandir(path) as entries:
             for entry in entries:
                 name = entry.name
-                if name[0] == ".":
+                if name[0] == "." or name.startswith("~$"):  # hidden, or the lock file Word keeps beside a document it has open
                     continue
                 if entry.is_symlink():
                     target = Path(os.path.realpath(entry.path))

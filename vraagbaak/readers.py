@@ -59,6 +59,7 @@ class Extracted:
     page_starts: tuple[int, ...] = ()  # offset in text where page 1, 2, ... starts; () if the format has no pages
     headings: tuple[tuple[int, int], ...] | None = None  # spans the format marks as headings; None: guess from the text
     title: str = ""  # the document's own title, if it has a usable one
+    date: str = ""  # the day the file's metadata says it was made, ISO ("2024-03-12"); "" if it says none (``dates``)
 
 
 # ------------------------------------------------------------------ text
@@ -542,4 +543,13 @@ def extract(path: str | Path, data: bytes, ocr: OcrSettings | None = None,
         raise ReaderFailed(f"kon niet gelezen worden (fout in {fmt.reader_name})", traceback.format_exc()) from exc
     if not extracted.text.strip():
         raise Unreadable("leeg bestand" if fmt.fingerprint == "text" else "geen tekst gevonden")
-    return extracted
+    return _dated(extracted, path, data)
+
+
+def _dated(extracted: Extracted, path: str | Path, data: bytes) -> Extracted:
+    """The text with the day its file's metadata states it was made (``dates.stated_date``; never fails the file)."""
+    import dataclasses
+
+    from .dates import stated_date
+
+    return dataclasses.replace(extracted, date=stated_date(path, data))
