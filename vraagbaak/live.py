@@ -72,7 +72,9 @@ class LiveIndex:
     def add(self, name: str, data: bytes, size: int | None = None, on_page: Callable[[int, int], None] | None = None) -> Path:
         """Save a new text into the corpus folder (see ``corpus.add_document``).
 
-        A file a reader fails on is refused with the build's reason, and its
+        It is read in a process of its own with a memory ceiling, as the build
+        reads: a file made to exhaust a reader costs this upload only. A file
+        a reader fails on is refused with the build's reason, and its
         traceback goes to the index's error log, as in a build. A file whose
         content equals an indexed document's is refused, naming that document.
         A scan is recognised here (``on_page(done, total)`` after each page) and
@@ -81,7 +83,8 @@ class LiveIndex:
         # content hash -> source; reversed so that, among identical files, the message names the first by name
         known = {} if index is None else {r[2]: source for source, r in sorted(index.store.document_records.rows().items(), reverse=True)}
         try:
-            return add_document(self.corpus_dir, name, data, size, known=known, ocr=self.options.ocr, on_page=on_page)
+            return add_document(self.corpus_dir, name, data, size, known=known, ocr=self.options.ocr, on_page=on_page,
+                                isolation=self.options.isolation)
         except VraagbaakError as exc:
             details = getattr(exc.__cause__, "details", "")
             if details:

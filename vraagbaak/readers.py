@@ -596,6 +596,8 @@ def extract(path: str | Path, data: bytes, ocr: OcrSettings | None = None,
     ``ocr``: how to recognise scanned pages and images (None: not at all);
     ``on_page(done, total)`` is called after each recognised page; ``limits``:
     what a file may cost (a file beyond them is refused before it is parsed).
+    ``MemoryError`` is raised as it is: the caller that set a memory ceiling
+    (``isolation.py``) knows what it was.
     """
     fmt = format_of(path)
     if fmt is None:
@@ -611,9 +613,9 @@ def extract(path: str | Path, data: bytes, ocr: OcrSettings | None = None,
             extracted = fmt.read(data, job)
         else:
             extracted = fmt.read(data)
-    except Unreadable:
+    except (Unreadable, MemoryError):
         raise
-    except Exception as exc:  # ImportError, MemoryError, a library's own bug: this file only, never the build
+    except Exception as exc:  # ImportError, a library's own bug: this file only, never the build
         import traceback
 
         raise ReaderFailed(f"kon niet gelezen worden (fout in {fmt.reader_name})", traceback.format_exc()) from exc
