@@ -106,10 +106,13 @@ def recognise(image, settings: OcrSettings) -> str:
 
 
 @contextlib.contextmanager
-def _pdf(source: bytes | str | Path):
-    """A PDF opened from its bytes or its path (PDFium then reads only what it needs)."""
+def _pdf(source):
+    """A PDF opened from its bytes or its path (PDFium then reads only what it needs); an open one as it is."""
     import pypdfium2 as pdfium
 
+    if isinstance(source, pdfium.PdfDocument):
+        yield source
+        return
     pdf = pdfium.PdfDocument(source if isinstance(source, bytes) else str(source))
     try:
         yield pdf
@@ -161,22 +164,26 @@ def _blank(image) -> bool:
     return image.getextrema()[0] >= _BLANK_LEVEL
 
 
-def page_image(source: bytes | str | Path, index: int, settings: OcrSettings):
-    """Page ``index`` of a PDF as a greyscale PIL image for OCR, at ``render_dpi``; None when
-    the page is blank (nothing drawn on it, or nothing dark at a quarter of the resolution).
+def page_image(source, index: int, settings: OcrSettings):
+    """Page ``index`` of a PDF (its bytes, its path, or a ``PdfDocument``: one opened once for
+    many pages) as a greyscale PIL image for OCR, at ``render_dpi``; None when the page is
+    blank (nothing drawn on it, or nothing dark at a quarter of the resolution).
     ``ValueError`` when the page is too large (``scan_problem`` says so first)."""
     import pypdfium2.raw as pdfium_c
 
     with _pdf(source) as pdf:
         page = pdf[index]
-        dpi = render_dpi(*page.get_size(), settings)
-        if dpi is None:
-            raise ValueError(f"page {index + 1} is too large to recognise")
-        if pdfium_c.FPDFPage_CountObjects(page.raw) == 0:
-            return None
-        if _blank(page.render(scale=dpi / 4 / 72, grayscale=True).to_pil().convert("L")):
-            return None
-        return page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        try:
+            dpi = render_dpi(*page.get_size(), settings)
+            if dpi is None:
+                raise ValueError(f"page {index + 1} is too large to recognise")
+            if pdfium_c.FPDFPage_CountObjects(page.raw) == 0:
+                return None
+            if _blank(page.render(scale=dpi / 4 / 72, grayscale=True).to_pil().convert("L")):
+                return None
+            return page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        finally:
+            page.close()
 
 
 def _open_image(data: bytes):

@@ -291,7 +291,13 @@ def _recognise_scanned_pages(data: bytes, pages: list[str], sizes: list[tuple[fl
     problem = scan_problem({n: sizes[n] for n in scanned}, settings)
     if problem:
         raise Unreadable(problem)
-    recognised = ocr.pages(scanned, lambda n: page_image(data, n, settings))
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)  # opened once for all its scanned pages
+    try:
+        recognised = ocr.pages(scanned, lambda n: page_image(pdf, n, settings))
+    finally:
+        pdf.close()
     return [recognised.get(n, page) for n, page in enumerate(pages)], None
 
 
