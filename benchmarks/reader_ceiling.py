@@ -4,9 +4,11 @@
 
 A parent process that holds what a build or the server holds (the bundled
 int8 OpenVINO model, warmed by embedding, and an index of the bundled
-corpus, opened and searched) then reads a normal PDF and two bombs (the
-200-inch page rendered at 300 dpi, the DOCX whose XML inflates to 1.2 GB)
-in a child made three ways:
+corpus, opened and searched) then reads a normal PDF, a large normal ODT (its
+XML 20 MB: 0.1 GB to read) and three bombs (the
+200-inch page rendered at 300 dpi, the DOCX whose XML inflates to 1.2 GB, the
+PDF whose content stream inflates to 1.2 GB), with the readers' own limits
+lifted so that only the ceiling stands in the way, in a child made four ways:
 
   fork + absolute RLIMIT_AS   a forked child limited to ``budget`` of address space
   fork + relative RLIMIT_AS   a forked child limited to its inherited size + ``budget``
@@ -64,10 +66,11 @@ def cpu_model() -> str:
 
 def read(path: str) -> str:
     from vraagbaak.ocr import OcrSettings
-    from vraagbaak.readers import Unreadable, extract
+    from vraagbaak.readers import ReaderLimits, Unreadable, extract
 
+    no_limits = ReaderLimits(zip_part_bytes=2**50, zip_total_bytes=2**50)
     try:
-        got = extract(path, Path(path).read_bytes(), OcrSettings(enabled=True))
+        got = extract(path, Path(path).read_bytes(), OcrSettings(max_pixels=2**50, min_dpi=1), limits=no_limits)
         return f"read, {len(got.text)} characters"
     except Unreadable as exc:
         cause = exc.__cause__ or exc
@@ -87,6 +90,12 @@ def child(path: str, limit: int | None, relative: bool, answer) -> None:
     except BaseException as exc:  # noqa: BLE001 - what the child met is the measurement
         outcome = f"failed: {type(exc).__name__}"
     answer.send((outcome, round(time.perf_counter() - started, 2), status()["VmHWM"]))
+
+
+def signal_name(exitcode: int) -> str:
+    import signal
+
+    return signal.Signals(-exitcode).name if exitcode < 0 else f"exit {exitcode}"
 
 
 def run(method: str, path: str, budget: int) -> dict:
@@ -112,13 +121,16 @@ def run(method: str, path: str, budget: int) -> dict:
         if method == "fork + parent watching" and now["VmRSS"] > start_rss + budget:
             process.kill()
             killed = True
-    answer = receive.recv() if receive.poll(0) else None
+    try:
+        answer = receive.recv() if receive.poll(0) else None
+    except EOFError:  # it died without answering
+        answer = None
     process.join()
     seconds = round(time.perf_counter() - started, 2)
     if answer:
         outcome, read_seconds, peak = answer
         return {"outcome": outcome, "seconds": seconds, "read_seconds": read_seconds, "peak_rss_gb": round(peak / GB, 2)}
-    return {"outcome": "killed by the parent" if killed else f"died (exit {process.exitcode})", "seconds": seconds,
+    return {"outcome": "killed by the parent" if killed else f"died ({signal_name(process.exitcode)})", "seconds": seconds,
             "peak_rss_gb_seen": round(watched_peak / GB, 2)}
 
 
@@ -135,8 +147,10 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="ceiling-"))
     files = {
         "normal PDF": documents.write_pdf(folder / "notitie.pdf"),
+        "large ODT (20 MB of XML, a normal file)": bombs.odt_bomb(folder / "groot.odt", inflated=20 * 1024**2),
         "200-inch page": bombs.huge_page_pdf(folder / "groot.pdf"),
         "DOCX bomb": bombs.docx_bomb(folder / "bom.docx"),
+        "content-stream bomb": bombs.stream_pdf(folder / "stroom.pdf"),
     }
     index = Index.build(ROOT / "corpus", folder / "index", progress=False)
     index.search("wat is preventie?", k=5)  # the model loaded and run, the vectors mapped

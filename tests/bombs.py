@@ -16,12 +16,19 @@ GB = 1024**3
 
 
 def huge_page_pdf(path: Path, inches: int = 200) -> Path:
-    """One empty page of ``inches`` x ``inches`` (PDF's largest page is 200 inches): no text
-    layer, so OCR renders it; at 300 dpi that is 60,000 x 60,000 pixels."""
+    """One page of ``inches`` x ``inches`` (PDF's largest page is 200 inches) with a black
+    square on it, so that it is not blank: no text layer, so OCR renders it; at 300 dpi
+    that is 60,000 x 60,000 pixels."""
     import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
 
     pdf = pdfium.PdfDocument.new()
-    pdf.new_page(inches * 72, inches * 72)
+    page = pdf.new_page(inches * 72, inches * 72)
+    square = pdfium_c.FPDFPageObj_CreateNewRect(72, 72, 72, 72)
+    pdfium_c.FPDFPageObj_SetFillColor(square, 0, 0, 0, 255)
+    pdfium_c.FPDFPath_SetDrawMode(square, pdfium_c.FPDF_FILLMODE_ALTERNATE, False)
+    pdfium_c.FPDFPage_InsertObject(page.raw, square)
+    pdfium_c.FPDFPage_GenerateContent(page.raw)
     pdf.save(str(path))
     return path
 

@@ -178,3 +178,25 @@ def image_to_string(image, *args, **kwargs):
     word = "".join(chr(97 + int(c, 16)) for c in hashlib.sha256(image.tobytes()).hexdigest()[:12])
     return "Herkende tekst over de Wmo-aanvraag en de traplift in de gemeente Zuiderwaard: " + word
 """
+
+
+def test_app_serves_with_bombs_in_the_corpus(tmp_path):
+    """``python app.py`` builds before it serves: with a bomb a limit knows and one only the
+    memory ceiling stops in its corpus folder, it still serves, and answers from the normal file."""
+    import httpx
+
+    from test_web import running_app
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "wijkteam.txt").write_text("Het wijkteam\n\nHet wijkteam helpt bewoners met vragen over zorg en geld.", encoding="utf-8")
+    bombs.huge_page_pdf(corpus / "groot.pdf")
+    bombs.stream_pdf(corpus / "stroom.pdf")
+    with running_app(tmp_path, "--corpus", str(corpus), "--index", str(tmp_path / "index")) as url:
+        from gradio_client import Client
+
+        hits = Client(url, verbose=False).predict("wie helpt bewoners met zorg?", 3, "", api_name="/search")
+        assert [h["source"] for h in hits] == ["wijkteam.txt"]
+        assert httpx.get(url, timeout=30).status_code == 200
+    log = (tmp_path / "app.log").read_text()
+    assert "skipped groot.pdf: te groot om te lezen" in log and "skipped stroom.pdf: kon niet gelezen worden" in log
