@@ -6,6 +6,7 @@ Dutch reason, beside a normal file that is indexed. OCR is on, with the real
 Tesseract (its limits are checked before it would run).
 """
 
+import functools
 import os
 
 import pytest
@@ -14,6 +15,8 @@ import bombs
 import documents
 from helpers import build, shadow_library, within
 from vraagbaak import VraagbaakError
+from vraagbaak.corpus import read_task
+from vraagbaak.isolation import Failed, IsolationSettings, Workers
 from vraagbaak.live import LiveIndex
 from vraagbaak.ocr import OcrSettings, page_image, render_dpi
 
@@ -144,6 +147,16 @@ def test_a_large_page_is_rendered_at_a_lower_resolution_within_the_pixel_limit(t
     image = page_image(scan.read_bytes(), 0, settings)
     assert image.size[0] * image.size[1] <= 1_000_000
     assert render_dpi(595, 842, OcrSettings(max_pixels=1_000_000, min_dpi=150)) is None  # beyond: refused
+
+
+def test_a_tiffs_frames_are_decoded_one_at_a_time(tmp_path):
+    """Six blank frames of 100 million pixels, the pixel limit raised: one frame at a time fits a
+    300 MB ceiling (every frame at once, as before, ran out of it), and no blank frame is recognised."""
+    tiff = bombs.tiff_bomb(tmp_path / "paginas.tiff", frames=6)
+    read = functools.partial(read_task, ocr=OcrSettings(max_pixels=2 * 10**8))
+    with Workers(1, IsolationSettings(memory_bytes=300 * 1024**2)) as workers:
+        [result] = within(120, lambda: workers.map(read, [(str(tiff), "paginas.tiff")]))
+    assert result == Failed("geen tekst gevonden (OCR las niets)")
 
 
 def test_blank_pages_cost_no_recognition(fake, tmp_path, monkeypatch):

@@ -186,14 +186,23 @@ def page_image(source, index: int, settings: OcrSettings):
             page.close()
 
 
-def _open_image(data: bytes):
-    """Pillow's image of ``data``, its size not yet checked (our limit is lower than Pillow's own warning)."""
+@contextlib.contextmanager
+def _pillow_quiet():
+    """Pillow without its warning about images over 89 million pixels: our own limit is lower, and checked first."""
     import warnings
 
     from PIL import Image
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+def _open_image(data: bytes):
+    """Pillow's image of ``data``, its size not yet checked."""
+    from PIL import Image
+
+    with _pillow_quiet():
         return Image.open(io.BytesIO(data))
 
 
@@ -211,7 +220,7 @@ def image_problem(data: bytes, settings: OcrSettings) -> str | None:
         image = _open_image(data)
     except Image.DecompressionBombError:  # beyond Pillow's own limit (179 million pixels): it refuses to open it
         return f"te groot om te lezen: meer dan {Image.MAX_IMAGE_PIXELS * 2 / 1e6:.0f} miljoen pixels; OCR leest tot {settings.max_pixels / 1e6:.0f} miljoen per pagina"
-    with image:
+    with image, _pillow_quiet():
         frames = getattr(image, "n_frames", 1)
         if frames > settings.max_pages:
             return f"te groot om te lezen: {_count(frames)} pagina's; OCR leest er hoogstens {_count(settings.max_pages)} per bestand"
@@ -228,7 +237,7 @@ def image_problem(data: bytes, settings: OcrSettings) -> str | None:
 def frame_image(data: bytes, index: int, settings: OcrSettings):
     """Frame ``index`` of an image file (a page of a multi-page TIFF) as a greyscale PIL image, decoded
     alone; None when blank. ``ValueError`` when larger than ``max_pixels`` (``image_problem`` says so first)."""
-    with _open_image(data) as image:
+    with _open_image(data) as image, _pillow_quiet():
         image.seek(index)
         if image.size[0] * image.size[1] > settings.max_pixels:
             raise ValueError(f"frame {index + 1} is too large to recognise")
