@@ -181,13 +181,21 @@ def _serve_fd(fd: int, memory_bytes: int) -> None:
     _serve(Connection(fd), memory_bytes)
 
 
+def _stderr():
+    """Where a worker's standard output goes: this process's standard error, so that a
+    library's chatter never mixes into a command's output (``build --json``)."""
+    try:
+        return sys.__stderr__.fileno()
+    except (AttributeError, OSError, ValueError):  # no standard error (a windowless program)
+        return subprocess.DEVNULL
+
+
 class _Worker:
     def __init__(self, memory_bytes: int):
         self.conn, child = multiprocessing.Pipe()
         self.process = subprocess.Popen(
             [sys.executable, "-c", _BOOT, str(child.fileno()), str(memory_bytes), *sys.path],
-            pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
-            stdout=sys.__stderr__.fileno() if sys.__stderr__ else subprocess.DEVNULL,  # a library's chatter never mixes into a command's output
+            pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=_stderr(),
         )
         child.close()  # only the worker holds its end: its death closes the pipe, which wakes the parent
         self.batch: collections.deque = collections.deque()  # (position, item, alone) sent and not yet done, in order
