@@ -48,5 +48,13 @@ def test_a_pool_keeps_its_workers_between_runs_and_leaves_them_to_the_next_pool(
         assert within(60, lambda: workers.map(tasks.pid, [4])) != first
 
 
+def test_items_passed_over_are_not_run():
+    with Workers(2) as workers:
+        out = within(60, lambda: dict(workers.run(tasks.echo, range(10), skip=lambda item: item >= 5)))
+    assert out == {**{n: n for n in range(5)}, **{n: None for n in range(5, 10)}}
+    with Workers(1) as workers:
+        assert within(60, lambda: dict(workers.run(tasks.echo, range(3), skip=lambda item: True))) == {0: None, 1: None, 2: None}
+
+
 def test_sizes_in_dutch():
     assert [size_nl(n) for n in (435, 1536, 200 * 1024**2, int(1.5 * 1024**3), 12 * 1024**3)] == ["435 bytes", "1,5 KB", "200 MB", "1,5 GB", "12 GB"]

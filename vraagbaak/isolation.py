@@ -306,9 +306,10 @@ class Workers:
         batch = batch or self.settings.batch
         workers = min(self.n, max(1, -(-len(queue) // batch)))
         while queue or self._busy:
-            while skip is not None and queue and skip(queue[0][1]):
-                yield queue.popleft()[0], None
-            self._dispatch(fn, queue, workers, batch)
+            for position in self._dispatch(fn, queue, workers, batch, skip):
+                yield position, None
+            if not self._busy:
+                continue  # every item left was passed over
             self._wait()
             for worker in list(self._busy):
                 yield from self._collect(worker, on_progress)
@@ -320,9 +321,14 @@ class Workers:
 
     # -- internals
 
-    def _dispatch(self, fn, queue: collections.deque, workers: int, batch_size: int) -> None:
+    def _dispatch(self, fn, queue: collections.deque, workers: int, batch_size: int, skip) -> list[int]:
+        """Send batches from the queue to idle workers, starting them as needed; the positions passed over."""
+        passed = []
         while queue and len(self._busy) < workers:
             position, item, alone = queue[0]
+            if skip is not None and skip(item):
+                passed.append(queue.popleft()[0])
+                continue
             if alone:  # a retry: alone, in a fresh worker
                 batch = [queue.popleft()]
                 worker = self._fresh()
@@ -330,7 +336,13 @@ class Workers:
                 size = max(1, min(batch_size, len(queue) // workers))
                 batch = []
                 while queue and len(batch) < size and not queue[0][2]:
-                    batch.append(queue.popleft())
+                    entry = queue.popleft()
+                    if skip is not None and skip(entry[1]):
+                        passed.append(entry[0])
+                    else:
+                        batch.append(entry)
+                if not batch:
+                    continue
                 worker = self._idle.pop() if self._idle else self._spare() or self._fresh()
             try:
                 worker.send(fn, batch)
@@ -339,6 +351,7 @@ class Workers:
                 worker.stop()
                 continue
             self._busy.append(worker)
+        return passed
 
     def _fresh(self) -> _Worker:
         return _Worker(self.settings.memory_bytes)
@@ -399,8 +412,9 @@ class Workers:
         if worker.retired:
             self._retire(worker, queue)
             return
-        if worker in self._busy:
-            self._busy.remove(worker)
+        for pool in (self._busy, self._idle):  # it may have finished its batch just before it died
+            if worker in pool:
+                pool.remove(worker)
         worker.conn.close()
         if not worker.batch:
             return
