@@ -31,3 +31,7 @@ def hang(item, progress):
 
 def pid(item, progress):
     return os.getpid()
+
+
+def environment(name, progress):
+    return os.environ.get(name)

@@ -36,16 +36,20 @@ def test_a_worker_silent_too_long_is_stopped_and_the_pool_goes_on():
     assert out == ["a", Failed("te traag om te lezen: na 1 seconden zonder voortgang gestopt"), "b"]
 
 
-def test_a_pool_keeps_its_workers_between_runs_and_leaves_them_to_the_next_pool(monkeypatch):
+def test_a_pool_keeps_its_workers_between_runs_and_leaves_them_to_the_next_pool(monkeypatch, tmp_path):
     with Workers(1) as workers:
         first = within(60, lambda: workers.map(tasks.pid, [1]))
         second = within(60, lambda: workers.map(tasks.pid, [2]))
     with Workers(1) as workers:
         third = within(60, lambda: workers.map(tasks.pid, [3]))
     assert first == second == third  # one process: started once
-    monkeypatch.setenv("VRAAGBAAK_OCR_CACHE", "/elders")  # another environment: a worker that sees it
+    monkeypatch.setenv("VRAAGBAAK_OCR_CACHE", "/elders")  # the environment changed: the same worker sees it
     with Workers(1) as workers:
-        assert within(60, lambda: workers.map(tasks.pid, [4])) != first
+        assert within(60, lambda: workers.map(tasks.environment, ["VRAAGBAAK_OCR_CACHE"])) == ["/elders"]
+        assert within(60, lambda: workers.map(tasks.pid, [4])) == first
+    monkeypatch.syspath_prepend(str(tmp_path))  # another import path: another worker
+    with Workers(1) as workers:
+        assert within(60, lambda: workers.map(tasks.pid, [5])) != first
 
 
 def test_items_passed_over_are_not_run():

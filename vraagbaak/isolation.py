@@ -138,7 +138,10 @@ def _serve(conn, memory_bytes: int) -> None:
             return  # the parent is gone
         if message is None:
             return
-        fn, batch = message
+        fn, batch, environment = message
+        if environment != os.environ:  # the parent's, as it is now: a spare serves a parent whose settings changed
+            os.environ.clear()
+            os.environ.update(environment)
         for position, item in batch:
             out_of_memory = False
             try:
@@ -213,7 +216,7 @@ class _Worker:
     def send(self, fn, batch: list) -> None:
         self.batch.extend(batch)
         self.heard = time.monotonic()
-        self.conn.send((fn, [(position, item) for position, item, _ in batch]))
+        self.conn.send((fn, [(position, item) for position, item, _ in batch], dict(os.environ)))
 
     def kill(self) -> None:
         self.process.kill()
@@ -233,14 +236,15 @@ class _Worker:
 
 # Spare workers, kept when a pool closes for the next pool to take (a build's
 # workers for the upload that follows, one test's for the next): starting one
-# costs 0.2-0.3 s. A spare is only taken by a pool of the same memory ceiling,
-# import path and environment it was started with.
+# costs 0.2-0.3 s. A spare is only taken by a pool of the same memory ceiling
+# and import path (modules once imported stay); the environment is sent with
+# every batch, so a changed one reaches it.
 _spares: dict[tuple, list[_Worker]] = {}
 _spares_lock = threading.Lock()
 
 
 def _spare_key(memory_bytes: int) -> tuple:
-    return memory_bytes, tuple(sys.path), frozenset(os.environ.items())
+    return memory_bytes, tuple(sys.path)
 
 
 class Workers:

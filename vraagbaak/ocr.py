@@ -73,8 +73,9 @@ def letters(text: str) -> int:
 
 
 @functools.lru_cache(maxsize=8)
-def _tesseract(language: str) -> tuple[str | None, str]:
-    """(reason OCR cannot run or None, Tesseract's version)."""
+def _tesseract(language: str, path: str | None = None) -> tuple[str | None, str]:
+    """(reason OCR cannot run or None, Tesseract's version); ``path``: the search path it was
+    looked for in (part of the cache key: a process whose PATH changes looks again)."""
     program = shutil.which("tesseract")
     if program is None:
         return f"Tesseract is niet geïnstalleerd; {INSTALL_HINT}", ""
@@ -92,7 +93,7 @@ def missing_reason(settings: OcrSettings) -> str | None:
     """Why OCR cannot run here (None: it can): turned off, or Tesseract or its Dutch model missing."""
     if not settings.enabled:
         return "OCR staat uit"
-    return _tesseract(settings.language)[0]
+    return _tesseract(settings.language, os.environ.get("PATH"))[0]
 
 
 def recognise(image, settings: OcrSettings) -> str:
@@ -255,7 +256,7 @@ class OcrCache:
 
             root = Path(platformdirs.user_cache_dir("vraagbaak")) / "ocr"
         self.root = Path(root)
-        version = _tesseract(settings.language)[1]
+        version = _tesseract(settings.language, os.environ.get("PATH"))[1]
         self.variant = hashlib.sha256(f"{version}|{settings.language}|{settings.dpi}".encode()).hexdigest()[:12]
 
     def _path(self, sha256: str, page: int) -> Path:
