@@ -67,8 +67,8 @@ def test_unchanged_corpus_embeds_nothing_reads_nothing_and_loads_no_model(fake, 
     from vraagbaak import embeddings
 
     embeddings._cache.clear()  # a new process would have no model loaded
-    for name in ("read_document", "fingerprint"):
-        monkeypatch.setattr(build_module, name, lambda *a: pytest.fail("an unchanged file was read"))
+    for name in ("Workers", "file_fingerprint"):  # reading processes, and the hash of a file whose stat changed
+        monkeypatch.setattr(build_module, name, lambda *a, **k: pytest.fail("an unchanged file was read"))
     again = build(corpus, tmp_path / "idx")
     r = again.report
     assert r.passages_embedded == 0 and r.model_loaded is False

@@ -12,6 +12,7 @@ from .embeddings import backend_choice, load_embedder
 from .errors import IndexLoadError
 from .dates import parse_day
 from .filters import list_folders, list_types, scope
+from .isolation import IsolationSettings
 from .ocr import OcrSettings
 from .search import Hit, RankingSettings, Searcher
 from .stores import Location, StoreReader, locate
@@ -81,6 +82,7 @@ class Index:
         rebuild: bool = False,
         ocr: OcrSettings | None = None,
         unreadable: "Mapping[str, tuple[int, int]] | None" = None,
+        isolation: IsolationSettings | None = None,
     ) -> "Index":
         """Build the index of ``corpus_dir`` or bring it up to date; return it loaded.
 
@@ -95,14 +97,17 @@ class Index:
         (``OcrSettings(enabled=False)``: not at all; default: Tesseract's Dutch
         model at 300 dpi, when installed); ``unreadable``: source -> (size,
         mtime_ns) of files an earlier build could not read (``BuildReport.unreadable``),
-        passed over again unless they changed (what a watcher's updates hand on).
+        passed over again unless they changed (what a watcher's updates hand on);
+        ``isolation``: how files are read apart from this process (its memory
+        ceiling and patience; default ``IsolationSettings()``).
         """
         # One rule for every entry point (this, the command line, the page's LiveIndex): a build that writes
         # records the ranking settings it was given, or this version's defaults, so that Index.load ranks as
         # the last build did, whoever ran it (README, "Recorded ranking settings").
         options = BuildOptions(model=model, model_dir=model_dir, backend=backend, chunking=settings, workers=workers,
                                progress=progress, on_skip=on_skip, checkpoint_seconds=checkpoint_seconds, rebuild=rebuild,
-                               ranking=(ranking or RankingSettings()).to_dict(), ocr=ocr or OcrSettings(), unreadable=unreadable or {})
+                               ranking=(ranking or RankingSettings()).to_dict(), ocr=ocr or OcrSettings(), unreadable=unreadable or {},
+                               isolation=isolation or IsolationSettings())
         opened, report = build_index(corpus_dir, store if store is not None else index_dir, options)
         return cls(opened, model_dir, report, ranking)
 

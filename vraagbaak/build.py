@@ -36,12 +36,13 @@ from typing import Callable, Iterator, Mapping, NamedTuple
 import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, passage_context
-from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document, scan_corpus, skip_reason
+from .corpus import CorpusFile, Document, Unreadable, file_fingerprint, read_task, scan_corpus, skip_reason
 from .dates import file_date, stated_date
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
+from .isolation import Failed, IsolationSettings, Workers
 from .lexical import passage_terms
-from .ocr import OcrSettings, missing_reason, pending_pages, recognise_task
+from .ocr import OcrSettings, missing_reason, page_task, pending_task
 from .progress import BuildProgress, terminal_printer
 from .readers import SUFFIXES, format_of
 from .stores import DocumentRecord, Location, Passage, StoreConfig, StoreReader, locate, text_key
@@ -156,17 +157,13 @@ class Skipped(NamedTuple):
     details: str = ""
 
 
-def prepare_file(file: CorpusFile) -> "PreparedDocument | Skipped":
-    """Read, extract and split one file; any failure costs this file only (``Skipped``), never the build."""
+def prepare_read(file: CorpusFile, read: "Document | Failed") -> "PreparedDocument | Skipped":
+    """Split one file read by a reading process (``corpus.read_task``); any failure costs this file only (``Skipped``)."""
+    if isinstance(read, Failed):
+        return Skipped(file.source, read.reason, read.details)
+    record = DocumentRecord(file.source, read.title, read.sha256, file.size, file.mtime_ns, date=read.date or file_date(file.mtime_ns))
     try:
-        document = read_document(file.path, file.source, _job.ocr if _job else None)
-    except (OSError, Unreadable) as exc:
-        return Skipped(file.source, skip_reason(exc), getattr(exc, "details", ""))
-    except Exception:  # outside the readers (decoding, hashing): still this file only
-        return Skipped(file.source, "kon niet gelezen worden (fout in Vraagbaak)", traceback.format_exc())
-    record = DocumentRecord(file.source, document.title, document.sha256, file.size, file.mtime_ns, date=document.date or file_date(file.mtime_ns))
-    try:
-        return _split(record, document, _job)
+        return _split(record, read, _job)
     except Exception:
         return Skipped(file.source, "kon niet in passages worden verdeeld (fout in Vraagbaak)", traceback.format_exc())
 
@@ -200,37 +197,53 @@ def _split(record: DocumentRecord, document: Document, job: _Job) -> PreparedDoc
     return doc
 
 
-def _prepare_batch(files):
-    return [prepare_file(f) for f in files]
+def _prepare_batch(pairs):
+    return [prepare_read(f, read) for f, read in pairs]
 
 
-def prepare_files(items: list[CorpusFile], job: _Job, workers: int, tuning: BuildSettings = BuildSettings()) -> Iterator:
-    """Results of ``prepare_file`` in input order, a step of documents at a time.
+def prepare_files(items: list[CorpusFile], job: _Job, workers: int, tuning: BuildSettings = BuildSettings(),
+                  readers: Workers | None = None, failed: dict[str, Failed] | None = None) -> Iterator:
+    """Results of ``prepare_read`` in input order, a step of documents at a time.
 
-    With a pool, the next step is prepared while the caller embeds and
-    writes this one; at most two steps are held in memory.
+    Each step is read in ``readers``, processes of their own with a memory
+    ceiling (``isolation.py``), and split here, or for many files in a pool of
+    forked workers, which inherit the job (the model's tokenizer, or a test's
+    fake). Files in ``failed`` (their OCR already cost a reading process) are
+    not read again. The next step is read while this one is split, and split
+    while the caller embeds this one; at most two steps are held in memory.
     """
     global _job
     _job = job
+    failed = failed or {}
     per_step = tuning.docs_per_step
     steps = [items[i : i + per_step] for i in range(0, len(items), per_step)]
-    if workers <= 1 or len(items) < tuning.pool_min_files:
-        for step in steps:
-            yield _prepare_batch(step)
-        return
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used in forked workers
-    # fork: workers inherit the job (the model's tokenizer, or a test's fake)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with contextlib.ExitStack() as stack:
+        if readers is None:
+            readers = stack.enter_context(Workers(workers))
+        read = functools.partial(read_task, ocr=job.ocr)
 
-        def submit(step):
-            size = max(1, len(step) // (4 * workers))
-            return pool.map_async(_prepare_batch, [step[i : i + size] for i in range(0, len(step), size)])
+        def read_step(step: list[CorpusFile]) -> list[tuple]:
+            todo = [f for f in step if f.path not in failed]
+            done = dict(zip((f.path for f in todo), readers.map(read, [(f.path, f.source) for f in todo])))
+            return [(f, failed.get(f.path) or done[f.path]) for f in step]
 
-        pending = submit(steps[0]) if steps else None
-        for n in range(len(steps)):
-            results = pending.get()
-            pending = submit(steps[n + 1]) if n + 1 < len(steps) else None
-            yield [r for batch in results for r in batch]
+        if workers <= 1 or len(items) < tuning.pool_min_files:
+            for step in steps:
+                yield _prepare_batch(read_step(step))
+            return
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used in forked workers
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+
+            def submit(pairs):
+                size = max(1, len(pairs) // (4 * workers))
+                return pool.map_async(_prepare_batch, [pairs[i : i + size] for i in range(0, len(pairs), size)])
+
+            pending = submit(read_step(steps[0])) if steps else None
+            for n in range(len(steps)):
+                following = read_step(steps[n + 1]) if n + 1 < len(steps) else None
+                results = pending.get()
+                pending = submit(following) if following is not None else None
+                yield [r for batch in results for r in batch]
 
 
 # ----------------------------------------------------------------- embed
@@ -352,6 +365,7 @@ class BuildOptions:
     tuning: BuildSettings = BuildSettings()
     ocr: OcrSettings = OcrSettings()  # OCR of scanned pages and images; OcrSettings(enabled=False) turns it off
     unreadable: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # source -> (size, mtime_ns) of files known unreadable: read again only once changed (BuildReport.unreadable)
+    isolation: IsolationSettings = IsolationSettings()  # the reading processes' memory ceiling and patience
 
 
 def unchanged_report(corpus_dir: str | Path, store: StoreReader, options: BuildOptions = BuildOptions()) -> BuildReport | None:
@@ -514,11 +528,19 @@ class _Build:
         old = store.document_records if store is not None else {}
         replace = not plan.new_generation  # in the same generation, a document's new version replaces its old one
         files = [plan.files[s] for s in to_split]
-        self._recognise_scans(files)
+        workers = self.options.workers or os.cpu_count() or 1
+        with Workers(workers, self.options.isolation) as readers:
+            failed = self._recognise_scans(files, readers)
+            steps = prepare_files(files, job, workers, self.options.tuning, readers, failed)
+            self._write_steps(writer, steps, files, plan, embedding, old, replace, publish_early)
+
+    def _write_steps(self, writer, steps: Iterator, files: list[CorpusFile], plan: Plan, embedding: "_Embedding", old, replace: bool,
+                     publish_early: bool) -> None:
+        """The embed and commit stages for each prepared step of documents."""
         tracker = BuildProgress(len(files), sum(f.size for f in files))
         every = self.options.checkpoint_seconds
         started = last_checkpoint = time.monotonic()
-        for step in prepare_files(files, job, self.options.workers or os.cpu_count() or 1, self.options.tuning):
+        for step in steps:
             for group in _groups(step, self.options.tuning.embed_batch):
                 docs = [r for r in group if not isinstance(r, Skipped)]
                 for result in group:
@@ -538,27 +560,32 @@ class _Build:
                     tracker.elapsed = time.monotonic() - started
                     self.progress(dataclasses.replace(tracker))  # a snapshot: the tracker goes on counting
 
-    def _recognise_scans(self, files: list[CorpusFile]) -> None:
+    def _recognise_scans(self, files: list[CorpusFile], readers: Workers) -> dict[str, Failed]:
         """OCR the scanned pages of the files to read, a page per task on every
-        core, into the OCR cache (where reading them finds the text), with
-        progress per page. A build killed here keeps the pages already done."""
+        core, in the reading processes, into the OCR cache (where reading them
+        finds the text), with progress per page. A build killed here keeps the
+        pages already done. Returns, by path, the files whose scans cost a
+        reading process (too large, too slow, or it died): they are not read again."""
         settings = self.options.ocr
         scans = [f for f in files if (fmt := format_of(f.path)) is not None and fmt.ocr]
         if not scans or missing_reason(settings):
-            return  # no scans, or no OCR: reading each scan says why it was skipped
-        tasks = [task for f in scans for task in pending_pages(f.path, settings)]
+            return {}  # no scans, or no OCR: reading each scan says why it was skipped
+        pending = readers.map(functools.partial(pending_task, settings=settings), [f.path for f in scans])
+        failed = {f.path: p for f, p in zip(scans, pending) if isinstance(p, Failed)}
+        tasks = [task for p in pending if not isinstance(p, Failed) for task in p]
         if not tasks:
-            return
+            return failed
         tracker = BuildProgress(len(files), sum(f.size for f in files), pages_total=len(tasks))
         started = time.monotonic()
-        workers = min(len(tasks), self.options.workers or os.cpu_count() or 1)
-        recognise = functools.partial(recognise_task, settings=settings)
-        with multiprocessing.get_context("fork").Pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
-            for _ in (pool.imap_unordered(recognise, tasks) if pool else map(recognise, tasks)):
-                tracker.pages_done += 1
-                tracker.elapsed = time.monotonic() - started
-                if self.progress:
-                    self.progress(dataclasses.replace(tracker))
+        recognise = functools.partial(page_task, settings=settings)
+        for position, result in readers.run(recognise, tasks, batch=1, skip=lambda task: task.path in failed):
+            if isinstance(result, Failed):
+                failed.setdefault(tasks[position].path, result)
+            tracker.pages_done += 1
+            tracker.elapsed = time.monotonic() - started
+            if self.progress:
+                self.progress(dataclasses.replace(tracker))
+        return failed
 
     def _skip_prepared(self, writer, result: "Skipped", old, replace: bool) -> None:
         self.skipped(*result)
@@ -617,7 +644,7 @@ def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[st
             continue
         path = plan.files[source].path
         try:
-            sha = fingerprint(path, Path(path).read_bytes())
+            sha = file_fingerprint(path)
         except (OSError, Unreadable) as exc:
             skipped(source, skip_reason(exc))
             unreadable.append(source)

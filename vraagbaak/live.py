@@ -20,6 +20,7 @@ from .api import Index
 from .build import BuildOptions, BuildReport, log_failure, unchanged_report
 from .corpus import add_document
 from .errors import VraagbaakError
+from .isolation import IsolationSettings
 from .ocr import OcrSettings
 from .stores import locate
 from .progress import BuildProgress, terminal_printer
@@ -30,13 +31,14 @@ __all__ = ["LiveIndex"]
 
 class LiveIndex:
     def __init__(self, corpus_dir: str | Path, index_dir: str | Path, model: str | None = None, model_dir=None, backend: str | None = None,
-                 ocr: OcrSettings | None = None):
+                 ocr: OcrSettings | None = None, isolation: IsolationSettings | None = None):
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = index_dir  # a folder, or a store address (``stores.locate``)
         self.model = model
         self.model_dir = model_dir
         self.backend = backend
         self.ocr = ocr or OcrSettings()
+        self.isolation = isolation or IsolationSettings()  # how files are read: apart, with a memory ceiling (``isolation.py``)
         self._update_lock = threading.Lock()  # one build at a time
         self._swap_lock = threading.Lock()  # the reference changes under it: an update's swap, or a view opening a checkpoint
         # Set by the first update(), which reads the index folder anyway: loading
@@ -98,7 +100,8 @@ class LiveIndex:
                     self.followed = started
                     return unchanged
             fresh = Index.build(self.corpus_dir, self.index_dir, model=self.model, model_dir=self.model_dir, backend=self.backend,
-                                ocr=self.ocr, progress=self._following(progress), on_skip=on_skip, unreadable=unreadable)
+                                ocr=self.ocr, isolation=self.isolation, progress=self._following(progress), on_skip=on_skip,
+                                unreadable=unreadable)
             report = fresh.report
             self._remember_skipped(report)
             self.followed = started
@@ -132,7 +135,9 @@ class LiveIndex:
     def add(self, name: str, data: bytes, size: int | None = None, on_page: Callable[[int, int], None] | None = None) -> Path:
         """Save a new text into the corpus folder (see ``corpus.add_document``).
 
-        A file a reader fails on is refused with the build's reason, and its
+        It is read in a process of its own with a memory ceiling, as the build
+        reads: a file made to exhaust a reader costs this upload only. A file
+        a reader fails on is refused with the build's reason, and its
         traceback goes to the index's error log, as in a build. A file whose
         content equals an indexed document's is refused, naming that document.
         A scan is recognised here (``on_page(done, total)`` after each page) and
@@ -141,7 +146,8 @@ class LiveIndex:
         # content hash -> source; reversed so that, among identical files, the message names the first by name
         known = {} if index is None else {r.sha256: source for source, r in sorted(index.store.document_records.items(), reverse=True)}
         try:
-            return add_document(self.corpus_dir, name, data, size, known=known, ocr=self.ocr, on_page=on_page)
+            return add_document(self.corpus_dir, name, data, size, known=known, ocr=self.ocr, on_page=on_page,
+                                isolation=self.isolation)
         except VraagbaakError as exc:
             details = getattr(exc.__cause__, "details", "")
             if details:
