@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import json
+import os
 import re
 import shutil
 import time
@@ -32,6 +33,7 @@ USERS = {
 }
 RESPIJT = "Respijtzorg geeft mantelzorgers even rust"  # team-b/respijt.txt answers it
 TUINBED = "Een tuinbed in de buurttuin kost 12 euro per jaar"  # team-a/tuinbed.txt answers it
+RESPIJT_MADE = time.mktime((2020, 3, 12, 12, 0, 0, 0, 0, -1))
 WIDTHS = {"smal": 760, "breed": 1280}
 
 
@@ -44,6 +46,7 @@ def shared(tmp_path_factory):
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / "corpus" / name, folder / name)
     (corpus / "team-b" / "respijt.txt").write_text(f"Respijtzorg\n\n{RESPIJT}.\n", encoding="utf-8")
+    os.utime(corpus / "team-b" / "respijt.txt", (RESPIJT_MADE, RESPIJT_MADE))  # a note of 12 March 2020: its date, as no metadata states one
     (corpus / "team-a" / "tuinbed.txt").write_text(f"Tuinbed\n\n{TUINBED}.\n", encoding="utf-8")
     users = work / "gebruikers.json"
     add_users(users, USERS)
@@ -75,6 +78,8 @@ def open_page(chromium, shared, name, width=WIDTHS["breed"]):
 
 
 def ask(page, question):
+    """Ask ``question`` and wait for its results: new ones, also when the same question was asked before."""
+    page.evaluate("() => document.querySelector('#resultaten .vb-results')?.setAttribute('data-stale', '')")
     box = page.locator("#vraag textarea")
     box.fill(question)
     box.press("Enter")
@@ -82,7 +87,9 @@ def ask(page, question):
 
 
 def wait_for_results(page, question):
-    page.wait_for_function("q => document.querySelector('#resultaten .vb-results')?.dataset.question === q", arg=question, timeout=60000)
+    # Gradio patches the results in place: the new ones are those without the mark ``ask`` put on the old ones
+    page.wait_for_function("""q => { const r = document.querySelector('#resultaten .vb-results');
+                                     return r && !r.hasAttribute('data-stale') && r.dataset.question === q; }""", arg=question, timeout=60000)
 
 
 def judgments(shared):
@@ -134,7 +141,7 @@ def test_a_click_keeps_a_judgment_with_every_field_and_another_click_changes_it(
     ask(page, RESPIJT)  # asked again: the choices made are shown
     assert page.locator("#resultaten .vb-results > .vb-hit").first.get_by_role("button", name="Niet wat ik zoek").get_attribute("aria-pressed") == "true"
     ranks = sorted((j.rank, j.judgment) for j in judgments(shared))
-    assert ranks == [(1, "negative"), (int(weak.locator(".vb-head").inner_text().split(".")[0]), "positive")] and ranks[1][0] > 1
+    assert ranks == [(1, "negative"), (int(weak.locator(".vb-head").text_content().split(".")[0]), "positive")] and ranks[1][0] > 1
     page.context.close()
 
 
@@ -290,13 +297,46 @@ def test_titles_read_as_titles_on_the_page(chromium, shared):
     page.context.close()
 
 
+# ------------------------------------------------------------------ dates (issue 40)
+
+
+def test_each_hit_shows_its_date_and_alleen_vanaf_limits_the_search(chromium, shared):
+    page = open_page(chromium, shared, "anna", width=WIDTHS["smal"])
+    assert re.search(r"bijgewerkt op .* · map nagekeken (om|gisteren om) \d\d:\d\d", page.locator("#status").inner_text())
+    ask(page, RESPIJT)
+    first = page.locator("#resultaten .vb-results > .vb-hit").first
+    assert first.get_attribute("data-source") == "team-b/respijt.txt" and first.locator(".vb-date").inner_text() == "12 maart 2020"
+    page.locator("#vanaf input").fill("1-1-2024")
+    ask(page, RESPIJT)
+    assert "team-b/respijt.txt" not in [h.get_attribute("data-source") for h in page.locator("#resultaten .vb-hit").all()]
+    message = page.locator("#resultaten .vb-none").inner_text()
+    assert "Er is alleen gezocht in documenten van 1 januari 2024 of later" in message, message
+    shoot(page, "alleen-vanaf")
+    page.locator("#vanaf input").fill("31-02-2024")
+    ask(page, RESPIJT)
+    assert "'31-02-2024' is geen datum" in page.locator("#resultaten .vb-error").inner_text()
+    page.context.close()
+
+
+def test_search_takes_since_and_until(shared):
+    from gradio_client import Client
+
+    dora = Client(shared["url"], auth=("dora", USERS["dora"][0]), verbose=False)
+    recent = dora.predict(RESPIJT, 5, "", "", "", "2024-01-01", "", api_name="/search")
+    assert recent and "team-b/respijt.txt" not in {h["source"] for h in recent}
+    older = dora.predict(question=RESPIJT, k=5, until="31-12-2020", api_name="/search")
+    assert [(h["source"], h["date"]) for h in older] == [("team-b/respijt.txt", "2020-03-12")]
+    with pytest.raises(Exception, match="geen datum"):
+        dora.predict(question=RESPIJT, since="gisteren", api_name="/search")
+
+
 # ------------------------------------------------------------------ the server log
 
 
 def test_a_users_mistake_is_one_line_in_the_servers_log(shared):
     anna = log_in(shared["url"], "anna", USERS["anna"][0])
-    event = anna.post("gradio_api/call/search", json={"data": [RESPIJT, 3, "", "geen-map", ""]})
-    with anna.stream("GET", f"gradio_api/call/search/{event.json()['event_id']}") as stream:
+    event = anna.post("gradio_api/call/v2/search", json={"question": RESPIJT, "folder": "geen-map"})  # named, as the README shows
+    with anna.stream("GET", f"gradio_api/call/v2/search/{event.json()['event_id']}") as stream:
         text = "".join(stream.iter_text())
     assert "De map 'geen-map' staat niet in de index" in text
     time.sleep(0.5)

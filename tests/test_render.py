@@ -36,6 +36,8 @@ def test_the_no_match_message_names_what_narrowed_the_search_and_tells_only_an_e
                       "te zoeken. Je zoekt alleen in je eigen collecties (team-a, team-b).")
     assert limits_text(document="nota.pdf") == "Er is alleen gezocht in het document nota.pdf: zet het filter uit om ruimer te zoeken."
     assert limits_text() == "" and limits_text(collections=("wijk",)) == "Je zoekt alleen in je eigen collectie (wijk)."
+    assert limits_text(since="2024-01-01").startswith("Er is alleen gezocht in documenten van 1 januari 2024 of later:")
+    assert "documenten van 1 januari 2024 tot en met 31 maart 2024" in limits_text(since="2024-01-01", until="2024-03-31")
     editor, reader = render_hits("vraag", [], limits=limits), render_hits("vraag", [], limits=limits, may_add=False)
     assert "de map team-a" in editor and "voeg een tekst toe" in editor
     assert "de map team-a" in reader and "voeg" not in reader and "Probeer andere woorden." in reader
@@ -57,12 +59,12 @@ def test_messages_are_styled_by_kind_and_escaped():
                    '<div class="vb-error"><p>Fout: kapot</p></div><div class="vb-note"><p>Een opmerking</p></div></div>')
 
 
-def test_page_and_heading_shown_when_known():
-    hit = Hit(1, 0.9, "nota.pdf", "Nota", "Tekst.", 0, 6, heading="Financiering", similarity=0.9, page=12)
+def test_page_heading_and_date_shown_when_known():
+    hit = Hit(1, 0.9, "nota.pdf", "Nota", "Tekst.", 0, 6, heading="Financiering", similarity=0.9, page=12, date="2024-03-12")
     out = render_hits("vraag", [hit])
-    assert '<span class="vb-page">p. 12</span>' in out and "§ Financiering" in out
+    assert '<span class="vb-page">p. 12</span>' in out and "§ Financiering" in out and ">12 maart 2024</span>" in out
     plain = render_hits("vraag", [Hit(1, 0.9, "a.txt", "A", "Tekst.", 0, 6, similarity=0.9)])
-    assert "vb-page" not in plain and "§" not in plain
+    assert "vb-page" not in plain and "§" not in plain and "vb-date" not in plain
 
 
 def test_each_hit_links_its_source_at_its_page_and_names_its_copies():

@@ -83,7 +83,7 @@ def test_a_server_path_the_client_names_is_never_opened(shared, name, refusal, p
 
 def test_a_file_named_in_a_search_is_refused_before_it_is_opened(shared):
     bas = log_in_as(shared, "bas", "198.51.100.2")
-    response = bas.post("gradio_api/call/search", json={"data": [file_data("/dev/zero"), 5, "", "", ""]})
+    response = bas.post("gradio_api/call/search", json={"data": [file_data("/dev/zero"), 5, "", "", "", "", ""]})
     assert response.status_code == 403
     assert bas.get("config").status_code == 200
 
@@ -129,7 +129,7 @@ def test_a_file_name_is_shown_as_text(shared):
 
 
 def _search(session) -> list:
-    return _call(session, "search", ["wat is preventie?", 3, "", "", ""])[0]
+    return _call(session, "search", ["wat is preventie?", 3, "", "", "", "", ""])[0]
 
 
 def test_a_login_flood_stops_nobody_else(shared):
@@ -242,13 +242,13 @@ def test_a_session_hash_belongs_to_the_user_who_started_it(shared):
     """Gradio streams an event's results to whoever asks for its session hash; the hash is bound to the user
     who used it first, and anyone else is refused (their stream, its heartbeat, a cancel)."""
     anna, bas = log_in_as(shared, "anna", "198.51.100.40"), log_in_as(shared, "bas", "198.51.100.41")
-    response, session_hash = join(anna, "zoek", ["wat is preventie?", 3, "", [], []])
+    response, session_hash = join(anna, "zoek", ["wat is preventie?", 3, "", [], [], ""])
     assert response.status_code == 200, response.text
     assert bas.get("gradio_api/queue/data", params={"session_hash": session_hash}).status_code == 403
     assert bas.get(f"gradio_api/heartbeat/{session_hash}").status_code == 403
     cancel = bas.post("gradio_api/cancel", json={"session_hash": session_hash, "fn_index": 0, "event_id": response.json()["event_id"]})
     assert cancel.status_code == 403
-    again, _ = join(bas, "zoek", ["wat is preventie?", 3, "", [], []], session_hash=session_hash)
+    again, _ = join(bas, "zoek", ["wat is preventie?", 3, "", [], [], ""], session_hash=session_hash)
     assert again.status_code == 403
     result = outcome(anna, session_hash)  # her own stream: her results
     assert result["success"] and "vb-results" in result["output"]["data"][0]

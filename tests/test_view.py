@@ -78,7 +78,7 @@ def test_a_swap_during_a_request_cannot_mix_two_indexes(fake, corpus, tmp_path, 
         return found
 
     monkeypatch.setattr(first, "search", swapping_search)
-    page = callbacks(live).ask_on_page("wat is preventie?", 3, "", [], [], None)
+    page = callbacks(live).ask_on_page("wat is preventie?", 3, "", [], [], "", None)
     answers, folded = page.split('<details class="vb-weak">')  # the first index's rule applied to the first index's hits
     assert NO_MATCH_TEXT in answers and "vb-hit" not in answers and folded.count('class="vb-hit"') == 3
     assert live.current is second
@@ -104,7 +104,7 @@ def test_the_page_reads_the_live_index_once_per_request(fake, corpus, tmp_path):
     live = CountingLive(corpus, tmp_path / "idx", model="fake")
     live.update(progress=False)
     on = callbacks(live)
-    for call in (lambda: on.ask_on_page("wat is preventie?", 3, "", [], [], None),
+    for call in (lambda: on.ask_on_page("wat is preventie?", 3, "", [], [], "", None),
                  lambda: on.search_api("wat is preventie?", 3, request=None),
                  lambda: on.on_load(None)):
         before = live.views

@@ -57,10 +57,10 @@ class LiveIndex:
     def view(self, account=None) -> View:
         """One request's view of the index (``view.View``): the current index, read
         once, as ``account`` (an ``accounts.Account``; None: everything) may see it."""
-        index = self._current
+        index, followed = self._current, self.followed
         if index is None and self._published:
             index = self._open_published()
-        return View(index, account)
+        return View(index, account, followed)
 
     def _open_published(self) -> Index | None:
         """A first build's finished documents, searchable before it ends: opened by the

@@ -50,8 +50,9 @@ class Results:
 class View:
     """``index`` as ``account`` may see it (no account: everything); ``index`` None: nothing built yet."""
 
-    def __init__(self, index: "Index | None", account: "Account | None" = None):
+    def __init__(self, index: "Index | None", account: "Account | None" = None, followed=None):
         self.index, self.account = index, account
+        self.followed = followed  # when the index last followed its corpus folder (a ``datetime``; None: not known)
 
     # ------------------------------------------------------------ visibility
 

@@ -20,6 +20,7 @@ import gradio as gr
 
 from ..accounts import Account, Accounts, may_read_judgments, may_update
 from ..corpus import SUFFIXES, upload_limit
+from ..dates import parse_day
 from ..errors import VraagbaakError
 from ..feedback import Feedback, FeedbackRefused, hit_key, quality
 from ..live import LiveIndex
@@ -47,7 +48,7 @@ def status_line(view: View) -> str:
         return status_html(None)
     index, account = view.index, view.account
     return status_html(view.document_count, view.passage_count, index.updated, index.model, index.backend,
-                       (account.name, account.role) if account else None)
+                       (account.name, account.role) if account else None, view.followed)
 
 
 def lists(view: View) -> tuple:
@@ -76,12 +77,13 @@ def user_error(exc: VraagbaakError, what: str) -> gr.Error:
     return gr.Error(str(exc), print_exception=False)
 
 
-def search_json(view: View, question: str, k: int = 5, source: str = "", folder: str = "", type: str = "", *,
-                feedback: Feedback | None = None, viewer: str | None = None) -> list[dict]:
+def search_json(view: View, question: str, k: int = 5, source: str = "", folder: str = "", type: str = "", since: str = "",
+                until: str = "", *, feedback: Feedback | None = None, viewer: str | None = None) -> list[dict]:
     """The /search API: the answers as JSON, each with the ``link`` that opens its source and the ``hit`` key
     that names it (for ``/feedback``). With ``feedback`` the hits are remembered as shown to ``viewer``."""
     try:
-        results = view.search(question, k=int(k), source=source or None, folders=_names(folder), types=_names(type))
+        results = view.search(question, k=int(k), source=source or None, folders=_names(folder), types=_names(type),
+                              since=since or None, until=until or None)
     except VraagbaakError as exc:
         raise user_error(exc, "Zoekvraag") from None
     hits = results.everything  # the API's callers judge weak hits themselves
@@ -90,17 +92,19 @@ def search_json(view: View, question: str, k: int = 5, source: str = "", folder:
     return [dict(hit_to_json(h, link(h.source, h.page)), hit=hit_key(h)) for h in hits]
 
 
-def search_page(view: View, question: str, k: int, source: str, folders, types, *,
+def search_page(view: View, question: str, k: int, source: str, folders, types, since: str = "", *,
                 feedback: Feedback | None = None, viewer: str | None = None) -> str:
     """The results HTML for a question asked on the page: the answers, the weak matches folded under them, and
-    with ``feedback`` the judgment buttons (the hits remembered as shown to ``viewer``, earlier choices marked)."""
+    with ``feedback`` the judgment buttons (the hits remembered as shown to ``viewer``, earlier choices marked).
+    ``since``: the *Alleen vanaf* box, a day as people write it ("1-3-2024", "2024-03-01")."""
     folders, types = _names(folders), _names(types)
     try:
         check_question(question)
     except VraagbaakError as exc:
         return result_message(question, str(exc))  # a hint, not an error
     try:
-        results = view.search(question, k=int(k), source=source or None, folders=folders, types=types)
+        since = parse_day(since, "Alleen vanaf:")
+        results = view.search(question, k=int(k), source=source or None, folders=folders, types=types, since=since)
     except VraagbaakError as exc:
         return result_message(question, str(exc), kind="error")
     weak = results.folded
@@ -109,7 +113,7 @@ def search_page(view: View, question: str, k: int, source: str, folders, types, 
         feedback.shown(viewer, question, results.hits + weak)
         choices = feedback.choices(viewer, question)
     account = view.account
-    limits = limits_text(document=source or None, folders=folders, types=types,
+    limits = limits_text(document=source or None, folders=folders, types=types, since=since,
                          collections=account.collections if account is not None else None)
     return render_hits(question, results.hits, weak, judging=feedback is not None, choices=choices, limits=limits,
                        may_add=may_update(account))
@@ -257,16 +261,19 @@ def callbacks(live: LiveIndex, accounts: Accounts | None = None, uploads: Upload
         """Whose results these are, for the judgments: the account, or without accounts the page's session."""
         return account.name if account is not None else str(getattr(request, "session_hash", "") or "")
 
-    def search_api(question: str, k: int = 5, source: str = "", folder: str = "", type: str = "",
-                   request: gr.Request = None) -> list[dict]:
-        """Search the texts; returns the hits as JSON (rank, score, similarity, source, title, text, answer, start, end,
-        link, hit, ...).
+    def search_api(question: str, k: int = 5, source: str = "", folder: str = "", type: str = "", since: str = "",
+                   until: str = "", request: gr.Request = None) -> list[dict]:
+        """Search the texts; returns the hits as JSON (rank, score, similarity, source, title, date, text, answer,
+        start, end, link, hit, ...).
 
         ``folder`` and ``type``: names separated by commas (a subfolder of the
-        corpus, a file type such as "pdf"); empty = all.
+        corpus, a file type such as "pdf"); empty = all. ``since``, ``until``:
+        only documents made on or after, on or before that day ("2024-01-31"
+        or "31-01-2024"; the date the document states, else its file's).
         """
         account = user(request)
-        return search_json(live.view(account), question, k, source, folder, type, feedback=feedback, viewer=viewer(account, request))
+        return search_json(live.view(account), question, k, source, folder, type, since, until, feedback=feedback,
+                           viewer=viewer(account, request))
 
     def feedback_api(question: str, hit: str, judgment: str = "positive", request: gr.Request = None) -> dict:
         """Judge a hit that /search (or the page) showed you for ``question``: ``hit`` is its "hit" key, ``judgment``
@@ -277,9 +284,9 @@ def callbacks(live: LiveIndex, accounts: Accounts | None = None, uploads: Upload
         except VraagbaakError as exc:
             raise user_error(exc, "Oordeel") from None
 
-    def ask_on_page(question, k, source, folders, types, request: gr.Request):
+    def ask_on_page(question, k, source, folders, types, since, request: gr.Request):
         account = user(request)
-        return search_page(live.view(account), question, k, source, folders, types, feedback=feedback,
+        return search_page(live.view(account), question, k, source, folders, types, since, feedback=feedback,
                            viewer=viewer(account, request))
 
     def judge_on_page(question, hit, judgment, request: gr.Request) -> str:
@@ -368,10 +375,12 @@ def build_page(live: LiveIndex, accounts: Accounts | None = None, uploads: Uploa
             source = gr.Dropdown(choices=[("Alle documenten", "")], value="", label="Alleen in document", elem_id="document")
             folders = gr.Dropdown(choices=[], value=[], multiselect=True, label="Alleen in map", elem_id="map")
             types = gr.Dropdown(choices=[], value=[], multiselect=True, label="Alleen bestandstype", elem_id="type")
+            # A text box, not Gradio's DateTime: that one's calendar and placeholder are English
+            since = gr.Textbox(label="Alleen vanaf", placeholder="datum, bijv. 1-3-2024", max_lines=1, elem_id="vanaf")
         examples = gr.Examples(EXAMPLES, inputs=question, label="Voorbeeldvragen", elem_id="voorbeelden")
         results = gr.HTML(elem_id="resultaten")
-        search_inputs = [question, k, source, folders, types]
-        for event in (ask.click, question.submit):
+        search_inputs = [question, k, source, folders, types, since]
+        for event in (ask.click, question.submit, since.submit):
             event(on.ask_on_page, search_inputs, results, api_visibility="private", concurrency_limit=None)
         # An example searches when clicked (Gradio's own click only fills the box)
         examples.load_input_event.then(on.ask_on_page, search_inputs, results, api_visibility="private", concurrency_limit=None)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from ..dates import MONTHS, dutch_date, dutch_moment
 from ..embeddings import DEFAULT_MODEL
 from ..feedback import hit_key
 from ..lexical import stem_word, tokenize
@@ -22,11 +23,10 @@ from ..readers import FORMATS
 from ..search import NO_MATCH_SIMILARITY, STRONG_MATCH_SIMILARITY, relevance
 from ..sources import link
 
-__all__ = ["CSS", "EDITORS_ONLY", "JUDGMENT_BUTTONS", "NO_MATCH_TEXT", "dutch_date", "dutch_datetime", "error", "limits_text",
+__all__ = ["CSS", "EDITORS_ONLY", "JUDGMENT_BUTTONS", "NO_MATCH_TEXT", "dutch_datetime", "error", "limits_text",
            "message_html", "model_words", "no_match_text", "ok", "quality_html", "refused", "render_hits",
            "result_message", "status_html", "upload_label", "weeks_svg"]
 
-MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december")
 BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
 
 NO_MATCH_TEXT = "Geen passage in de teksten beantwoordt deze vraag goed."
@@ -73,10 +73,10 @@ CSS = """
 .vb-plot-title {margin: 12px 0 4px 0; color: #57606a;}
 .vb-quality ul {margin: 4px 0 8px 18px; padding: 0;}
 /* The filter row: one line on a wide screen, the slider's column wide enough for its label beside its number
-   box; below 900 px two by two, each dropdown wide enough for its choice. The choice's text stops before the
-   dropdown's arrow (Gradio lays the arrow over the input). */
-#filters > .form {display: grid !important; grid-template-columns: minmax(270px, 1.3fr) repeat(3, minmax(0, 1fr));}
-@media (max-width: 900px) {#filters > .form {grid-template-columns: 1fr 1fr;}}
+   box; below 900 px the slider on a line of its own and the four filters two by two, each wide enough for its
+   choice. The choice's text stops before the dropdown's arrow (Gradio lays the arrow over the input). */
+#filters > .form {display: grid !important; grid-template-columns: minmax(250px, 1.3fr) repeat(4, minmax(0, 1fr));}
+@media (max-width: 900px) {#filters > .form {grid-template-columns: 1fr 1fr;} #aantal {grid-column: 1 / -1;}}
 #filters input[role=combobox] {padding-right: 22px; text-overflow: ellipsis;}
 """
 
@@ -155,6 +155,9 @@ def _hit_html(h, stems: set[str], judging: bool, choice: str | None) -> str:
     where = [f'<a class="vb-open" href="{html.escape(link(h.source, h.page))}" target="_blank" rel="noopener">{html.escape(h.source)}</a>']
     if h.page is not None:
         where.append(f'<span class="vb-page">p. {int(h.page)}</span>')
+    if getattr(h, "date", ""):
+        where.append(f'<span class="vb-date" title="De datum van het document (uit het bestand zelf, anders de laatste wijziging)">'
+                     f'{html.escape(dutch_date(h.date))}</span>')
     if h.heading and h.heading != h.title:
         where.append(f"§ {html.escape(h.heading)}")
     hint = SCALE_HINT if h.similarity is not None else "Overeenkomst in woorden (BM25): geen schaal van 0 tot 1."
@@ -170,9 +173,10 @@ def _hit_html(h, stems: set[str], judging: bool, choice: str | None) -> str:
     )
 
 
-def limits_text(*, document: str | None = None, folders: Sequence[str] = (), types: Sequence[str] = (),
-                collections: Sequence[str] | None = None) -> str:
-    """What narrowed a search, in words ("" when nothing did): the filters set, and the user's collections."""
+def limits_text(*, document: str | None = None, folders: Sequence[str] = (), types: Sequence[str] = (), since: str | None = None,
+                until: str | None = None, collections: Sequence[str] | None = None) -> str:
+    """What narrowed a search, in words ("" when nothing did): the filters set (``since``/``until``: ISO days),
+    and the user's collections."""
     parts = []
     if document:
         parts.append(f"het document {document}")
@@ -180,6 +184,10 @@ def limits_text(*, document: str | None = None, folders: Sequence[str] = (), typ
         parts.append(f"{'de map' if len(folders) == 1 else 'de mappen'} {', '.join(folders)}")
     if types:
         parts.append(f"bestanden van {'het type' if len(types) == 1 else 'de typen'} {', '.join(types)}")
+    if since and until:
+        parts.append(f"documenten van {dutch_date(since)} tot en met {dutch_date(until)}")
+    elif since or until:
+        parts.append(f"documenten van {dutch_date(since or until)} of {'later' if since else 'eerder'}")
     filters = ""
     if parts:
         filters = f"Er is alleen gezocht in {' en '.join(parts)}: zet {'het filter' if len(parts) == 1 else 'de filters'} uit om ruimer te zoeken."
@@ -299,12 +307,6 @@ def weeks_svg(weeks: list[dict], width: int = 560, height: int = 190) -> str:
 # ------------------------------------------------------------------ the status line and labels
 
 
-def dutch_date(iso: str) -> str:
-    """"2026-12-07" as "7 december 2026"."""
-    day = datetime.fromisoformat(iso[:10])
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
 def dutch_datetime(iso: str) -> str:
     """"2026-12-04T15:30:00+0000" as "4 december 2026, 15:30" in this machine's time zone."""
     try:
@@ -321,15 +323,17 @@ def model_words(model: str, backend: str) -> str:
 
 
 def status_html(documents: int | None, passages: int = 0, updated: str = "", model: str = "", backend: str = "",
-                user: tuple[str, str] | None = None) -> str:
-    """The status line: counts, when the index was last updated, the model in words, who is logged in.
+                user: tuple[str, str] | None = None, followed=None) -> str:
+    """The status line: counts, when the index last changed and when it last followed the corpus folder
+    (``followed``: a ``datetime``, from the watcher or the update button), the model in words, who is logged in.
     ``documents`` None: there is no index yet."""
     if documents is None:
         return "<p><strong>Index:</strong> nog niet gebouwd.</p>"
     who = f" · ingelogd als {html.escape(user[0])} ({html.escape(user[1])})" if user else ""
+    checked = f" · map nagekeken {html.escape(dutch_moment(followed))}" if followed is not None else ""
     return (
         f"<p><strong>Index:</strong> {count_nl(documents, 'document', 'documenten')}, {count_nl(passages, 'passage', 'passages')} · "
-        f"bijgewerkt op {html.escape(dutch_datetime(updated))} · zoekt met {html.escape(model_words(model, backend))}{who}</p>"
+        f"bijgewerkt op {html.escape(dutch_datetime(updated))}{checked} · zoekt met {html.escape(model_words(model, backend))}{who}</p>"
     )
 
 
