@@ -1,6 +1,7 @@
 """The page's callbacks, called without a browser (fake model)."""
 
 import html
+import json
 import re
 
 import pytest
@@ -171,3 +172,18 @@ def test_the_quality_panel_is_for_redacteuren_and_their_collections_only(live, f
     assert "<td>1 (1 oordeel: 1 goed, 0 fout)</td>" in team
     elsewhere = quality_panel(live.view(Account("eva", "redacteur", ("nergens",))), feedback)
     assert "Nog geen oordelen" in elsewhere and "<svg" not in elsewhere
+
+
+def test_a_judgment_button_for_a_hit_never_shown_gets_a_dutch_note_not_an_error(live, feedback):
+    from types import SimpleNamespace
+
+    from vraagbaak.web.page import callbacks
+
+    on = callbacks(live, feedback=feedback)
+    request = SimpleNamespace(session_hash="sessie-9", username=None)
+    page = on.ask_on_page("Mantelzorgers zorgen onbetaald", 2, "", [], [], "", request)
+    key = html.unescape(re.findall(r'data-hit="([^"]+)"', page)[0])
+    answer = json.loads(on.judge_on_page("Mantelzorgers zorgen onbetaald", key, "positive", request))
+    assert answer["judgment"] == "positive" and answer["note"] == "Opgeslagen: dank je."
+    refused = json.loads(on.judge_on_page("Mantelzorgers zorgen onbetaald", key, "positive", SimpleNamespace(session_hash="sessie-10", username=None)))
+    assert refused["refused"] is True and "niet getoond" in refused["note"] and len(feedback.judgments()) == 1

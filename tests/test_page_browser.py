@@ -70,6 +70,7 @@ def open_page(chromium, shared, name, width=WIDTHS["breed"]):
     """A page logged in as ``name`` (the session cookie from an HTTP login), in Dutch, ready to search."""
     session = log_in(shared["url"], name, USERS[name][0])
     context = chromium.new_context(viewport={"width": width, "height": 1000}, locale="nl-NL")
+    context.set_default_timeout(90000)  # a busy host: a wait fails only when something truly hangs
     context.add_cookies([{"name": cookie.name, "value": cookie.value, "url": shared["url"]} for cookie in session.cookies.jar])
     page = context.new_page()
     page.goto(shared["url"])
@@ -250,7 +251,8 @@ def _choose_and_add(page, name, data: bytes | Path):
         page.get_by_text("Teksten toevoegen").click()
     files = str(data) if isinstance(data, Path) else {"name": name, "mimeType": "application/octet-stream", "buffer": data}
     page.locator("#upload input[type=file]").set_input_files(files)
-    page.wait_for_function("n => document.querySelector('#upload').innerText.includes(n)", arg=name)
+    # textContent: the box sets a file's stem and suffix apart, and innerText may break the line between them
+    page.wait_for_function("n => document.querySelector('#upload').textContent.includes(n)", arg=name)
     page.locator("#toevoegen").click()
     page.wait_for_function("n => document.querySelector('#melding .vb-message')?.innerText.includes(n)", arg=name, timeout=300000)
     return page.locator("#melding .vb-message")

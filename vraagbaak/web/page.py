@@ -22,7 +22,7 @@ from ..accounts import Account, Accounts, may_read_judgments, may_update
 from ..corpus import SUFFIXES, upload_limit
 from ..dates import parse_day
 from ..errors import VraagbaakError
-from ..feedback import Feedback, FeedbackRefused, hit_key, quality
+from ..feedback import Feedback, hit_key, quality
 from ..live import LiveIndex
 from ..progress import BuildProgress, describe_nl
 from ..search import check_question, hit_to_json
@@ -294,7 +294,7 @@ def callbacks(live: LiveIndex, accounts: Accounts | None = None, uploads: Upload
         account = user(request)
         try:
             outcome = judge(feedback, account, viewer(account, request), question, hit, judgment)
-        except FeedbackRefused as exc:
+        except VraagbaakError as exc:  # not shown to them (FeedbackRefused), or the judgments file cannot be written
             return json.dumps({"question": question, "hit": hit, "refused": True, "note": str(exc)})
         note = "Opgeslagen: dank je." if outcome["judgment"] else "Oordeel ingetrokken."
         return json.dumps(dict(outcome, question=question, note=note))
