@@ -181,7 +181,7 @@ def _split(record: DocumentRecord, document: Document, job: _Job) -> PreparedDoc
         doc.chunks.append(
             Passage(
                 c.heading, c.start, c.end, c.text, c.sentences, text_key(job.model, job.prompt, embedded),
-                passage_terms("\n".join([record.title, *(line for line in context if line != record.title)]), c.text),
+                passage_terms("\n".join(context), c.text, compounds=job.settings.compound_terms),  # BM25 sees what the model sees
                 _page_breaks(document.page_starts, c.start, c.end),
             )
         )

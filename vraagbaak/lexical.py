@@ -1,4 +1,5 @@
-"""Dutch BM25: bm25s's tokenizer with the Snowball Dutch stemmer and Dutch stop words.
+"""Dutch BM25: bm25s's tokenizer with the Snowball Dutch stemmer and Dutch stop
+words, and each closed compound's parts beside it (``compounds.py``).
 
 The store keeps each passage's terms in SQLite's full-text index (to find
 candidates and document frequencies); the scores themselves are computed here,
@@ -13,6 +14,8 @@ import re
 from collections import Counter
 
 import numpy as np
+
+from .compounds import split_compound
 
 __all__ = ["K1", "B", "bm25_scores", "idf", "passage_terms", "stem_word", "tokenize"]
 
@@ -33,9 +36,12 @@ _WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
 _stop_words: frozenset | None = None
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
+def tokenize(texts: list[str], *, compounds: bool = True) -> list[list[str]]:
     """Lower-cased, stop words removed, stemmed word lists, as ``bm25s.tokenize``
-    with ``stopwords="nl"`` gives them (``tests/test_lexical.py`` compares).
+    with ``stopwords="nl"`` gives them (``tests/test_lexical.py`` compares), then,
+    with ``compounds``, the stems of each compound's parts (``tuinbed`` -> tuinbed,
+    tuin, bed): the question and the passages must be tokenized alike (an index
+    records which in ``ChunkingSettings.compound_terms``).
 
     Written out because bm25s's tokenizer costs about 0.4 ms a call in
     set-up alone, and a question scores 200 candidate passages.
@@ -46,13 +52,19 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
         _stop_words = frozenset(STOPWORDS_DUTCH)
     stem = _stem().stemWords
-    return [stem([w for w in _WORD.findall(text.lower()) if w not in _stop_words]) for text in texts]
+    out = []
+    for text in texts:
+        words = [w for w in _WORD.findall(text.lower()) if w not in _stop_words]
+        if compounds:
+            words += [part for w in words for part in split_compound(w)]
+        out.append(stem(words))
+    return out
 
 
-def passage_terms(title: str, text: str) -> str:
-    """The terms BM25 sees for a passage: its context (the document's title, the
-    section heading) and its text, space-separated."""
-    return " ".join(tokenize([f"{title}\n{text}"])[0])
+def passage_terms(context: str, text: str, *, compounds: bool = True) -> str:
+    """The terms BM25 sees for a passage: the context lines the model sees in front
+    of it (``chunking.passage_context``: title, section heading) and its text, space-separated."""
+    return " ".join(tokenize([f"{context}\n{text}"], compounds=compounds)[0])
 
 
 def stem_word(word: str) -> str:
