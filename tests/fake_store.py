@@ -24,15 +24,18 @@ class MemoryStore:
     def __init__(self, embedder, documents: list[tuple[str, str, list[str]]]):
         self.root = "memory:"
         self.updated = "2026-12-04T15:30:00+0000"
-        self.config = StoreConfig(embedder.name, embedder.dimension, embedder.prompts, {})
+        self.config = StoreConfig(embedder.name, embedder.dimension, embedder.prompts, {"compound_terms": True})
         self._passages: list[Passage] = []
         records = []
         for source, title, texts in documents:
             records.append((source, title, "", 0, 0, len(self._passages), len(texts)))
+            offset = 0  # passages follow one another in their document's text, a blank line apart
             for text in texts:
-                spans = tuple((m.start() + len(m.group()) - len(m.group().lstrip()), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip())
-                self._passages.append(Passage("", 0, len(text), text, spans, 0, passage_terms(title, text),
+                spans = tuple((offset + m.start() + len(m.group()) - len(m.group().lstrip()), offset + m.end())
+                              for m in _SENTENCE.finditer(text) if m.group().strip())
+                self._passages.append(Passage("", offset, offset + len(text), text, spans, 0, passage_terms(title, text),
                                               id=len(self._passages), source=source, title=title))
+                offset += len(text) + 2
         self.document_records = Documents(records)
         self.passage_count = len(self._passages)
         self._vectors = np.asarray(embedder.embed_passages([p.text for p in self._passages]), np.float32)

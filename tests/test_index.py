@@ -421,3 +421,24 @@ def test_the_report_counts_unchanged_documents_passages_as_reused(fake, corpus, 
     (corpus / "nieuw.txt").write_text("Nieuw\n\nEen korte tekst over de wijkboot.", encoding="utf-8")
     r = build(corpus, tmp_path / "idx").report
     assert (r.passages_embedded, r.passages_reused, r.passages_total) == (1, first.passage_count, first.passage_count + 1)
+
+
+def test_an_index_of_an_earlier_version_ranks_with_todays_defaults_and_is_resplit_for_compound_terms(fake, corpus, tmp_path):
+    from vraagbaak.search import RANKING_VERSION, RankingSettings
+
+    first = build(corpus, tmp_path / "idx")
+    chunking = dict(first.store.config.chunking)
+    del chunking["compound_terms"]  # as written by round 3: no compound parts among its BM25 terms
+    old_weights = dict(RankingSettings(lead_weight=0.5, neighbour_weight=0.3).to_dict(), version=RANKING_VERSION - 1)
+    _edit_config(tmp_path / "idx", chunking=chunking, ranking=old_weights)
+    old = Index.load(tmp_path / "idx")
+    assert old.ranking == RankingSettings()  # an earlier version's weights: today's defaults for every term
+    assert old._searcher.compounds is False  # its questions are tokenized as its passages were
+    assert old.search("wat is preventie?", k=3)  # and it answers
+    fake.embedded.clear()
+    again = build(corpus, tmp_path / "idx")
+    assert again.report.documents_unchanged == 5 and again.report.passages_embedded == 0  # re-split, every vector reused
+    assert again.store.config.chunking["compound_terms"] is True and again._searcher.compounds is True
+    mine = dict(RankingSettings(lead_weight=0.5).to_dict())
+    _edit_config(tmp_path / "idx", ranking=mine)
+    assert Index.load(tmp_path / "idx").ranking == RankingSettings(lead_weight=0.5)  # this version's own record is used

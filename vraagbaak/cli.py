@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -19,7 +20,7 @@ from .embeddings import BACKENDS
 from .errors import VraagbaakError
 from .ocr import OcrSettings
 from .readers import SUFFIXES
-from .search import MODES, RankingSettings, good_matches, hit_to_json, match_words
+from .search import MODES, RankingSettings, hit_to_json, match_words, split_weak
 from .sources import link
 
 __all__ = ["cli"]
@@ -122,7 +123,9 @@ def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, 
     """Ask QUESTION and print the passages that answer it."""
     index = Index.load(index_dir, model=model, model_dir=model_dir, backend=backend)
     found = index.search(question, k=k, mode=mode, source=source, folders=folders, types=types)
-    hits = found if weak else good_matches(found, index.ranking.no_match_similarity)
+    answers, weaker = split_weak(found, index.ranking)
+    flags = {h.id: h.weak for h in answers + weaker}
+    hits = [replace(h, weak=flags[h.id]) for h in found] if weak else answers  # --weak: every hit in ranked order, each marked
     if as_json:
         click.echo(json.dumps([hit_to_json(h, link(h.source, h.page, base=str(corpus_dir))) for h in hits], ensure_ascii=False, indent=1))
         return

@@ -45,6 +45,8 @@ __all__ = [
     "looks_like_contents",
     "good_matches",
     "hit_to_json",
+    "split_weak",
+    "RANKING_VERSION",
 ]
 
 MODES = ("hybrid", "dense", "lexical")
@@ -65,7 +67,12 @@ NO_MATCH_SIMILARITY = 0.83
 STRONG_MATCH_SIMILARITY = 0.87
 
 
-FUSIONS = ("weighted", "rrf")
+FUSIONS = ("weighted", "zscore", "rrf")
+# The version of the ranking rules and defaults below. An index records the
+# settings it was built with; one recorded by another version is ranked with
+# this version's defaults for every term (its recorded weights were chosen
+# for other rules), see ``RankingSettings.recorded``.
+RANKING_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,10 @@ class RankingSettings:
     answer_lexical_weight: float = 0.05  # share of the question's term weight (IDF) a sentence holds, when choosing the answer
     short_sentence: int = 60  # characters: shorter answer sentences are shown with the next one
     answer_tie: float = 0.02  # the sentence before or after joins the answer when its cosine is within this of the answer's
-    no_match_similarity: float = NO_MATCH_SIMILARITY  # below this e5 cosine nothing in the corpus answers
+    no_match_similarity: float = NO_MATCH_SIMILARITY  # from this e5 cosine a hit answers, whatever else (split_weak)
+    no_match_coverage: float = 1.01  # ... or from this share of the question's term weight (IDF) in the passage (> 1: never)
+    no_match_floor: float = 0.0  # ... with at least this cosine
+    version: int = RANKING_VERSION
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,6 +108,15 @@ class RankingSettings:
         """Settings recorded by a build (keys this version does not know are ignored)."""
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+    @classmethod
+    def recorded(cls, values: dict | None) -> "RankingSettings":
+        """The settings to rank an index with, from what its build recorded: those,
+        when this version of the rules recorded them; else this version's defaults
+        (an earlier version's weights fit its own rules, not these)."""
+        if not values or values.get("version") != RANKING_VERSION:
+            return cls()
+        return cls.from_dict(values)
 
 
 @dataclass
@@ -117,6 +136,10 @@ class Hit:
     similarity: float | None = None  # e5 cosine of question and passage (None in lexical mode)
     page: int | None = None  # PDF page of the answer (else of the passage start); None for formats without pages
     also_in: tuple[str, ...] = ()  # other files with the same content (copies), shown once as this hit
+    # The evidence ``split_weak`` weighs (None where the mode has none):
+    best_sentence: float | None = None  # the best e5 cosine of one of its sentences
+    coverage: float | None = None  # share of the question's term weight (IDF) the passage holds (its rare terms found together)
+    weak: bool | None = None  # set by split_weak: a weak match rather than an answer
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -148,6 +171,32 @@ def check_question(question) -> str:
     return question
 
 
+def split_weak(hits: list[Hit], settings: RankingSettings) -> tuple[list[Hit], list[Hit]]:
+    """(answers, weak matches): both ranked from 1 in their own list.
+
+    A hit answers when its e5 cosine reaches ``no_match_similarity``, or when
+    its passage holds at least ``no_match_coverage`` of the question's term
+    weight (its rare terms found together: "tuinbed" and "kost" in "Een
+    tuinbed kost 12 euro per jaar") with a cosine of at least
+    ``no_match_floor``. No answer: nothing in the corpus answers the question
+    well (the weak matches may still be shown, folded). Lexical hits carry no
+    cosine and are all answers. The caller's hits are left as they were; each
+    returned hit says which it is in ``weak``. Calibrated on the answerable
+    questions of every dev set and on off-topic questions (BENCHMARKS.md).
+    """
+    answers, weak = [], []
+    for h in hits:
+        (answers if _answers(h, settings) else weak).append(h)
+    return ([replace(h, rank=rank, weak=False) for rank, h in enumerate(answers, start=1)],
+            [replace(h, rank=rank, weak=True) for rank, h in enumerate(weak, start=1)])
+
+
+def _answers(hit: Hit, settings: RankingSettings) -> bool:
+    if hit.similarity is None or hit.similarity >= settings.no_match_similarity:
+        return True
+    return hit.coverage is not None and hit.coverage >= settings.no_match_coverage and hit.similarity >= settings.no_match_floor
+
+
 def good_matches(hits: list["Hit"], threshold: float = NO_MATCH_SIMILARITY) -> list["Hit"]:
     """The hits strong enough to be answers, ranked 1, 2, 3 … without gaps; [] means nothing in the corpus answers.
 
@@ -161,9 +210,11 @@ def match_words(hit: "Hit", no_match: float = NO_MATCH_SIMILARITY) -> str:
     """How well a hit matches, in words a reader understands (the number stays available as ``hit.similarity``)."""
     if hit.similarity is None:
         return "overeenkomst in woorden"  # lexical mode: BM25 has no scale of its own
+    if hit.weak:
+        return "zwakke overeenkomst"
     if hit.similarity >= max(STRONG_MATCH_SIMILARITY, no_match):
         return "sterke overeenkomst"
-    return "redelijke overeenkomst" if hit.similarity >= no_match else "zwakke overeenkomst"
+    return "redelijke overeenkomst" if hit.similarity >= no_match or hit.weak is False else "zwakke overeenkomst"
 
 
 @dataclass
@@ -205,6 +256,8 @@ class Searcher:
         self._embedder_loader = embedder_loader  # called on the first search that needs the model
         self._embedder: Embedder | None = None
         self._copies: tuple[object, dict[str, str]] = (None, {})  # (the document records it was computed from, copies)
+        # questions are tokenized as the index's passages were (an index of an earlier version has no compound parts)
+        self.compounds = bool((store.config.chunking or {}).get("compound_terms"))
 
     @property
     def embedder(self) -> Embedder:
@@ -226,10 +279,10 @@ class Searcher:
     def warm_up(self) -> None:
         """Do now what the first question would otherwise wait for: load the
         model and run it once (OpenVINO builds its kernels per input shape),
-        and load the stemmer and stop words (measured: the first search took
-        248 ms against 26 ms for the next, 157 ms of it importing bm25s)."""
+        and load the stemmer, stop words and compound word list (measured: the first
+        search took 248 ms against 26 ms for the next, 157 ms of it importing bm25s)."""
         self.embedder.embed_queries([WARM_UP_QUESTION])
-        tokenize([WARM_UP_QUESTION])
+        tokenize([WARM_UP_QUESTION], compounds=self.compounds)
 
     def reuse_from(self, other: "Searcher") -> None:
         """Take over an already loaded model (after an update of the same index)."""
@@ -249,15 +302,16 @@ class Searcher:
         if within is not None and not within:
             return []  # the filters leave no document
         n_answers = k if answers is None else min(answers, k)
-        terms = tokenize([question])[0]
+        terms = tokenize([question], compounds=self.compounds)[0]
         query_vector = None
         if mode != "lexical" or n_answers:  # lexical ranking needs no model; its answers do
             query_vector = self.embedder.embed_queries([question])[0]
         copies = self.copies()
         wanted = k
-        while True:  # copies of a file fold into one hit: ask for more until k distinct ones are found
+        while True:  # copies of a file, and overlapping passages, fold into one hit: ask for more until k distinct ones are found
             found = self._ranked(mode, terms, query_vector, wanted, within)
             kept, also_in = _fold_copies(found, copies)
+            kept = one_per_stretch(kept)
             if len(kept.rows) >= k or len(found.rows) < wanted or mode == "hybrid" or wanted >= 16 * k:
                 break
             wanted *= 2
@@ -360,11 +414,18 @@ class Searcher:
                 Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading,
                     id=f"{p.source}#{p.id}", similarity=sim, page=p.page_at(p.start))
             )
+        weights = self._term_weights(terms) if hits else {}
+        for hit, p in zip(hits, found.passages):
+            hit.coverage = round(_coverage(p.terms, weights), 4) if weights else None
+        if found.sentence_sims is not None:
+            for hit, sentence_sims in zip(hits, found.sentence_sims):
+                hit.best_sentence = round(float(sentence_sims.max()), 4) if len(sentence_sims) else None
         if n_answers and hits:
             sims = found.sentence_sims
             if sims is None:
                 sims = self.store.sentence_similarities(query_vector, found.rows[:n_answers])
-            weights = self._term_weights(terms) if self.settings.answer_lexical_weight else {}
+            if not self.settings.answer_lexical_weight:
+                weights = {}
             for hit, passage, sentence_sims in zip(hits[:n_answers], found.passages, sims):
                 hit.answer_start, hit.answer_end = choose_answer(passage, sentence_sims, self.settings, weights)
                 hit.answer = hit.text[hit.answer_start - hit.start : hit.answer_end - hit.start]
@@ -375,6 +436,15 @@ class Searcher:
         """IDF of each distinct question term in this store (what makes a term telling)."""
         df, n, _ = self.store.lexical_stats(terms)
         return {t: idf(df[t], n) for t in set(terms) if t in df}
+
+
+def _coverage(passage_terms: str, weights: dict[str, float]) -> float:
+    """The share of the question's term weight (IDF of each distinct term) that a passage's terms hold."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    present = set(passage_terms.split())
+    return sum(w for t, w in weights.items() if t in present) / total
 
 
 def _document_extents(records, passages: list[Passage]) -> np.ndarray:
@@ -405,6 +475,21 @@ def looks_like_contents(passage: Passage) -> bool:
     if not any(leader in text for leader in _LEADERS):
         return False  # most passages: a substring test is ten times faster than the expression (measured: 4.8 ms a question)
     return len(_CONTENTS_ENTRY.findall(text)) >= 3
+
+
+def one_per_stretch(found: _Candidates) -> _Candidates:
+    """No two hits share text: a passage that overlaps a higher-ranked one of the
+    same document (neighbours repeat a sentence, ``ChunkingSettings.overlap_sentences``)
+    is dropped, so k hits are k distinct stretches of text. (Merging the two into
+    one hit of two passages was the other choice; BENCHMARKS.md, round 4.)"""
+    kept, taken = [], {}
+    for i, p in enumerate(found.passages):
+        spans = taken.setdefault(p.source, [])
+        if any(p.start < end and start < p.end for start, end in spans):
+            continue
+        spans.append((p.start, p.end))
+        kept.append(i)
+    return found if len(kept) == len(found.passages) else found.keep(np.array(kept, np.int64))
 
 
 def _fold_copies(found: _Candidates, copies: dict[str, str]) -> tuple[_Candidates, dict[int, tuple[str, ...]]]:
@@ -520,6 +605,8 @@ def fuse(features: Features, settings: RankingSettings = RankingSettings()) -> n
         return np.zeros(0, np.float32)
     if settings.fusion == "rrf":
         return _reciprocal_ranks(features, settings)
+    if settings.fusion == "zscore":
+        return _standardised(features, settings)
     if settings.fusion != "weighted":
         raise VraagbaakError(f"unknown fusion {settings.fusion!r}; choose one of {', '.join(FUSIONS)}")
     top = float(features.lexical.max())
@@ -543,6 +630,24 @@ def _contents_last(score: np.ndarray, features: Features) -> np.ndarray:
     if features.contents is None or not features.contents.any():
         return score
     return score - features.contents * (float(score.max() - score.min()) + 1.0)
+
+
+def _standardised(features: Features, settings: RankingSettings) -> np.ndarray:
+    """Each signal standardised over the question's pool (mean 0, standard
+    deviation 1) and weighted, the cosine with weight 1: BM25 then counts as
+    much as its weight says, whatever the spread of e5's cosines or the size of
+    BM25's scores for this question; the lead flag counts in standard deviations."""
+    score = _z(features.dense) + settings.lexical_weight * _z(features.lexical) + settings.sentence_weight * _z(features.best_sentence)
+    score = score + settings.lead_weight * _leads(features, settings)
+    if settings.neighbour_weight and features.neighbour is not None:
+        score = score + settings.neighbour_weight * _z(features.neighbour)
+    return _contents_last(score, features).astype(np.float32)
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, np.float64)
+    sd = values.std()
+    return (values - values.mean()) / sd if sd > 0 else np.zeros_like(values)
 
 
 def _reciprocal_ranks(features: Features, settings: RankingSettings) -> np.ndarray:
