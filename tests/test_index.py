@@ -423,12 +423,13 @@ def test_the_report_counts_unchanged_documents_passages_as_reused(fake, corpus, 
     assert (r.passages_embedded, r.passages_reused, r.passages_total) == (1, first.passage_count, first.passage_count + 1)
 
 
-def test_an_index_of_an_earlier_version_ranks_with_todays_defaults_and_is_resplit_for_compound_terms(fake, corpus, tmp_path):
+def test_an_index_of_an_earlier_version_ranks_with_todays_defaults_and_is_resplit_for_its_terms(fake, corpus, tmp_path):
+    from vraagbaak import ChunkingSettings
     from vraagbaak.search import RANKING_VERSION, RankingSettings
 
     first = build(corpus, tmp_path / "idx")
     chunking = dict(first.store.config.chunking)
-    del chunking["compound_terms"]  # as written by round 3: no compound parts among its BM25 terms
+    del chunking["lexical_terms"]  # as written by round 3: no compound parts among its BM25 terms
     old_weights = dict(RankingSettings(lead_weight=0.5, neighbour_weight=0.3).to_dict(), version=RANKING_VERSION - 1)
     _edit_config(tmp_path / "idx", chunking=chunking, ranking=old_weights)
     old = Index.load(tmp_path / "idx")
@@ -438,7 +439,7 @@ def test_an_index_of_an_earlier_version_ranks_with_todays_defaults_and_is_respli
     fake.embedded.clear()
     again = build(corpus, tmp_path / "idx")
     assert again.report.documents_unchanged == 5 and again.report.passages_embedded == 0  # re-split, every vector reused
-    assert again.store.config.chunking["compound_terms"] is True and again._searcher.compounds is True
+    assert again.store.config.chunking["lexical_terms"] == ChunkingSettings().lexical_terms and again._searcher.compounds is True
     mine = dict(RankingSettings(lead_weight=0.5).to_dict())
     _edit_config(tmp_path / "idx", ranking=mine)
     assert Index.load(tmp_path / "idx").ranking == RankingSettings(lead_weight=0.5)  # this version's own record is used

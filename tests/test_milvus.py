@@ -42,7 +42,7 @@ def test_same_counts_and_same_ranking_as_the_local_store(fake, corpus, tmp_path,
     assert milvus.documents == local.documents and milvus.passage_count == local.passage_count
     for mode in ("hybrid", "dense", "lexical"):
         for question in QUESTIONS:
-            assert signature(milvus.search(question, k=5, mode=mode)) == signature(local.search(question, k=5, mode=mode))
+            assert signature(milvus.search(question, k=5, mode=mode)) == signature(local.search(question, k=5, mode=mode)), (mode, question)
     source = "in-gesprek-over-sociaal-werk.txt"
     hits = milvus.search("wat is preventie?", k=3, source=source)
     assert hits and {h.source for h in hits} == {source}

@@ -33,11 +33,12 @@ class ChunkingSettings:
     max_tokens: int = 512  # the model's limit, prompt and title included
     title_in_passage: bool = True  # embed "title\npassage" rather than the passage alone
     heading_in_passage: bool = True  # and the section heading, where the passage does not begin with it (issue 22)
-    # BM25 indexes each Dutch compound and its parts (lexical.py, compounds.py; issue 37).
-    # An index built before records no such key: the next build splits its documents
-    # again (their vectors are reused by text key) and, until then, questions are
-    # tokenized as its passages were.
-    compound_terms: bool = True
+    # What BM25 indexes of a passage: Snowball stems of its words, and after them
+    # the stems of each Dutch compound's parts (lexical.py, compounds.py; issue 37).
+    # "" = the words only. A new value means new terms: an index built with another
+    # (or by a version without this key) is split again by the next build, its
+    # vectors reused by text key; until then questions are tokenized as its passages were.
+    lexical_terms: str = "stems+compound-parts/wordfreq-3.1.1"
 
     def to_dict(self) -> dict:
         return asdict(self)

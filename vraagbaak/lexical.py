@@ -17,7 +17,7 @@ import numpy as np
 
 from .compounds import split_compound
 
-__all__ = ["K1", "B", "bm25_scores", "idf", "passage_terms", "stem_word", "tokenize"]
+__all__ = ["K1", "B", "PARTS", "bm25_scores", "idf", "passage_terms", "stem_word", "stored_scores", "term_length", "term_list", "tokenize"]
 
 K1, B = 1.5, 0.75  # bm25s's defaults (Lucene variant)
 _stemmer = None
@@ -41,30 +41,52 @@ def tokenize(texts: list[str], *, compounds: bool = True) -> list[list[str]]:
     with ``stopwords="nl"`` gives them (``tests/test_lexical.py`` compares), then,
     with ``compounds``, the stems of each compound's parts (``tuinbed`` -> tuinbed,
     tuin, bed): the question and the passages must be tokenized alike (an index
-    records which in ``ChunkingSettings.compound_terms``).
+    records which in ``ChunkingSettings.lexical_terms``).
 
     Written out because bm25s's tokenizer costs about 0.4 ms a call in
     set-up alone, and a question scores 200 candidate passages.
     """
+    return [words + parts for words, parts in (_analyse(text, compounds) for text in texts)]
+
+
+def _analyse(text: str, compounds: bool) -> tuple[list[str], list[str]]:
+    """(stems of the words, stems of the compounds' parts)."""
     global _stop_words
     if _stop_words is None:
         from bm25s.stopwords import STOPWORDS_DUTCH
 
         _stop_words = frozenset(STOPWORDS_DUTCH)
     stem = _stem().stemWords
-    out = []
-    for text in texts:
-        words = [w for w in _WORD.findall(text.lower()) if w not in _stop_words]
-        if compounds:
-            words += [part for w in words for part in split_compound(w)]
-        out.append(stem(words))
-    return out
+    words = [w for w in _WORD.findall(text.lower()) if w not in _stop_words]
+    parts = [part for w in words for part in split_compound(w)] if compounds else []
+    return stem(words), stem(parts)
+
+
+# In a passage's stored terms the compounds' parts follow the words after this
+# mark (a separator to SQLite FTS5 and to Milvus's analyser, so never a term):
+# a part matches like any term but, like a synonym at the same position
+# (Lucene's BM25 discounts such overlapping tokens from the length by
+# default), does not make the passage longer.
+PARTS = "+"
 
 
 def passage_terms(context: str, text: str, *, compounds: bool = True) -> str:
     """The terms BM25 sees for a passage: the context lines the model sees in front
-    of it (``chunking.passage_context``: title, section heading) and its text, space-separated."""
-    return " ".join(tokenize([f"{context}\n{text}"], compounds=compounds)[0])
+    of it (``chunking.passage_context``: title, section heading) and its text,
+    space-separated, the compounds' parts after ``PARTS``."""
+    words, parts = _analyse(f"{context}\n{text}", compounds)
+    return " ".join(words + ([PARTS, *parts] if parts else []))
+
+
+def term_list(terms: str) -> list[str]:
+    """Every term of a passage's stored terms, parts included (what a question term may match)."""
+    return [t for t in terms.split() if t != PARTS]
+
+
+def term_length(terms: str) -> int:
+    """A passage's length for BM25: its words, not its compounds' parts."""
+    words = terms.split()
+    return words.index(PARTS) if PARTS in words else len(words)
 
 
 def stem_word(word: str) -> str:
@@ -72,12 +94,14 @@ def stem_word(word: str) -> str:
     return _stem().stemWord(word.lower())
 
 
-def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dict[str, int], n: int, mean_length: float) -> np.ndarray:
+def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dict[str, int], n: int, mean_length: float,
+                lengths: list[int] | None = None) -> np.ndarray:
     """BM25 (Lucene variant) of each passage for the query, given corpus statistics.
 
     ``df``: passages containing each term, ``n``: passages in the corpus,
-    ``mean_length``: their mean length in terms. A repeated query term counts
-    each time, as in bm25s and Lucene.
+    ``mean_length``: their mean length in terms; ``lengths``: each passage's
+    length, where it is not its number of terms (``term_length``). A repeated
+    query term counts each time, as in bm25s and Lucene.
     """
     scores = np.zeros(len(passages_terms), np.float32)
     terms = [t for t in query_terms if df.get(t, 0) > 0]
@@ -86,9 +110,15 @@ def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dic
     weight = {t: idf(df[t], n) for t in terms}
     for i, words in enumerate(passages_terms):
         counts = Counter(words)
-        norm = K1 * ((1 - B) + B * len(words) / mean_length)
+        length = len(words) if lengths is None else lengths[i]
+        norm = K1 * ((1 - B) + B * length / mean_length)
         scores[i] = sum(weight[t] * counts[t] / (norm + counts[t]) for t in terms if counts[t])
     return scores
+
+
+def stored_scores(query_terms: list[str], stored: list[str], df: dict[str, int], n: int, mean_length: float) -> np.ndarray:
+    """``bm25_scores`` of passages given their stored terms (``passage_terms``)."""
+    return bm25_scores(query_terms, [term_list(t) for t in stored], df, n, mean_length, [term_length(t) for t in stored])
 
 
 def idf(df: int, n: int) -> float:

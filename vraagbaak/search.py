@@ -25,7 +25,7 @@ import numpy as np
 
 from .embeddings import DEFAULT_MODEL, Embedder, backend_choice
 from .errors import IndexLoadError, VraagbaakError, build_command
-from .lexical import idf, tokenize
+from .lexical import idf, term_list, tokenize
 from .stores.base import Passage, StoreReader
 
 __all__ = [
@@ -257,7 +257,7 @@ class Searcher:
         self._embedder: Embedder | None = None
         self._copies: tuple[object, dict[str, str]] = (None, {})  # (the document records it was computed from, copies)
         # questions are tokenized as the index's passages were (an index of an earlier version has no compound parts)
-        self.compounds = bool((store.config.chunking or {}).get("compound_terms"))
+        self.compounds = bool((store.config.chunking or {}).get("lexical_terms"))
 
     @property
     def embedder(self) -> Embedder:
@@ -401,7 +401,8 @@ class Searcher:
         rows = self.store.lexical_candidates(terms, max(k, self.settings.dense_candidates), within)
         found = self._live(rows, np.zeros(len(rows), np.float32), None)
         found.scores = self.store.bm25(terms, found.rows, found.passages)
-        order = [i for i in np.argsort(-found.scores, kind="stable")[:k] if found.scores[i] > 0]
+        # equal scores in row order, not in the order a store found its candidates: every store ranks alike
+        order = [i for i in np.lexsort((found.rows, -found.scores))[:k] if found.scores[i] > 0]
         return found.keep(np.array(order, dtype=np.int64))
 
     # ------------------------------------------------------------- answers
@@ -443,7 +444,7 @@ def _coverage(passage_terms: str, weights: dict[str, float]) -> float:
     total = sum(weights.values())
     if not total:
         return 0.0
-    present = set(passage_terms.split())
+    present = set(term_list(passage_terms))
     return sum(w for t, w in weights.items() if t in present) / total
 
 
