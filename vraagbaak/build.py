@@ -525,13 +525,14 @@ def resplit_note(old: dict, new: dict, passages: int) -> str:
     chunking setting, or one an earlier version did not have): every document is
     read and split again, and only texts that changed are embedded anew."""
     changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    # Measured (BENCHMARKS.md, round 4): reading and splitting costs about 1 s per
-    # 1,000 passages on 2 cores; an earlier version's index re-embeds only the
-    # opening passages whose context changed (3% of the FAQ set's passages).
-    minutes = passages / 1000 / 60
-    return (f"note: the index was built with other passage settings ({', '.join(changed)}); every document is split again "
-            f"and the vectors of unchanged texts are reused (about {max(1, round(minutes))} min for {passages:,} passages "
-            f"on 2 cores, more where texts changed; about 20 min per million passages, plus embedding the changed ones). "
+    # Measured (BENCHMARKS.md, round 4): reading and splitting again took 31 s of
+    # CPU for law-text's 9,567 passages (3.3 ms a passage; two processes split);
+    # round 3's indexes re-embedded 0.2-12% of their passages (opening passages
+    # whose title or heading is no longer put in front twice).
+    minutes = passages * 0.0033 / 2 / 60
+    return (f"note: the index was built with other passage settings ({', '.join(changed)}); every document is read and split "
+            f"again, and the vectors of unchanged texts are reused: about {max(1, round(minutes))} min for {passages:,} passages "
+            f"on 2 cores (about 30 min a million), plus embedding the passages whose text changed. "
             f"The old index answers until the new one is complete.")
 
 

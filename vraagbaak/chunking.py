@@ -38,7 +38,7 @@ class ChunkingSettings:
     # "" = the words only. A new value means new terms: an index built with another
     # (or by a version without this key) is split again by the next build, its
     # vectors reused by text key; until then questions are tokenized as its passages were.
-    lexical_terms: str = "stems+compound-parts/wordfreq-3.1.1"
+    lexical_terms: str = "stems+compound-parts/wordfreq-3.1.1/zipf-3"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -39,9 +39,10 @@ SOURCE = "wordfreq-3.1.1-nl-large"  # recorded with the index's terms: another l
 MIN_HEAD = 3  # letters of the last part: bed, wet, dak
 MIN_MODIFIER = 4  # letters of a part before it: "man"+"tel"+"zorg" is no way to write mantelzorg
 # wordfreq's large list goes down to Zipf 1 (once in 100 million words), where
-# typos, names and fragments live ("toes", "verl"); a part must be a word
-# read at least about once in three million (Zipf 2.5).
-MIN_FREQUENCY = 10 ** (2.5 - 9)
+# typos, abbreviations and fragments live ("toes", "uitg", "regis"); a part
+# must be a common word: read at least once in a million words (Zipf 3, the
+# usual bound of a "known" word in word-frequency norms such as SUBTLEX).
+MIN_FREQUENCY = 10 ** (3 - 9)
 MAX_LETTERS = 40  # longer "words" are codes or URLs, not compounds
 LINKS = ("", "s", "e", "en")  # the linking sounds of Dutch compounds ("tussenklanken")
 
@@ -53,6 +54,9 @@ _NOT_A_MODIFIER = frozenset(
     "aan achter af bij binnen boven buiten door her in langs mee mis na neer om on ont onder op over samen tegen terug "
     "toe uit ver voor voorbij weg".split()
 )
+# Function words the stop list (bm25s's 101 Dutch words) leaves out: no part
+# of a compound either (gemeenten is no gemeen+ten, register no regis+ter).
+_FUNCTION_WORDS = frozenset("den des dus erg even heel hen jij jou jouw nee per pas ten ter toch wel wij zeer".split())
 _NOT_A_HEAD = frozenset("atie baar dom ers heid ing isme iteit lijk ling loos schap zaam".split())
 
 _lock = threading.Lock()
@@ -67,7 +71,7 @@ def vocabulary() -> dict[str, float]:
             from bm25s.stopwords import STOPWORDS_DUTCH
             from wordfreq import get_frequency_dict
 
-            stop = frozenset(STOPWORDS_DUTCH)
+            stop = frozenset(STOPWORDS_DUTCH) | _FUNCTION_WORDS
             _words = {w: f for w, f in get_frequency_dict("nl", "large").items()
                       if f >= MIN_FREQUENCY and len(w) >= MIN_HEAD and w.isalpha() and w not in stop}
     return _words

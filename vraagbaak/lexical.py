@@ -17,7 +17,8 @@ import numpy as np
 
 from .compounds import split_compound
 
-__all__ = ["K1", "B", "PARTS", "bm25_scores", "idf", "passage_terms", "stem_word", "stored_scores", "term_length", "term_list", "tokenize"]
+__all__ = ["K1", "B", "PARTS", "bm25_scores", "idf", "passage_terms", "question_terms", "stem_word", "stored_scores", "term_length",
+           "term_list", "tokenize"]
 
 K1, B = 1.5, 0.75  # bm25s's defaults (Lucene variant)
 _stemmer = None
@@ -47,6 +48,24 @@ def tokenize(texts: list[str], *, compounds: bool = True) -> list[list[str]]:
     set-up alone, and a question scores 200 candidate passages.
     """
     return [words + parts for words, parts in (_analyse(text, compounds) for text in texts)]
+
+
+def question_terms(question: str, *, compounds: bool = True, passages_holding=None) -> list[str]:
+    """A question's terms: the stems of its words and, for a compound the index
+    does not hold (``passages_holding(stems)`` -> {stem: passages holding it}),
+    its parts. A compound the corpus holds matches itself; its parts would
+    only add weight to a subject every passage about it shares
+    ("softwarecatalogus" in a report on the Softwarecatalogus) at the cost
+    of the question's other words. The passages hold their compounds' parts
+    (``passage_terms``), so "hulp bij schulden" still finds schuldhulpverlening."""
+    words, _ = _analyse(question, False)
+    if not compounds:
+        return words
+    lowered = [w for w in _WORD.findall(question.lower()) if w not in _stop_words]
+    split = [(stem, split_compound(w)) for w, stem in zip(lowered, words)]
+    split = [(stem, parts) for stem, parts in split if parts]
+    held = passages_holding([stem for stem, _ in split]) if split and passages_holding else {}
+    return words + [part for stem, parts in split if not held.get(stem) for part in _stem().stemWords(list(parts))]
 
 
 def _analyse(text: str, compounds: bool) -> tuple[list[str], list[str]]:

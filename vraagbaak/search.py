@@ -25,7 +25,7 @@ import numpy as np
 
 from .embeddings import DEFAULT_MODEL, Embedder, backend_choice
 from .errors import IndexLoadError, VraagbaakError, build_command
-from .lexical import idf, term_list, tokenize
+from .lexical import idf, question_terms, term_list, tokenize
 from .stores.base import Passage, StoreReader
 
 __all__ = [
@@ -302,7 +302,7 @@ class Searcher:
         if within is not None and not within:
             return []  # the filters leave no document
         n_answers = k if answers is None else min(answers, k)
-        terms = tokenize([question], compounds=self.compounds)[0]
+        terms = question_terms(question, compounds=self.compounds, passages_holding=lambda stems: self.store.lexical_stats(stems)[0])
         query_vector = None
         if mode != "lexical" or n_answers:  # lexical ranking needs no model; its answers do
             query_vector = self.embedder.embed_queries([question])[0]
