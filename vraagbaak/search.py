@@ -311,7 +311,7 @@ class Searcher:
         while True:  # copies of a file, and overlapping passages, fold into one hit: ask for more until k distinct ones are found
             found = self._ranked(mode, terms, query_vector, wanted, within)
             kept, also_in = _fold_copies(found, copies)
-            kept = one_per_stretch(kept)
+            kept = self._one_per_stretch(kept, query_vector)
             if len(kept.rows) >= k or len(found.rows) < wanted or mode == "hybrid" or wanted >= 16 * k:
                 break
             wanted *= 2
@@ -345,6 +345,26 @@ class Searcher:
         return self._copies[1]
 
     # ------------------------------------------------------------- ranking
+
+    def _one_per_stretch(self, found: _Candidates, query_vector) -> _Candidates:
+        """``one_per_stretch`` on the candidates: joined passages become one candidate,
+        with the sentence cosines of both (to choose the answer from)."""
+        kept, joined = one_per_stretch(found.passages)
+        if not joined:
+            return found if len(kept) == len(found.passages) else found.keep(np.array(kept, np.int64))
+        sims = found.sentence_sims
+        if sims is None and query_vector is not None:
+            sims = self.store.sentence_similarities(query_vector, found.rows)
+        out = found.keep(np.array(kept, np.int64))
+        out.sentence_sims = None if sims is None else [sims[i] for i in kept]
+        for n, i in enumerate(kept):
+            if i in joined:
+                a, b = found.passages[i], found.passages[joined[i]]
+                out.passages[n] = _join(a, b)
+                if sims is not None:
+                    by_span = dict(zip(b.sentences, sims[joined[i]].tolist())) | dict(zip(a.sentences, sims[i].tolist()))
+                    out.sentence_sims[n] = np.array([by_span[span] for span in out.passages[n].sentences], np.float32)
+        return out
 
     def _dense(self, query_vector, k, within) -> _Candidates:
         scores, rows = self.store.dense_search(query_vector, k, within)
@@ -478,19 +498,34 @@ def looks_like_contents(passage: Passage) -> bool:
     return len(_CONTENTS_ENTRY.findall(text)) >= 3
 
 
-def one_per_stretch(found: _Candidates) -> _Candidates:
-    """No two hits share text: a passage that overlaps a higher-ranked one of the
-    same document (neighbours repeat a sentence, ``ChunkingSettings.overlap_sentences``)
-    is dropped, so k hits are k distinct stretches of text. (Merging the two into
-    one hit of two passages was the other choice; BENCHMARKS.md, round 4.)"""
-    kept, taken = [], {}
-    for i, p in enumerate(found.passages):
-        spans = taken.setdefault(p.source, [])
-        if any(p.start < end and start < p.end for start, end in spans):
+def one_per_stretch(passages: list[Passage]) -> tuple[list[int], dict[int, int]]:
+    """No two hits share text (neighbours repeat a sentence, ``ChunkingSettings.overlap_sentences``).
+    Walking the ranked passages: one that overlaps a higher-ranked one of its
+    document joins it, when that one has not been joined yet (a hit is at most
+    two passages long); else it is dropped. Returns the positions kept, in
+    order, and kept position -> the position that joins it."""
+    kept, joined, taken = [], {}, {}
+    for i, p in enumerate(passages):
+        stretches = taken.setdefault(p.source, [])
+        overlap = next((n for n, (start, end, _) in enumerate(stretches) if p.start < end and start < p.end), None)
+        if overlap is None:
+            stretches.append((p.start, p.end, i))
+            kept.append(i)
             continue
-        spans.append((p.start, p.end))
-        kept.append(i)
-    return found if len(kept) == len(found.passages) else found.keep(np.array(kept, np.int64))
+        start, end, first = stretches[overlap]
+        if first not in joined:
+            joined[first] = i
+            stretches[overlap] = (min(start, p.start), max(end, p.end), first)
+    return kept, joined
+
+
+def _join(a: Passage, b: Passage) -> Passage:
+    """One passage spanning two overlapping passages of a document (``a`` ranked higher: its id, heading and terms)."""
+    first, second = (a, b) if a.start <= b.start else (b, a)
+    text = first.text if second.end <= first.end else first.text + second.text[first.end - second.start :]
+    return replace(a, start=first.start, end=max(first.end, second.end), text=text, heading=first.heading,
+                   sentences=tuple(sorted(set(a.sentences) | set(b.sentences))),
+                   pages=tuple(sorted(dict(first.pages + second.pages).items())))
 
 
 def _fold_copies(found: _Candidates, copies: dict[str, str]) -> tuple[_Candidates, dict[int, tuple[str, ...]]]:
