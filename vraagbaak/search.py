@@ -8,8 +8,12 @@ Three modes share one result type:
   passages richest in the question's rare terms, ranked by ``fuse`` (the
   cosine plus small bounded bonuses for BM25, the best single sentence, the
   passages beside it and a short document's opening passage; or
-  reciprocal-rank fusion), with weights chosen by cross-validation over dev
-  sets of different shapes (BENCHMARKS.md).
+  reciprocal-rank fusion, or the signals standardised per question), with
+  weights chosen by cross-validation over dev sets of different shapes
+  (BENCHMARKS.md).
+
+Overlapping passages of a document become one hit (``one_per_stretch``), and
+``split_weak`` divides a result list into answers and weak matches.
 
 A question touches only what it needs: the store's nearest passages and
 lexical candidates, then the texts, sentence vectors and BM25 scores of those
@@ -46,6 +50,7 @@ __all__ = [
     "good_matches",
     "hit_to_json",
     "split_weak",
+    "one_per_stretch",
     "RANKING_VERSION",
 ]
 
