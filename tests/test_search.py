@@ -5,8 +5,8 @@ import pytest
 
 from vraagbaak import ChunkingSettings, Index, VraagbaakError
 from fake_store import MemoryStore
-from vraagbaak.search import (NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, good_matches,
-                              looks_like_contents, split_weak)
+from vraagbaak.search import (NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, split_weak,
+                              looks_like_contents)
 from vraagbaak.stores import Passage
 
 SETTINGS = RankingSettings()
@@ -68,13 +68,15 @@ def _hit(similarity):
     return Hit(1, similarity or 0, "a.txt", "A", "tekst", 0, 5, similarity=similarity)
 
 
-def test_good_matches_turns_away_weak_hits():
+def test_split_weak_turns_away_weak_hits():
     strong, weak = _hit(NO_MATCH_SIMILARITY + 0.01), _hit(NO_MATCH_SIMILARITY - 0.01)
-    assert good_matches([strong, weak]) == [strong]
-    assert good_matches([weak]) == []
+    answer, weaker = replace(strong, weak=False), replace(weak, weak=True)  # each hit returned says which it is
+    assert split_weak([strong, weak], SETTINGS) == ([answer], [weaker])
+    assert split_weak([weak], SETTINGS) == ([], [weaker])
     lexical = _hit(None)
-    assert good_matches([lexical]) == [lexical]  # lexical mode has no cosine to judge
-    assert good_matches([]) == []
+    assert split_weak([lexical], SETTINGS) == ([replace(lexical, weak=False)], [])  # lexical mode has no cosine to judge
+    assert split_weak([], SETTINGS) == ([], [])
+    assert split_weak([strong], RankingSettings(no_match_similarity=0.99)) == ([], [replace(strong, weak=True)])  # the index's own threshold
 
 
 def _passage(text, heading=""):

@@ -28,8 +28,9 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from .embeddings import DEFAULT_MODEL, Embedder, backend_choice
-from .errors import IndexLoadError, VraagbaakError, build_command
+from .errors import IndexLoadError, VraagbaakError
 from .lexical import idf, question_terms, term_list, tokenize
+from .stores import build_command
 from .stores.base import Passage, StoreReader
 
 __all__ = [
@@ -47,10 +48,10 @@ __all__ = [
     "choose_answer",
     "fuse",
     "looks_like_contents",
-    "good_matches",
     "hit_to_json",
     "split_weak",
     "one_per_stretch",
+    "join_passages",
     "RANKING_VERSION",
 ]
 
@@ -208,15 +209,6 @@ def _answers(hit: Hit, settings: RankingSettings) -> bool:
     return hit.coverage is not None and hit.coverage >= settings.no_match_coverage and hit.similarity >= settings.no_match_floor
 
 
-def good_matches(hits: list["Hit"], threshold: float = NO_MATCH_SIMILARITY) -> list["Hit"]:
-    """The hits strong enough to be answers, ranked 1, 2, 3 … without gaps; [] means nothing in the corpus answers.
-
-    Lexical hits carry no cosine and are all kept.
-    """
-    good = [h for h in hits if h.similarity is None or h.similarity >= threshold]
-    return [replace(h, rank=rank) for rank, h in enumerate(good, start=1)]
-
-
 def match_words(hit: "Hit", no_match: float = NO_MATCH_SIMILARITY) -> str:
     """How well a hit matches, in words a reader understands (the number stays available as ``hit.similarity``)."""
     if hit.similarity is None:
@@ -371,7 +363,7 @@ class Searcher:
         for n, i in enumerate(kept):
             if i in joined:
                 a, b = found.passages[i], found.passages[joined[i]]
-                out.passages[n] = _join(a, b)
+                out.passages[n] = join_passages(a, b)
                 if sims is not None:
                     by_span = dict(zip(b.sentences, sims[joined[i]].tolist())) | dict(zip(a.sentences, sims[i].tolist()))
                     out.sentence_sims[n] = np.array([by_span[span] for span in out.passages[n].sentences], np.float32)
@@ -530,7 +522,7 @@ def one_per_stretch(passages: list[Passage]) -> tuple[list[int], dict[int, int]]
     return kept, joined
 
 
-def _join(a: Passage, b: Passage) -> Passage:
+def join_passages(a: Passage, b: Passage) -> Passage:
     """One passage spanning two overlapping passages of a document (``a`` ranked higher: its id, heading and terms)."""
     first, second = (a, b) if a.start <= b.start else (b, a)
     text = first.text if second.end <= first.end else first.text + second.text[first.end - second.start :]
