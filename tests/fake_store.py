@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from vraagbaak.lexical import bm25_scores, idf, passage_terms
+from vraagbaak.lexical import idf, passage_terms, stored_scores, term_length, term_list
 from vraagbaak.stores.base import DocumentRecord, Documents, Passage, StoreConfig
 
 _SENTENCE = re.compile(r"[^.]+(?:\.|$)")
@@ -24,15 +24,18 @@ class MemoryStore:
     def __init__(self, embedder, documents: list[tuple[str, str, list[str]]]):
         self.root = "memory:"
         self.updated = "2026-12-04T15:30:00+0000"
-        self.config = StoreConfig(embedder.name, embedder.dimension, embedder.prompts, {})
+        self.config = StoreConfig(embedder.name, embedder.dimension, embedder.prompts, {"lexical_terms": "compounds"})
         self._passages: list[Passage] = []
         records = []
         for source, title, texts in documents:
             records.append(DocumentRecord(source, title, "", 0, 0, len(self._passages), len(texts)))
+            offset = 0  # passages follow one another in their document's text, a blank line apart
             for text in texts:
-                spans = tuple((m.start() + len(m.group()) - len(m.group().lstrip()), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip())
-                self._passages.append(Passage("", 0, len(text), text, spans, 0, passage_terms(title, text),
+                spans = tuple((offset + m.start() + len(m.group()) - len(m.group().lstrip()), offset + m.end())
+                              for m in _SENTENCE.finditer(text) if m.group().strip())
+                self._passages.append(Passage("", offset, offset + len(text), text, spans, 0, passage_terms(title, text),
                                               id=len(self._passages), source=source, title=title))
+                offset += len(text) + 2
         self.document_records = Documents(records)
         self.passage_count = len(self._passages)
         self._vectors = np.asarray(embedder.embed_passages([p.text for p in self._passages]), np.float32)
@@ -67,9 +70,9 @@ class MemoryStore:
         return self._vectors[rows] @ np.asarray(query, np.float32) if len(rows) else np.zeros(0, np.float32)
 
     def lexical_stats(self, terms):
-        df = {t: sum(t in p.terms.split() for p in self._passages) for t in set(terms)}
+        df = {t: sum(t in term_list(p.terms) for p in self._passages) for t in set(terms)}
         n = len(self._passages)
-        return {t: c for t, c in df.items() if c}, n, sum(len(p.terms.split()) for p in self._passages) / n
+        return {t: c for t, c in df.items() if c}, n, sum(term_length(p.terms) for p in self._passages) / n
 
     def lexical_candidates(self, terms, limit: int, within=None, *, pool: bool = False) -> np.ndarray:
         df, n, _ = self.lexical_stats(terms)
@@ -80,7 +83,7 @@ class MemoryStore:
 
     def bm25(self, terms, rows, passages) -> np.ndarray:
         df, n, mean_length = self.lexical_stats(terms)
-        return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
+        return stored_scores(terms, [p.terms for p in passages], df, n, mean_length)
 
     def passages(self, rows) -> list[Passage | None]:
         return [self._passages[int(r)] for r in rows]

@@ -456,3 +456,25 @@ def test_a_renamed_moved_or_copied_file_reuses_its_vectors(fake, corpus, tmp_pat
     renamed = [p for p in live_passages(index) if p.source == "hernoemd.txt"]
     assert renamed and all(np.array_equal(index.store.passage_vector(p.id), old_vectors[p.text]) for p in renamed)
     assert index.search("sociaal werk", k=3, source="hernoemd.txt")
+
+
+def test_an_index_of_an_earlier_version_ranks_with_todays_defaults_and_is_resplit_for_its_terms(fake, corpus, tmp_path):
+    from vraagbaak import ChunkingSettings
+    from vraagbaak.search import RANKING_VERSION, RankingSettings
+
+    first = build(corpus, tmp_path / "idx")
+    chunking = dict(first.store.config.chunking)
+    del chunking["lexical_terms"]  # as written by round 3: no compound parts among its BM25 terms
+    old_weights = dict(RankingSettings(lead_weight=0.5, neighbour_weight=0.3).to_dict(), version=RANKING_VERSION - 1)
+    _edit_config(tmp_path / "idx", chunking=chunking, ranking=old_weights)
+    old = Index.load(tmp_path / "idx")
+    assert old.ranking == RankingSettings()  # an earlier version's weights: today's defaults for every term
+    assert old._searcher.compounds is False  # its questions are tokenized as its passages were
+    assert old.search("wat is preventie?", k=3)  # and it answers
+    fake.embedded.clear()
+    again = build(corpus, tmp_path / "idx")
+    assert again.report.documents_unchanged == 5 and again.report.passages_embedded == 0  # re-split, every vector reused
+    assert again.store.config.chunking["lexical_terms"] == ChunkingSettings().lexical_terms and again._searcher.compounds is True
+    mine = dict(RankingSettings(lead_weight=0.5).to_dict())
+    _edit_config(tmp_path / "idx", ranking=mine)
+    assert Index.load(tmp_path / "idx").ranking == RankingSettings(lead_weight=0.5)  # this version's own record is used

@@ -85,57 +85,27 @@ def test_our_tokenizer_is_bm25s_tokenizer():
     texts += [p.read_text(encoding="utf-8") for p in sorted((SHARED / "eval" / "rijksoverheid-faq" / "corpus").glob("*.txt"))[:100]]
     texts += ["De wijken en het werken", "Ça va? Één-op-één, 12,5% van de 2e groep; e-mail: a@b.nl", ""]
     expected = bm25s.tokenize(texts, stopwords="nl", stemmer=_stem(), return_ids=False, show_progress=False)
-    assert tokenize(texts) == [list(t) for t in expected]
+    assert tokenize(texts, compounds=False) == [list(t) for t in expected]
 
 
-def test_the_pool_reads_the_rarest_terms_within_the_budget():
-    from collections import Counter
+def test_a_compound_brings_its_parts_and_a_common_word_stays_whole():
+    from vraagbaak.compounds import split_compound
 
-    from vraagbaak.stores.local import rarest_within
-
-    df = {"zvw": 3, "toeslag": 40, "gemeente": 900, "zorg": 300}
-    counts = Counter({"gemeente": 1, "zvw": 2, "zorg": 1, "toeslag": 1})
-    assert rarest_within(counts, df, 1_000) == Counter({"zvw": 2, "toeslag": 1, "zorg": 1})  # 3 + 40 + 300; + 900 would pass it
-    assert rarest_within(counts, df, 342) == Counter({"zvw": 2, "toeslag": 1})
-    assert rarest_within(counts, df, 2) == Counter()  # even the rarest list is too long: no lexical candidates
-
-
-def test_a_local_pool_leaves_out_common_terms_and_lexical_mode_does_not(fake, tmp_path):
-    from vraagbaak import Index
-    from vraagbaak.stores.local import FolderLocation, StoreSettings
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for i in range(30):
-        (corpus / f"wijk-{i:02}.txt").write_text(f"De gemeente werkt in wijk {i} aan de buurt.\n", encoding="utf-8")
-    (corpus / "regeling.txt").write_text("De gemeente herziet de Zvw-bijdrage jaarlijks.\n", encoding="utf-8")
-    Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
-    store = Index.load(FolderLocation(tmp_path / "idx", StoreSettings(lexical_pool_postings=10))).store
-    terms = tokenize(["wat doet de gemeente met de zvw-bijdrage?"])[0]
-    df, _, _ = store.lexical_stats(terms)
-    common = tokenize(["gemeente"])[0][0]
-    assert df[common] == 31 and sorted(df.values()) == [1, 1, 31]  # one common term, two rare ones
-    regeling = store.document_records["regeling.txt"].first_row
-    pool = store.lexical_candidates(terms, 100, pool=True)
-    assert list(pool) == [regeling]  # only the rare terms' lists were read
-    assert len(store.lexical_candidates(terms, 100)) == 31  # lexical mode reads every list
+    assert split_compound("tuinbed") == ("tuin", "bed")
+    assert split_compound("zorgverzekeringswet") == ("zorgverzekering", "wet")  # linking s dropped
+    assert split_compound("schuldhulpverlening") == ("schuld", "hulpverlening")
+    for word in ("verzekering", "uitkering", "aanvraag", "vriendelijk", "preventie", "kinderen", "12345678"):
+        assert split_compound(word) == (), word  # common words, particles and suffixes are no parts
+    plain, split = tokenize(["Een tuinbed kost"], compounds=False)[0], tokenize(["Een tuinbed kost"])[0]
+    assert split == plain + tokenize(["tuin bed"], compounds=False)[0]  # the compound stays, its parts follow
 
 
-def test_a_reader_reads_each_term_count_once(fake, tmp_path, monkeypatch):
-    from vraagbaak import Index
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.txt").write_text("De gemeente herziet de Zvw-bijdrage jaarlijks.\n", encoding="utf-8")
-    store = Index.build(corpus, tmp_path / "idx", model="fake", progress=False).store
-    asked = []
-    query = store._query
-    monkeypatch.setattr(store, "_query", lambda sql, params=(): asked.append(params) or query(sql, params))
-    terms = tokenize(["herziet de gemeente de zvw-bijdrage?"])[0]
-    first = store.lexical_stats(terms)
-    assert store.lexical_stats(terms) == first and store.lexical_stats(terms + ["onbekend"])[0] == first[0]
-    assert sorted(p[0] for p in asked) == sorted(set(terms) | {"onbekend"})  # one lookup a term, known or not
-    from vraagbaak.stores import local
-
-    monkeypatch.setattr(local, "_DF_CACHE_TERMS", 0)  # a full cache starts afresh, and still counts right
-    assert store.lexical_stats(terms) == first and len(store._df) == len(set(terms))
+def test_a_compound_question_finds_its_passage_through_bm25():
+    docs = ["Een tuinbed huur je bij de volkstuinvereniging.",
+            "In de tuin achter het buurthuis staat een bank.",
+            "Het bed in de logeerkamer is opgemaakt."] + DOCS
+    question = "Waar kan ik een bed in de tuin huren?"
+    scores = ours(docs, question)
+    assert int(np.argmax(scores)) == 0 and scores[0] > 1.5 * sorted(scores)[-2]  # it holds tuin, bed and huur
+    plain = set(tokenize([docs[0]], compounds=False)[0])
+    assert {"tuin", "bed"}.isdisjoint(plain)  # without the compound's parts only "huur" would match

@@ -1,7 +1,9 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from vraagbaak import Index, VraagbaakError
+from vraagbaak import ChunkingSettings, Index, VraagbaakError
 from fake_store import MemoryStore
 from vraagbaak.search import (NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, split_weak,
                               looks_like_contents)
@@ -68,12 +70,13 @@ def _hit(similarity):
 
 def test_split_weak_turns_away_weak_hits():
     strong, weak = _hit(NO_MATCH_SIMILARITY + 0.01), _hit(NO_MATCH_SIMILARITY - 0.01)
-    assert split_weak([strong, weak], SETTINGS) == ([strong], [weak])
-    assert split_weak([weak], SETTINGS) == ([], [weak])
+    answer, weaker = replace(strong, weak=False), replace(weak, weak=True)  # each hit returned says which it is
+    assert split_weak([strong, weak], SETTINGS) == ([answer], [weaker])
+    assert split_weak([weak], SETTINGS) == ([], [weaker])
     lexical = _hit(None)
-    assert split_weak([lexical], SETTINGS) == ([lexical], [])  # lexical mode has no cosine to judge
+    assert split_weak([lexical], SETTINGS) == ([replace(lexical, weak=False)], [])  # lexical mode has no cosine to judge
     assert split_weak([], SETTINGS) == ([], [])
-    assert split_weak([strong], RankingSettings(no_match_similarity=0.99)) == ([], [strong])  # the index's own threshold
+    assert split_weak([strong], RankingSettings(no_match_similarity=0.99)) == ([], [replace(strong, weak=True)])  # the index's own threshold
 
 
 def _passage(text, heading=""):
@@ -250,3 +253,34 @@ def test_a_point_made_over_two_sentences_is_shown_whole():
     assert choose_answer(passage, np.array([0.70, 0.85, 0.86], np.float32), settings) == (68, len(text))  # the one before joins too
     assert choose_answer(passage, np.array([0.845, 0.85, 0.86], np.float32), settings) == (68, len(text))  # the closer of the two
     assert choose_answer(passage, np.array([0.80, 0.86, 0.70], np.float32), settings) == (68, 94)  # both clearly further: one
+
+
+def test_split_weak_weighs_the_cosine_and_the_questions_rare_terms_found_together():
+    settings = RankingSettings(no_match_similarity=0.83, no_match_coverage=0.6, no_match_floor=0.78)
+    close = Hit(1, 0.9, "a.txt", "A", "t", 0, 1, similarity=0.85, coverage=0.1)
+    rare_terms = Hit(2, 0.8, "b.txt", "B", "t", 0, 1, similarity=0.81, coverage=0.7)  # "Een tuinbed kost 12 euro per jaar"
+    far = Hit(3, 0.7, "c.txt", "C", "t", 0, 1, similarity=0.75, coverage=0.9)  # the words, but about something else
+    weak = Hit(4, 0.7, "d.txt", "D", "t", 0, 1, similarity=0.81, coverage=0.2)
+    answers, weaker = split_weak([close, rare_terms, far, weak], settings)
+    assert [(h.source, h.rank, h.weak) for h in answers] == [("a.txt", 1, False), ("b.txt", 2, False)]
+    assert [(h.source, h.rank, h.weak) for h in weaker] == [("c.txt", 1, True), ("d.txt", 2, True)]
+    assert close.rank == 1 and close.weak is None  # the caller's hits are left as they were
+    lexical = Hit(1, 3.2, "e.txt", "E", "t", 0, 1)
+    assert split_weak([lexical], settings) == ([replace(lexical, weak=False)], [])  # no cosine to judge
+    assert split_weak([], settings) == ([], [])
+
+
+def test_overlapping_passages_give_one_hit(fake, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    sentences = [f"Zin {i} gaat over het onderwerp {'preventie' if i in (7, 8, 9) else 'iets anders'}." for i in range(40)]
+    (corpus / "lang.txt").write_text("Een lang stuk\n\n" + " ".join(sentences), encoding="utf-8")
+    (corpus / "kort.txt").write_text("Kort\n\nPreventie voorkomt problemen.", encoding="utf-8")
+    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False, settings=ChunkingSettings(target_chars=150, max_chars=300))
+    passages = index.store.document_passages("lang.txt")
+    assert any(a.end > b.start for a, b in zip(passages, passages[1:]))  # neighbours share a sentence
+    for mode in ("hybrid", "dense", "lexical"):
+        hits = index.search("preventie onderwerp", k=6, mode=mode)
+        assert len(hits) == 6, mode  # still k hits: k distinct stretches
+        same = [h for h in hits if h.source == "lang.txt"]
+        assert all(a.end <= b.start or b.end <= a.start for i, a in enumerate(same) for b in same[i + 1:]), mode

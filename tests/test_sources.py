@@ -97,4 +97,6 @@ def test_identical_files_show_a_passage_once_with_the_other_files(fake, corpus, 
         assert folded and all({h.source, *h.also_in} == pair for h in folded), mode  # one hit stands for both files
         assert all(not h.also_in for h in hits if h.source not in pair)
     only_copy = index.search("wat is preventie?", k=3, folders=["archief"])
-    assert {h.source for h in only_copy} == {"archief/kopie.txt"} and len(only_copy) == 3  # a filter to the copy still finds it
+    assert {h.source for h in only_copy} == {"archief/kopie.txt"}  # a filter to the copy still finds it
+    passages = index.store.document_passages("archief/kopie.txt")
+    assert len(only_copy) == 3 or all(any(p.start < h.end and h.start < p.end for h in only_copy) for p in passages)  # k, or all of it

@@ -38,9 +38,9 @@ class Index:
         # The index's own backend unless told otherwise (one this version no longer
         # has: the default, which check_embedder then refuses with a rebuild line).
         backend = backend or backend_choice(store.config.backend)
-        # The ranking the index records unless told otherwise (an index of an earlier version: the defaults).
-        recorded = store.config.ranking
-        ranking = ranking or (RankingSettings.from_dict(recorded) if recorded else RankingSettings())
+        # The ranking the index records unless told otherwise; one an earlier version
+        # of the ranking rules recorded gets this version's defaults (RankingSettings.recorded).
+        ranking = ranking or RankingSettings.recorded(store.config.ranking)
         self._searcher = Searcher(store, lambda: load_embedder(store.config.model, model_dir, backend), ranking)
 
     @classmethod

@@ -189,7 +189,7 @@ def _split(record: DocumentRecord, document: Document, job: _Job) -> PreparedDoc
         doc.chunks.append(
             Passage(
                 c.heading, c.start, c.end, c.text, c.sentences, text_key(job.model, job.prompt, embedded),
-                passage_terms("\n".join([record.title, *(line for line in context if line != record.title)]), c.text),
+                passage_terms("\n".join(context), c.text, compounds=bool(job.settings.lexical_terms)),  # BM25 sees what the model sees
                 _page_breaks(document.page_starts, c.start, c.end),
             )
         )
@@ -439,6 +439,8 @@ class _Build:
             store = self._continue_unfinished(current, model, backend, chunking)
             plan = plan_changes(files, store, model, chunking.to_dict(), backend, rebuild=self.options.rebuild, unreadable=self.options.unreadable)
             self.report.unreadable.update({s: list(self.options.unreadable[s]) for s in plan.still_unreadable})
+            if plan.new_generation and plan.reuse is not None and store is current:
+                print(resplit_note(store.config.chunking, chunking.to_dict(), store.passage_count), file=sys.stderr)
             # A first build shows its documents from the first checkpoint on; a
             # rebuild (another model, chunking) keeps the old index until it is done.
             store = self._apply(plan, store, model, backend, chunking, publish_early=current is None, resumed=store is not current)
@@ -606,6 +608,22 @@ class _Build:
         if previous is not None and replace:
             writer.remove(doc.record.source)
         writer.add(doc.record, doc.chunks, *vectors)
+
+
+def resplit_note(old: dict, new: dict, passages: int) -> str:
+    """What a build says when the index's passages are made differently now (another
+    chunking setting, or one an earlier version did not have): every document is
+    read and split again, and only texts that changed are embedded anew."""
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    # Measured (BENCHMARKS.md, round 4): reading and splitting again took 31 s of
+    # CPU for law-text's 9,567 passages (3.3 ms a passage; two processes split);
+    # round 3's indexes re-embedded 0.2-12% of their passages (opening passages
+    # whose title or heading is no longer put in front twice).
+    minutes = passages * 0.0033 / 2 / 60
+    return (f"note: the index was built with other passage settings ({', '.join(changed)}); every document is read and split "
+            f"again, and the vectors of unchanged texts are reused: about {max(1, round(minutes))} min for {passages:,} passages "
+            f"on 2 cores (about 30 min a million), plus embedding the passages whose text changed. "
+            f"The old index answers until the new one is complete.")
 
 
 def _groups(results: list, texts: int) -> Iterator[list]:

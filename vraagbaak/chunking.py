@@ -33,6 +33,12 @@ class ChunkingSettings:
     max_tokens: int = 512  # the model's limit, prompt and title included
     title_in_passage: bool = True  # embed "title\npassage" rather than the passage alone
     heading_in_passage: bool = True  # and the section heading, where the passage does not begin with it (issue 22)
+    # What BM25 indexes of a passage: Snowball stems of its words, and after them
+    # the stems of each Dutch compound's parts (lexical.py, compounds.py; issue 37).
+    # "" = the words only. A new value means new terms: an index built with another
+    # (or by a version without this key) is split again by the next build, its
+    # vectors reused by text key; until then questions are tokenized as its passages were.
+    lexical_terms: str = "stems+compound-parts/wordfreq-3.1.1/zipf-3"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -236,15 +242,34 @@ def _heading_words(line: str) -> str:
 
 def passage_context(title: str, heading: str, passage_text: str, settings: ChunkingSettings) -> list[str]:
     """The lines put in front of a passage for embedding and BM25: its document's
-    title and its section heading (where the passage does not begin with them),
-    so that article 22 of a long law, or the third passage of a section, is not
-    an anonymous paragraph (MTEB's LegalQA documents are "law, article" + text)."""
+    title and its section heading, so that article 22 of a long law, or the third
+    passage of a section, is not an anonymous paragraph (MTEB's LegalQA documents
+    are "law, article" + text). Never a line the passage already opens with: a
+    document's opening passage carrying its title twice looked like the best
+    answer to every question about the title's words (issue 37)."""
     lines = []
-    if settings.title_in_passage and looks_like_title(title) and not passage_text.startswith(title):
+    if settings.title_in_passage and looks_like_title(title) and not _opens_with(passage_text, title):
         lines.append(title)
-    if settings.heading_in_passage and heading and heading != title and not _heading_words(passage_text).startswith(heading):
+    if settings.heading_in_passage and heading and heading != title and not _opens_with(passage_text, heading):
         lines.append(heading)
     return lines
+
+
+_OPENING_CHARS = 300  # a title or heading this far into a passage is already in it (a date line, a subtitle before it)
+
+
+def _opens_with(passage_text: str, line: str) -> bool:
+    """Does the passage already show ``line`` near its start? Compared without case,
+    Markdown marks, quotes or spacing; also when its first line is the title less a
+    site name ("Wat is preventie?" under the page title "Wat is preventie? | Sociaal Werk Nederland")."""
+    wanted = _comparable(line)
+    opening = _comparable(_heading_words(passage_text[: _OPENING_CHARS + len(line)]))
+    first_line = _comparable(_heading_words(passage_text.split("\n", 1)[0]))
+    return bool(wanted) and (wanted in opening or (len(first_line) >= 12 and first_line in wanted))
+
+
+def _comparable(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
 
 
 def embedding_text(title: str, passage_text: str, settings: ChunkingSettings, heading: str = "") -> str:

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from .errors import VraagbaakError
 from .evaluate import Question, metrics
-from .search import check_question
+from .search import check_question, join_passages
 
 __all__ = [
     "FEEDBACK_FILE",
@@ -539,6 +539,17 @@ def count(judgments: list[Judgment]) -> Counts:
 # ------------------------------------------------------------------ against the current index
 
 
+def _spans(document_passages) -> set[tuple[int, int, str]]:
+    """(start, end, text hash) of every hit a search can show of a document: each passage, and each
+    two neighbours that overlap, joined (``search.one_per_stretch``)."""
+    spans = {(p.start, p.end, text_hash(p.text)) for p in document_passages}
+    for a, b in zip(document_passages, document_passages[1:]):
+        if b.start < a.end:
+            joined = join_passages(a, b)
+            spans.add((joined.start, joined.end, text_hash(joined.text)))
+    return spans
+
+
 def check_current(judgments: list[Judgment], store) -> tuple[list[Judgment], list[Flagged]]:
     """(judgments whose passage the index ``store`` holds as judged, the others flagged with the reason).
 
@@ -551,7 +562,7 @@ def check_current(judgments: list[Judgment], store) -> tuple[list[Judgment], lis
             flagged.append(Flagged(j, REMOVED))
             continue
         if j.source not in passages:
-            passages[j.source] = {(p.start, p.end, text_hash(p.text)) for p in store.document_passages(j.source)}
+            passages[j.source] = _spans(store.document_passages(j.source))
         if (j.start, j.end, j.text_sha256) in passages[j.source]:
             current.append(j)
         else:

@@ -1,4 +1,5 @@
-"""Dutch BM25: bm25s's tokenizer with the Snowball Dutch stemmer and Dutch stop words.
+"""Dutch BM25: bm25s's tokenizer with the Snowball Dutch stemmer and Dutch stop
+words, and each closed compound's parts beside it (``compounds.py``).
 
 The store keeps each passage's terms in SQLite's full-text index (to find
 candidates and document frequencies); the scores themselves are computed here,
@@ -14,7 +15,10 @@ from collections import Counter
 
 import numpy as np
 
-__all__ = ["K1", "B", "bm25_scores", "idf", "passage_terms", "stem_word", "tokenize"]
+from .compounds import split_compound
+
+__all__ = ["K1", "B", "PARTS", "bm25_scores", "idf", "passage_terms", "question_terms", "stem_word", "stored_scores", "term_length",
+           "term_list", "tokenize"]
 
 K1, B = 1.5, 0.75  # bm25s's defaults (Lucene variant)
 _stemmer = None
@@ -33,26 +37,75 @@ _WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
 _stop_words: frozenset | None = None
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
+def tokenize(texts: list[str], *, compounds: bool = True) -> list[list[str]]:
     """Lower-cased, stop words removed, stemmed word lists, as ``bm25s.tokenize``
-    with ``stopwords="nl"`` gives them (``tests/test_lexical.py`` compares).
+    with ``stopwords="nl"`` gives them (``tests/test_lexical.py`` compares), then,
+    with ``compounds``, the stems of each compound's parts (``tuinbed`` -> tuinbed,
+    tuin, bed): the question and the passages must be tokenized alike (an index
+    records which in ``ChunkingSettings.lexical_terms``).
 
     Written out because bm25s's tokenizer costs about 0.4 ms a call in
     set-up alone, and a question scores 200 candidate passages.
     """
+    return [words + parts for words, parts in (_analyse(text, compounds) for text in texts)]
+
+
+def question_terms(question: str, *, compounds: bool = True, passages_holding=None) -> list[str]:
+    """A question's terms: the stems of its words and, for a compound the index
+    does not hold (``passages_holding(stems)`` -> {stem: passages holding it}),
+    its parts. A compound the corpus holds matches itself; its parts would
+    only add weight to a subject every passage about it shares
+    ("softwarecatalogus" in a report on the Softwarecatalogus) at the cost
+    of the question's other words. The passages hold their compounds' parts
+    (``passage_terms``), so "hulp bij schulden" still finds schuldhulpverlening."""
+    words, _ = _analyse(question, False)
+    if not compounds:
+        return words
+    lowered = [w for w in _WORD.findall(question.lower()) if w not in _stop_words]
+    split = [(stem, split_compound(w)) for w, stem in zip(lowered, words)]
+    split = [(stem, parts) for stem, parts in split if parts]
+    held = passages_holding([stem for stem, _ in split]) if split and passages_holding else {}
+    return words + [part for stem, parts in split if not held.get(stem) for part in _stem().stemWords(list(parts))]
+
+
+def _analyse(text: str, compounds: bool) -> tuple[list[str], list[str]]:
+    """(stems of the words, stems of the compounds' parts)."""
     global _stop_words
     if _stop_words is None:
         from bm25s.stopwords import STOPWORDS_DUTCH
 
         _stop_words = frozenset(STOPWORDS_DUTCH)
     stem = _stem().stemWords
-    return [stem([w for w in _WORD.findall(text.lower()) if w not in _stop_words]) for text in texts]
+    words = [w for w in _WORD.findall(text.lower()) if w not in _stop_words]
+    parts = [part for w in words for part in split_compound(w)] if compounds else []
+    return stem(words), stem(parts)
 
 
-def passage_terms(title: str, text: str) -> str:
-    """The terms BM25 sees for a passage: its context (the document's title, the
-    section heading) and its text, space-separated."""
-    return " ".join(tokenize([f"{title}\n{text}"])[0])
+# In a passage's stored terms the compounds' parts follow the words after this
+# mark (a separator to SQLite FTS5 and to Milvus's analyser, so never a term):
+# a part matches like any term but, like a synonym at the same position
+# (Lucene's BM25 discounts such overlapping tokens from the length by
+# default), does not make the passage longer.
+PARTS = "+"
+
+
+def passage_terms(context: str, text: str, *, compounds: bool = True) -> str:
+    """The terms BM25 sees for a passage: the context lines the model sees in front
+    of it (``chunking.passage_context``: title, section heading) and its text,
+    space-separated, the compounds' parts after ``PARTS``."""
+    words, parts = _analyse(f"{context}\n{text}", compounds)
+    return " ".join(words + ([PARTS, *parts] if parts else []))
+
+
+def term_list(terms: str) -> list[str]:
+    """Every term of a passage's stored terms, parts included (what a question term may match)."""
+    return [t for t in terms.split() if t != PARTS]
+
+
+def term_length(terms: str) -> int:
+    """A passage's length for BM25: its words, not its compounds' parts."""
+    words = terms.split()
+    return words.index(PARTS) if PARTS in words else len(words)
 
 
 def stem_word(word: str) -> str:
@@ -60,12 +113,14 @@ def stem_word(word: str) -> str:
     return _stem().stemWord(word.lower())
 
 
-def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dict[str, int], n: int, mean_length: float) -> np.ndarray:
+def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dict[str, int], n: int, mean_length: float,
+                lengths: list[int] | None = None) -> np.ndarray:
     """BM25 (Lucene variant) of each passage for the query, given corpus statistics.
 
     ``df``: passages containing each term, ``n``: passages in the corpus,
-    ``mean_length``: their mean length in terms. A repeated query term counts
-    each time, as in bm25s and Lucene.
+    ``mean_length``: their mean length in terms; ``lengths``: each passage's
+    length, where it is not its number of terms (``term_length``). A repeated
+    query term counts each time, as in bm25s and Lucene.
     """
     scores = np.zeros(len(passages_terms), np.float32)
     terms = [t for t in query_terms if df.get(t, 0) > 0]
@@ -74,9 +129,15 @@ def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dic
     weight = {t: idf(df[t], n) for t in terms}
     for i, words in enumerate(passages_terms):
         counts = Counter(words)
-        norm = K1 * ((1 - B) + B * len(words) / mean_length)
+        length = len(words) if lengths is None else lengths[i]
+        norm = K1 * ((1 - B) + B * length / mean_length)
         scores[i] = sum(weight[t] * counts[t] / (norm + counts[t]) for t in terms if counts[t])
     return scores
+
+
+def stored_scores(query_terms: list[str], stored: list[str], df: dict[str, int], n: int, mean_length: float) -> np.ndarray:
+    """``bm25_scores`` of passages given their stored terms (``passage_terms``)."""
+    return bm25_scores(query_terms, [term_list(t) for t in stored], df, n, mean_length, [term_length(t) for t in stored])
 
 
 def idf(df: int, n: int) -> float:

@@ -44,7 +44,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import IndexLoadError, VraagbaakError
-from ..lexical import bm25_scores, idf
+from ..lexical import idf, stored_scores, term_length
 from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, build_line, quantise_sentences
 
 __all__ = ["FolderLocation", "LocalStore", "LocalWriter", "StoreSettings", "index_exists", "new_ann_index", "ann_search_parameters"]
@@ -459,7 +459,7 @@ class LocalStore:
     def bm25(self, terms: list[str], rows, passages: list[Passage]) -> np.ndarray:
         """BM25 of each candidate passage, with this store's term statistics."""
         df, n, mean_length = self.lexical_stats(terms)
-        return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
+        return stored_scores(terms, [p.terms for p in passages], df, n, mean_length)
 
     def lexical_candidates(self, terms: list[str], limit: int, within: frozenset[str] | None = None, *,
                            pool: bool = False) -> np.ndarray:
@@ -620,7 +620,7 @@ class LocalWriter:
     def add(self, record: DocumentRecord, chunks: list[Passage], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
         """Append a document's passages (rows in order) with their vectors."""
         first_row, first_sentence = self.counts["rows"], self.counts["sentence_rows"]
-        lexical_length = sum(len(c.terms.split()) for c in chunks)
+        lexical_length = sum(term_length(c.terms) for c in chunks)
         cur = self._con.execute(
             "INSERT INTO documents (source, title, sha256, size, mtime_ns, first_row, rows, lexical_length, date) VALUES (?,?,?,?,?,?,?,?,?)",
             (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks), lexical_length, record.date),

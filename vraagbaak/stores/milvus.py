@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import IndexLoadError, VraagbaakError
-from ..lexical import bm25_scores
+from ..lexical import stored_scores, term_length
 from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, build_line, quantise_sentences, text_key
 
 __all__ = ["MilvusLocation", "MilvusSettings", "MilvusStore", "MilvusWriter", "TOKEN_ENV", "parse_milvus"]
@@ -678,7 +678,7 @@ class MilvusStore:
             score = {int(h["id"]): abs(float(h["distance"])) for h in hits}
             return np.array([score.get(int(r), 0.0) for r in rows], np.float32)
         df, n, mean_length = self.lexical_stats(terms)
-        return bm25_scores(terms, [p.terms.split() for p in passages], df, n, mean_length)
+        return stored_scores(terms, [p.terms for p in passages], df, n, mean_length)
 
     def lexical_candidates(self, terms: list[str], limit: int, within: frozenset[str] | None = None, *,
                            pool: bool = False) -> np.ndarray:
@@ -778,7 +778,7 @@ class MilvusWriter:
         if record.source in self._documents:
             self._live_rows -= self._documents[record.source].rows
         self._documents[record.source] = row
-        self._lexical[record.source] = sum(len(c.terms.split()) for c in chunks)
+        self._lexical[record.source] = sum(term_length(c.terms) for c in chunks)
         self._live_rows += len(chunks)
         self._upsert_document(row)
 
