@@ -17,6 +17,7 @@ import numpy as np
 
 from .bundled_model import MODEL_NAME as DEFAULT_MODEL
 from .bundled_model import ensure_bundled_model
+from .cpu import quiet_torch_threads
 from .errors import VraagbaakError
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "backend_choice",
     "load_embedder",
     "model_available",
+
     "register_embedder",
     "unregister_embedder",
     "resolve_backend",
@@ -57,6 +59,7 @@ class SentenceTransformerEmbedder:
     def __init__(self, name: str, path: str):
         # Never reach for a model hub: this tool runs offline.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        quiet_torch_threads()
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 

@@ -113,6 +113,9 @@ def _export_fp32(model_folder: Path, onnx_file: Path, table_file: Path) -> dict:
     """The fp32 encoder as ONNX (word vectors in, last hidden states out), and its word table as float16."""
     import warnings
 
+    from .cpu import quiet_torch_threads
+
+    quiet_torch_threads()
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
