@@ -36,7 +36,7 @@ import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, passage_context
 from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document, scan_corpus, skip_reason
-from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available, resolve_backend
+from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available, probe_vectors, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import passage_terms
 from .ocr import OcrSettings, missing_reason, pending_pages, recognise_task
@@ -424,7 +424,7 @@ class _Build:
         config = store.config if store is not None else None
         if embedder:
             config = StoreConfig(model, embedder.dimension, embedder.prompts, chunking.to_dict(), backend=getattr(embedder, "backend", ""),
-                                 ranking=self.options.ranking)
+                                 ranking=self.options.ranking, probes=probe_vectors(embedder) if plan.new_generation else None)
         writer = self.location.create(config) if plan.new_generation else self.location.update(store)
         try:
             for source in touched:

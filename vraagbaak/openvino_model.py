@@ -1,6 +1,10 @@
-"""The bundled model as int8 OpenVINO, and an embedder that runs it without torch.
+"""The bundled model as OpenVINO (int8, or fp32), and an embedder that runs it without torch.
 
-Made once, beside the converted sentence-transformers folder, in three steps:
+Which of the two a machine uses is ``cpu.openvino_precision``'s choice: int8
+where the processor has 8-bit dot products (VNNI, AMX), fp32 where it has not
+(there the int8 kernels emulate them and ran slower than fp32; BENCHMARKS.md,
+Round 4). Each is made once, beside the converted sentence-transformers
+folder; the int8 model in three steps (the fp32 one skips the second):
 
 1. the BERT encoder is exported to ONNX with ``torch.onnx.export``, taking
    the word vectors as its input: the word-embedding table (250,037 × 384)
@@ -46,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["OpenVinoEmbedder", "ensure_int8_model", "int8_folder"]
+__all__ = ["OpenVinoEmbedder", "ensure_openvino_model", "export_openvino", "openvino_folder"]
 
 # Batches of texts of nearly the same token count, at most 2,048 tokens (about
 # 11 passages of 700 characters) or 64 texts. Measured on the FAQ corpus (2
@@ -78,8 +82,9 @@ _SAME_VECTOR = 0.9999
 log = logging.getLogger(__name__)
 
 
-def int8_folder(model_folder: Path) -> Path:
-    return model_folder.with_name(model_folder.name + "-openvino-int8")
+def openvino_folder(model_folder: Path, precision: str = "int8") -> Path:
+    """Where the OpenVINO model of ``model_folder`` in ``precision`` ("int8", "fp32") lives: beside it."""
+    return model_folder.with_name(f"{model_folder.name}-openvino-{precision}")
 
 
 def _is_complete(folder: Path) -> bool:
@@ -89,24 +94,35 @@ def _is_complete(folder: Path) -> bool:
         return False
 
 
+def _precision_of(folder: Path) -> str:
+    try:
+        return json.loads((folder / _MARKER).read_text()).get("precision", "int8")  # exports before issue 39 were all int8
+    except (OSError, ValueError):
+        return "int8"
+
+
 # ------------------------------------------------------------------ export
 
 
-def export_int8(model_folder: Path, target: Path) -> None:
-    """Export the encoder of a sentence-transformers folder to int8 OpenVINO IR in ``target``."""
+def export_openvino(model_folder: Path, target: Path, precision: str = "int8") -> None:
+    """Export the encoder of a sentence-transformers folder to OpenVINO IR in ``target``:
+    statically quantised to int8, or as it is (fp32) for CPUs without VNNI (``cpu.openvino_precision``)."""
     import openvino as ov
 
     onnx_file = target / "encoder-fp32.onnx"
     settings = _export_fp32(model_folder, onnx_file, target / _TABLE)
     shutil.copy(model_folder / "tokenizer.json", target / "tokenizer.json")
     (target / "vraagbaak-embedder.json").write_text(json.dumps(settings), encoding="utf-8")
-    embedder = OpenVinoEmbedder("calibration", target, compile_model=False)
-    quantised = _quantise(ov.Core().read_model(str(onnx_file)), embedder.calibration_inputs())
-    ov.save_model(quantised, str(target / "model.xml"), compress_to_fp16=False)
+    model = ov.Core().read_model(str(onnx_file))
+    if precision == "int8":
+        model = _quantise(model, OpenVinoEmbedder("calibration", target, compile_model=False).calibration_inputs())
+    elif precision != "fp32":
+        raise ValueError(f"unknown precision {precision!r}")
+    ov.save_model(model, str(target / "model.xml"), compress_to_fp16=False)
     onnx_file.unlink()
     for path in target.iterdir():  # the folder is shared like the model's (some writers make files private)
         path.chmod(0o644)
-    (target / _MARKER).write_text(json.dumps({"export_version": EXPORT_VERSION, "from": str(model_folder)}))
+    (target / _MARKER).write_text(json.dumps({"export_version": EXPORT_VERSION, "from": str(model_folder), "precision": precision}))
 
 
 def _export_fp32(model_folder: Path, onnx_file: Path, table_file: Path) -> dict:
@@ -171,15 +187,15 @@ def _quantise(model, calibration: list[dict]):
         return nncf.quantize(model, nncf.Dataset(calibration), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration))
 
 
-def ensure_int8_model(model_folder: Path, progress=None) -> Path:
-    """The int8 OpenVINO folder for ``model_folder``, exported once under a file lock.
+def ensure_openvino_model(model_folder: Path, precision: str = "int8", progress=None) -> Path:
+    """The OpenVINO folder for ``model_folder`` in ``precision``, exported once under a file lock.
 
     The export goes to a temporary sibling that is renamed into place when
     complete, so a killed export leaves nothing that looks finished.
     """
     from filelock import FileLock
 
-    folder = int8_folder(model_folder)
+    folder = openvino_folder(model_folder, precision)
     if _is_complete(folder):
         return folder
     with FileLock(str(folder) + ".lock"):
@@ -188,10 +204,10 @@ def ensure_int8_model(model_folder: Path, progress=None) -> Path:
         for stale in folder.parent.glob(folder.name + ".tmp-*"):  # a killed export's; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         if progress:
-            progress(f"Making the int8 model once in {folder} (about a minute)…")
+            progress(f"Making the {precision} model once in {folder} (about a minute)…")
         staging = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
         try:
-            export_int8(model_folder, staging)
+            export_openvino(model_folder, staging, precision)
             if folder.exists():  # an incomplete leftover
                 shutil.rmtree(folder)
             staging.chmod(0o755)  # mkdtemp makes it private; the model folder beside it is not
@@ -207,13 +223,13 @@ def ensure_int8_model(model_folder: Path, progress=None) -> Path:
 class OpenVinoEmbedder:
     """The ``Embedder`` of an exported folder: OpenVINO + tokenizers + numpy, no torch."""
 
-    backend = "openvino-int8"
-
     def __init__(self, name: str, folder: Path, compile_model: bool = True):
         from tokenizers import Tokenizer
 
         settings = json.loads((folder / "vraagbaak-embedder.json").read_text(encoding="utf-8"))
         self.name = name
+        self.precision = _precision_of(folder)
+        self.backend = f"openvino-{self.precision}"  # what an index records: int8 and fp32 vectors differ slightly
         self.dimension = int(settings["dimension"])
         self.prompts = {k: v for k, v in settings["prompts"].items() if k in ("query", "document")}
         self.max_tokens = int(settings["max_tokens"])
