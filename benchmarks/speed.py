@@ -141,7 +141,7 @@ def main():
         "search_p50_int8_over_torch": round(o["search"]["p50_ms"] / t["search"]["p50_ms"], 2),
         "app_peak_int8_over_torch": round(o["app_peak_rss_mb"] / t["app_peak_rss_mb"], 2),
     }
-    from fidelity import cpu_facts  # benchmarks/fidelity.py: the CPU model and the flags that choose OpenVINO's kernels
+    from isa import cpu_facts  # benchmarks/isa.py: the CPU model and the flags that choose OpenVINO's kernels
 
     print(json.dumps({"machine_cores": os.cpu_count(), **cpu_facts(), "corpus": str(args.corpus), "torch": t, "openvino": o, "ratios": ratios}, indent=1))
 
