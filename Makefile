@@ -12,21 +12,33 @@ PIP_TOOLS := pip-tools==7.7.0
 TOOLS_VENV := .venv-tools
 COMPILE := $(TOOLS_VENV)/bin/pip-compile -q --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
 
+# The project itself, editable, so that `.venv/bin/vraagbaak` and `import vraagbaak` work from any
+# folder and run this checkout's code. No build isolation: that would fetch an unpinned setuptools;
+# the pinned one (requirements.txt) builds it. No deps: requirements.txt installed them, pinned.
+INSTALL_PROJECT = $(PY) -m pip install -q --no-build-isolation --no-deps --editable .
+
+# make run PORT=8080 HOST=0.0.0.0 ARGS="--users users.json": passed on to app.py
+PORT ?=
+HOST ?=
+ARGS ?=
+
 .PHONY: run test chromium tesseract clean requirements
 
 # requirements.txt pins every distribution, transitive ones included (made by
 # `make requirements` from requirements.in): a fresh machine installs exactly
 # what the tests passed with. --no-deps would hide a missing pin, so pip
 # resolves, and `pip check` confirms the set is consistent.
-$(VENV)/.run-deps: requirements.txt
+$(VENV)/.run-deps: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q pip==$(PIP_VERSION)
 	$(PY) -m pip install -r requirements.txt
+	$(INSTALL_PROJECT)
 	$(PY) -m pip check
 	touch $@
 
 $(VENV)/.test-deps: $(VENV)/.run-deps requirements-test.txt
 	$(PY) -m pip install -r requirements.txt -r requirements-test.txt
+	$(INSTALL_PROJECT)
 	$(PY) -m pip check
 	touch $@
 
@@ -53,7 +65,7 @@ tesseract:
 		$(SUDO) apt-get install -y -q --no-install-recommends tesseract-ocr tesseract-ocr-nld; }
 
 run: $(VENV)/.run-deps tesseract
-	$(PY) app.py
+	$(PY) app.py $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST)) $(ARGS)
 
 # As root (CI), the tests run in a network namespace with only loopback up: a
 # standing proof that nothing in them (or in the product) needs the network.

@@ -365,10 +365,11 @@ def test_an_index_from_before_a_new_setting_is_resplit(fake, corpus, tmp_path):
 
 
 def test_documents_are_split_in_a_process_pool(fake, corpus, tmp_path):
-    from vraagbaak.build import BuildOptions, BuildSettings
+    from vraagbaak.build import BuildOptions, BuildSettings, build_index
 
     options = BuildOptions(model="fake", progress=False, workers=2, tuning=BuildSettings(pool_min_files=2))
-    pooled = Index.build_with(corpus, tmp_path / "pool", options)
+    opened, report = build_index(corpus, tmp_path / "pool", options)
+    pooled = Index(opened, report=report)
     single = build(corpus, tmp_path / "single", workers=1)
     assert _results(pooled) == _results(single)
 

@@ -17,7 +17,8 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = ("requirements.txt", "requirements-test.txt")
 # pip is pinned in the Makefile (PIP_VERSION); it installs the rest, it is not one of them.
-NOT_IN_FILES = {"pip"}
+# vraagbaak is this project, installed editable by the Makefile: its own code, not a pin.
+NOT_IN_FILES = {"pip", "vraagbaak"}
 
 
 def pins(file: str) -> dict[str, Requirement]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from .build import CHECKPOINT_SECONDS, BuildOptions, BuildReport, build_index
 from .chunking import ChunkingSettings
 from .embeddings import backend_choice, load_embedder
-from .errors import IndexLoadError, build_command
+from .errors import IndexLoadError
 from .filters import list_folders, list_types, scope
 from .ocr import OcrSettings
 from .search import Hit, RankingSettings, Searcher
@@ -57,7 +57,7 @@ class Index:
         if model is not None and model != opened.config.model:
             raise IndexLoadError(
                 f"the index in {location} was built with model {opened.config.model!r}, not {model!r}; "
-                f"rebuild it with: {build_command(str(location), '--model', model)}"
+                f"rebuild it with: {location.build_command('--model', model)}"
             )
         return cls(opened, model_dir, ranking=ranking, backend=backend)
 
@@ -93,17 +93,14 @@ class Index:
         (``OcrSettings(enabled=False)``: not at all; default: Tesseract's Dutch
         model at 300 dpi, when installed).
         """
+        # One rule for every entry point (this, the command line, the page's LiveIndex): a build that writes
+        # records the ranking settings it was given, or this version's defaults, so that Index.load ranks as
+        # the last build did, whoever ran it (README, "Recorded ranking settings").
         options = BuildOptions(model=model, model_dir=model_dir, backend=backend, chunking=settings, workers=workers,
                                progress=progress, on_skip=on_skip, checkpoint_seconds=checkpoint_seconds, rebuild=rebuild,
                                ranking=(ranking or RankingSettings()).to_dict(), ocr=ocr or OcrSettings())
-        return cls.build_with(corpus_dir, store if store is not None else index_dir, options, ranking=ranking)
-
-    @classmethod
-    def build_with(cls, corpus_dir: str | Path, store: "str | Path | Location", options: BuildOptions, *,
-                   ranking: RankingSettings | None = None) -> "Index":
-        """``build`` with its options as one ``BuildOptions`` (what ``LiveIndex`` keeps)."""
-        opened, report = build_index(corpus_dir, store, options)
-        return cls(opened, options.model_dir, report, ranking)
+        opened, report = build_index(corpus_dir, store if store is not None else index_dir, options)
+        return cls(opened, model_dir, report, ranking)
 
     def search(self, question: str, k: int = 5, *, mode: str = "hybrid", source: str | None = None,
                folders: Iterable[str] = (), types: Iterable[str] = (), within: Iterable[str] | None = None,

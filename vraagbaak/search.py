@@ -25,8 +25,9 @@ import numpy as np
 
 from .cpu import PRECISION_ENV
 from .embeddings import AGREEMENT, DEFAULT_MODEL, Embedder, backend_choice, probe_agreement
-from .errors import IndexLoadError, VraagbaakError, build_command
+from .errors import IndexLoadError, VraagbaakError
 from .lexical import idf, tokenize
+from .stores import build_command
 from .stores.base import Passage, StoreReader
 
 __all__ = [
@@ -44,7 +45,7 @@ __all__ = [
     "choose_answer",
     "fuse",
     "looks_like_contents",
-    "good_matches",
+    "split_weak",
     "hit_to_json",
 ]
 
@@ -149,13 +150,18 @@ def check_question(question) -> str:
     return question
 
 
-def good_matches(hits: list["Hit"], threshold: float = NO_MATCH_SIMILARITY) -> list["Hit"]:
-    """The hits strong enough to be answers, ranked 1, 2, 3 … without gaps; [] means nothing in the corpus answers.
+def split_weak(hits: list[Hit], settings: RankingSettings) -> tuple[list[Hit], list[Hit]]:
+    """(answers, weak matches): both ranked from 1 in their own list.
 
-    Lexical hits carry no cosine and are all kept.
+    An answer's e5 cosine reaches ``settings.no_match_similarity``; no answer
+    means nothing in the corpus answers the question. Lexical hits carry no
+    cosine and are all answers. The caller's hits are left as they were.
     """
-    good = [h for h in hits if h.similarity is None or h.similarity >= threshold]
-    return [replace(h, rank=rank) for rank, h in enumerate(good, start=1)]
+    answers, weak = [], []
+    for h in hits:
+        (answers if h.similarity is None or h.similarity >= settings.no_match_similarity else weak).append(h)
+    return ([replace(h, rank=rank) for rank, h in enumerate(answers, start=1)],
+            [replace(h, rank=rank) for rank, h in enumerate(weak, start=1)])
 
 
 def match_words(hit: "Hit", no_match: float = NO_MATCH_SIMILARITY) -> str:

@@ -253,6 +253,7 @@ class Location(Protocol):
     """Where an index lives: a folder, or a Milvus collection."""
 
     error_log: Path  # where tracebacks of skipped files go
+    upload_folder: Path  # where the web page's uploads wait until they are added (emptied at each start)
 
     def check_writable(self) -> None: ...
 
@@ -282,3 +283,13 @@ class Location(Protocol):
 
     def health(self) -> Health:
         """Read the whole index and say what is wrong (``vraagbaak check``)."""
+
+    def build_command(self, *options: str) -> str:
+        """The ``python -m vraagbaak build ...`` line that builds or repairs this index (for messages)."""
+
+
+def build_line(*words: str) -> str:
+    """``python -m vraagbaak build WORDS`` as one shell line, each word quoted as needed."""
+    import shlex
+
+    return " ".join(shlex.quote(str(w)) for w in ["python", "-m", "vraagbaak", "build", *words])

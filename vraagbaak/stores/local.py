@@ -43,9 +43,9 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import CORPUS_FILE, IndexLoadError, VraagbaakError, build_command
+from ..errors import IndexLoadError, VraagbaakError
 from ..lexical import bm25_scores, idf
-from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, quantise_sentences
+from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, build_line, quantise_sentences
 
 __all__ = ["FolderLocation", "LocalStore", "LocalWriter", "StoreSettings", "index_exists", "new_ann_index", "ann_search_parameters"]
 
@@ -83,6 +83,22 @@ class StoreSettings:
     # candidate is still scored on all terms. Corpora under ~10,000 passages
     # never reach it. Lexical mode reads every list.
     lexical_pool_postings: int = 25_000
+
+
+# The corpus folder an index folder was built from, written by every build
+# (``FolderLocation.remember_corpus``): a repair command names it, so that it
+# can be run as printed even when the index was built from another folder.
+CORPUS_FILE = "CORPUS"
+
+
+def build_command(root: str | Path, *options: str) -> str:
+    """``python -m vraagbaak build --corpus C --index ROOT OPTIONS`` for the index folder ``root``."""
+    words = []
+    try:
+        words += ["--corpus", str(json.loads((Path(root) / CORPUS_FILE).read_text(encoding="utf-8"))["corpus"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # unknown (an index of an older version, or a damaged file): the CLI's default corpus
+    return build_line(*words, "--index", str(root), *options)
 
 
 def _rebuild_hint(root: Path) -> str:
@@ -946,6 +962,11 @@ class FolderLocation:
         """Where a build writes the tracebacks of files it skipped because a reader failed."""
         return self.root / ERROR_LOG
 
+    @property
+    def upload_folder(self) -> Path:
+        """Where the web page's uploads wait until they are added: inside the index folder, on the index's disk."""
+        return self.root / "uploads"
+
     def check_writable(self) -> None:
         check_writable(self.root)
 
@@ -968,7 +989,7 @@ class FolderLocation:
         return f"{CURRENT} named no sound generation; using {adopted}, the newest sound one" if adopted else None
 
     def remember_corpus(self, corpus_dir: Path) -> None:
-        """Record the corpus folder, for the repair commands of error messages (``errors.build_command``)."""
+        """Record the corpus folder, for the repair commands of error messages (``build_command``)."""
         path = self.root / CORPUS_FILE
         text = json.dumps({"corpus": str(Path(corpus_dir).resolve())})
         try:
@@ -995,6 +1016,9 @@ class FolderLocation:
 
     def update(self, store: LocalStore) -> LocalWriter:
         return LocalWriter.update(store)
+
+    def build_command(self, *options: str) -> str:
+        return build_command(self.root, *options)
 
     def health(self) -> Health:
         """Every problem of the folder, each with the command that repairs it (``vraagbaak check``).

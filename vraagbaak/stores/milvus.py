@@ -50,9 +50,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import IndexLoadError, VraagbaakError, build_command
+from ..errors import IndexLoadError, VraagbaakError
 from ..lexical import bm25_scores
-from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, quantise_sentences, text_key
+from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, build_line, quantise_sentences, text_key
 
 __all__ = ["MilvusLocation", "MilvusSettings", "MilvusStore", "MilvusWriter", "TOKEN_ENV", "parse_milvus"]
 
@@ -209,6 +209,20 @@ class MilvusLocation:
 
         return Path(platformdirs.user_log_dir("vraagbaak")) / f"{self.name}-errors.log"
 
+    @property
+    def upload_folder(self) -> Path:
+        """Where the web page's uploads wait until they are added: the user's cache folder (a Milvus
+        index has no folder of ours), one per index address."""
+        import hashlib
+
+        import platformdirs
+
+        digest = hashlib.sha256(self.spec.encode()).hexdigest()[:12]
+        return Path(platformdirs.user_cache_dir("vraagbaak")) / "uploads" / f"{self.name}-{digest}"
+
+    def build_command(self, *options: str) -> str:
+        return build_line("--store", self.spec, *options)
+
     def check_writable(self) -> None:
         if self.is_lite:
             try:
@@ -251,7 +265,7 @@ class MilvusLocation:
     def open(self) -> "MilvusStore":
         collection = self.collection()
         if collection is None:
-            raise IndexLoadError(f"no index {self.name!r} in {self.uri}: build it with: {build_command(self.spec)}")
+            raise IndexLoadError(f"no index {self.name!r} in {self.uri}: build it with: {self.build_command()}")
         return MilvusStore(self, collection)
 
     def recover(self) -> None:
@@ -348,13 +362,13 @@ def _create_collection(client, name: str, dimension: int, settings: MilvusSettin
 def _read_meta(client, collection: str, spec: str) -> dict:
     found = client.get(collection, ids=[META_ID], output_fields=["data"])
     if not found:
-        raise IndexLoadError(f"the index in {spec} is damaged (no meta entity); rebuild it with: {build_command(spec)}")
+        raise IndexLoadError(f"the index in {spec} is damaged (no meta entity); rebuild it with: {build_line('--store', spec)}")
     meta = json.loads(found[0]["data"])
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexLoadError(
             f"the index in {spec} has format version {version}, this Vraagbaak reads {FORMAT_VERSION}; "
-            f"rebuild it with: {build_command(spec)}"
+            f"rebuild it with: {build_line('--store', spec)}"
         )
     return meta
 
