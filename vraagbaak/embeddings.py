@@ -29,6 +29,9 @@ __all__ = [
     "AGREEMENT",
     "PROBES",
     "backend_choice",
+    "can_pool_sentences",
+    "embed_with_sentences",
+    "sentence_vectors",
     "probe_agreement",
     "probe_vectors",
     "load_embedder",
@@ -75,6 +78,9 @@ class SentenceTransformerEmbedder:
         except (OSError, ValueError) as exc:
             raise VraagbaakError(f"cannot load embedding model {name!r}: {exc}".splitlines()[0]) from exc
         self.dimension = int(self.model.get_embedding_dimension())
+        # token_states' mean is the passage vector only for a mean-pooling model (e5 is one; CLS-pooled ones are not)
+        pooling = [m for m in self.model if hasattr(m, "get_config_dict") and "pooling_mode" in m.get_config_dict()]
+        self.mean_pooled = len(pooling) == 1 and pooling[0].get_config_dict()["pooling_mode"] == "mean" and pooling[0].get_config_dict().get("include_prompt", True)
         self.prompts = {k: v for k, v in self.model.prompts.items() if k in ("query", "document")}
         self.max_tokens = int(self.model.max_seq_length)
         self._lock = threading.Lock()  # torch modules are not safe for concurrent calls
@@ -95,6 +101,29 @@ class SentenceTransformerEmbedder:
         """Tokens the model sees for a passage: document prompt and special tokens included."""
         prompt = self.prompts.get("document", "")
         return len(self.model.tokenizer(prompt + text, add_special_tokens=True)["input_ids"])
+
+    def token_states(self, texts: list[str], batch: int = 16):
+        """As ``OpenVinoEmbedder.token_states``: (index, last hidden states of its
+        tokens, their character spans in the text; (-1, -1) for the prompt's and
+        special tokens) for each passage text, shortest texts first."""
+        import torch
+
+        prompt = self.prompts.get("document", "")
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for lo in range(0, len(order), batch):
+            rows = order[lo : lo + batch]
+            features = self.model.tokenizer([prompt + texts[i] for i in rows], padding=True, truncation=True, max_length=self.max_tokens,
+                                            return_tensors="pt", return_offsets_mapping=True, return_special_tokens_mask=True)
+            offsets = features.pop("offset_mapping").numpy().astype(np.int64) - len(prompt)
+            special = features.pop("special_tokens_mask").numpy().astype(bool)
+            with self._lock, torch.inference_mode():
+                hidden = self.model[0](dict(features))["token_embeddings"].float().numpy()
+            mask = features["attention_mask"].numpy().astype(bool)
+            for row, i in enumerate(rows):
+                spans = offsets[row][mask[row]]
+                spans[:, 0] = np.maximum(spans[:, 0], 0)  # a word's token may start at the space after the prompt
+                spans[special[row][mask[row]] | (spans[:, 1] <= 0)] = -1
+                yield i, hidden[row][mask[row]], spans
 
 
 _registry: dict[str, Callable[[], Embedder]] = {}
@@ -190,6 +219,57 @@ def load_embedder(name: str | None = None, model_dir: str | Path | None = None, 
             embedder = SentenceTransformerEmbedder(name, name)
         _cache[key] = embedder
         return embedder
+
+
+def can_pool_sentences(embedder: Embedder) -> bool:
+    """Does this embedder give token states whose mean is its passage vector, so that
+    sentence vectors can come from their passage's pass (``embed_with_sentences``)?"""
+    return callable(getattr(embedder, "token_states", None)) and getattr(embedder, "mean_pooled", True)
+
+
+def sentence_vectors(name: str | None, backend: str) -> str | None:
+    """How an index of model ``name`` on ``backend`` gets its sentence vectors
+    (``StoreConfig.sentences``), known without loading the model: "late" for the
+    bundled model (both runtimes give token states); None for any other, whose
+    embedder says so once loaded (``can_pool_sentences``)."""
+    return "late" if (name or DEFAULT_MODEL) == DEFAULT_MODEL and backend_choice(backend) else None
+
+
+def embed_with_sentences(embedder: Embedder, texts: list[str], spans: list[list[tuple[int, int]]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each passage text's vector, and the vectors of its sentences (character
+    ``spans`` in the text), from one pass of the model over the passage.
+
+    The passage vector is the mean of all its token states, exactly what
+    ``embed_passages`` gives. A sentence's vector is the mean of the states of
+    the tokens within its span ("late chunking": Günther et al., 2024, "Late
+    Chunking: Contextual Chunk Embeddings Using Long-Context Embedding Models"),
+    so a sentence is not embedded again on its own, which took about 6 of
+    every 7 texts a build embedded. A sentence the model did not see (past
+    ``max_tokens``) is embedded alone, as before. Whether these vectors choose
+    answers and rank passages as well as separately embedded sentences:
+    BENCHMARKS.md, Round 4.
+    """
+    out: list = [None] * len(texts)
+    alone = []  # (text, sentence) the model never saw
+    for i, states, token_spans in embedder.token_states(texts):
+        sentences = np.zeros((len(spans[i]), embedder.dimension), np.float32)
+        for j, (a, b) in enumerate(spans[i]):
+            inside = (token_spans[:, 0] < b) & (token_spans[:, 1] > a)
+            if inside.any():
+                sentences[j] = states[inside].mean(axis=0)
+            else:
+                alone.append((i, j))
+        out[i] = (_unit(states.mean(axis=0, keepdims=True))[0], _unit(sentences))
+    if alone:
+        vectors = embedder.embed_passages([texts[i][slice(*spans[i][j])] for i, j in alone])
+        for (i, j), vector in zip(alone, vectors):
+            out[i][1][j] = vector
+    return out
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
 
 
 # Texts an index records the vectors of when it is made (``StoreConfig.probes``):

@@ -338,14 +338,39 @@ class OpenVinoEmbedder:
             out[batch] = self._run([sequences[i] for i in batch])
         return out
 
-    def _run(self, sequences: list[list[int]], pair_lone: bool | None = None) -> np.ndarray:
-        """Unit vectors of one batch; a lone text runs as a pair where this CPU needs it (``_lone_texts_are_faithful``)."""
+    def _run(self, sequences: list[list[int]], pair_lone: bool | None = None, pool: bool = True) -> np.ndarray:
+        """Unit vectors of one batch (``pool=False``: its last hidden states, a copy);
+        a lone text runs as a pair where this CPU needs it (``_lone_texts_are_faithful``)."""
         pair = (self._pair_lone_texts if pair_lone is None else pair_lone) and len(sequences) == 1
         # a pair keeps the lone text's padded width: the same shapes, and kernels, as before
         inputs = self._inputs(sequences * 2, width=_width(len(sequences[0]), 1)) if pair else self._inputs(sequences)
         with self._lock:
             hidden = self._request.infer(inputs)[0]
+            if not pool:
+                return np.array(hidden[: len(sequences)])  # copied before the next run reuses the output
             return self._pool(hidden, inputs["attention_mask"])[: len(sequences)]  # pooled before the next run reuses the output
+
+    def token_states(self, texts: list[str]):
+        """For each passage text, as (its index, states, spans), in batches of similar
+        length (so not in order): the model's last hidden states of its tokens
+        [tokens × dimension], the very states ``embed_passages`` mean-pools, and
+        each token's character span in the text [tokens × 2], (-1, -1) for the
+        prompt's and the special tokens. A text cut at ``max_tokens`` has states
+        for the tokens the model saw."""
+        prompt = self.prompts.get("document", "")
+        sequences, spans = [], []
+        for encoding in self._tokenizer.encode_batch([prompt + text for text in texts]):
+            ids, offsets = encoding.ids, np.array(encoding.offsets, np.int64).reshape(-1, 2) - len(prompt)
+            offsets[:, 0] = np.maximum(offsets[:, 0], 0)  # a word's token may start at the space after the prompt
+            offsets[np.array(encoding.special_tokens_mask, bool) | (offsets[:, 1] <= 0)] = -1
+            if len(ids) > self.max_tokens:  # cut as _token_ids cuts: the first tokens, then the closing special token
+                ids, offsets = ids[: self.max_tokens - 1] + ids[-1:], np.vstack([offsets[: self.max_tokens - 1], offsets[-1:]])
+            sequences.append(ids)
+            spans.append(offsets)
+        for batch in self._batches([len(s) for s in sequences]):
+            hidden = self._run([sequences[i] for i in batch], pool=False)
+            for row, i in enumerate(batch):
+                yield i, hidden[row, : len(sequences[i])], spans[i]
 
     def _lone_texts_are_faithful(self) -> bool:
         """Does a text embedded alone get the vector it gets in a batch, on this CPU?
