@@ -330,3 +330,25 @@ def test_the_fp32_model_gives_torch_vectors_and_answers_an_int8_index(tmp_path, 
     index = Index.load(tmp_path / "idx")
     assert [h.source for h in index.search("wat is preventie?", k=3)] == expected
     assert index.backend == "openvino-int8" and index._searcher.embedder.backend == "openvino-fp32"
+
+
+@integration
+def test_token_states_pool_to_the_passage_vector_on_both_runtimes(embedders):
+    """Late chunking's two claims for the bundled model: the mean of a passage's token states is the
+    vector embed_passages gives (so a passage is embedded once), and its sentences' pooled vectors
+    agree between int8 OpenVINO and fp32 torch as the passage vectors do."""
+    from vraagbaak.chunking import split_sentences
+    from vraagbaak.embeddings import can_pool_sentences, embed_with_sentences
+
+    int8, torch_ = embedders
+    texts = [t for t in CONVERSION_TEXTS if len(split_sentences(t)) > 1][:6] + [TEXTS[-2]]  # the last: cut at 512 tokens
+    spans = [split_sentences(t) for t in texts]
+    results = {}
+    for embedder in (int8, torch_):
+        assert can_pool_sentences(embedder)
+        pooled = embed_with_sentences(embedder, texts, spans)
+        passages = np.array([p for p, _ in pooled])
+        assert np.sum(passages * embedder.embed_passages(texts), axis=1).min() > 0.9999
+        assert [len(s) for _, s in pooled] == [len(s) for s in spans]
+        results[embedder.backend] = np.vstack([s for _, s in pooled])
+    assert np.sum(results["openvino-int8"] * results["torch"], axis=1).min() >= MIN_COSINE
