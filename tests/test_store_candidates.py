@@ -55,3 +55,14 @@ def test_lexical_candidates_are_those_of_reading_every_posting_list(fake, tmp_pa
     assert checked == 480
     pruned = [e for e in expressions if " AND " in e]  # a commoner term looked up only among the rows read
     assert len(pruned) > 50 and len(pruned) < len(expressions) / 2
+
+
+def test_sentence_similarities_are_each_rows_sentences_against_the_question(fake, corpus, tmp_path):
+    store = build(corpus, tmp_path / "idx").store
+    query = fake.embed_queries(["wat is preventie in de wijk?"])[0]
+    rows = [3, 0, store.passage_count - 1, 3, 7]  # any order, a row twice
+    got = store.sentence_similarities(query, rows)
+    expected = [store.sentence_vectors(r) @ query for r in rows]
+    assert [len(g) for g in got] == [len(e) for e in expected] and all(len(e) for e in expected)
+    assert all(np.allclose(g, e, atol=1e-6) for g, e in zip(got, expected))
+    assert store.sentence_similarities(query, []) == []
