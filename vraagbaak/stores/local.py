@@ -229,10 +229,12 @@ class LocalStore:
         for name, f in files.items():  # e.g. a dimension that does not fit what was written
             if committed.get(name) != rows[name] * f.row_bytes:
                 raise ValueError(f"{f.path.name} holds {committed.get(name)} committed bytes, not {rows[name]} rows")
-        self.vectors = files["vectors"].map(rows["vectors"])
-        self.sentence_ranges = files["ranges"].map(rows["ranges"])
-        self.sentence_codes = files["codes"].map(rows["codes"])
-        self.sentence_scale = files["scale"].map(rows["scale"])
+        # Plain arrays over the mapped files: np.memmap's own indexing costs Python time on every gather
+        # (about 1 ms of a hybrid question's 1,200 gathers), the plain view keeps the mapping alive and the same pages.
+        self.vectors = np.asarray(files["vectors"].map(rows["vectors"]))
+        self.sentence_ranges = np.asarray(files["ranges"].map(rows["ranges"]))
+        self.sentence_codes = np.asarray(files["codes"].map(rows["codes"]))
+        self.sentence_scale = np.asarray(files["scale"].map(rows["scale"]))
         self._exact = None  # float32 rows searched exactly (all, or those after the ANN index)
         # Indexes written before PDFs were read have no page column (added then, no format change).
         columns = {r[1] for r in con.execute("PRAGMA table_info(passages)")}
@@ -289,6 +291,10 @@ class LocalStore:
         self.is_lead = np.zeros(n, np.float32)
         self.is_lead[first[count > 0]] = 1.0
         self.passage_count = int(count.sum())
+        # Each row's document (source, title), found by its row: a passage read needs no join with the documents table
+        order = np.lexsort((count, first))  # by first row; an empty document before the one that starts where it would
+        self._document_starts, self._document_ends = first[order], (first + count)[order]
+        self._document_names = [(rows[i][0], rows[i][1]) for i in order.tolist()]
 
     def _query(self, sql: str, params: Iterable = ()):
         with self._lock:
@@ -347,16 +353,16 @@ class LocalStore:
         allowed = self.allowed_rows(within)
         if within is not None and (not self.ann_file or int(allowed.sum()) < self.settings.ann_min_rows):
             rows = np.flatnonzero(allowed)
-            best_scores, best_rows = _top_k(np.asarray(self.vectors[rows], np.float32) @ query, k)
+            best_scores, best_rows = _top_k(_cosines(self.vectors[rows], query), k)
             return best_scores, rows[best_rows]
         lo, exact = self._exact_rows()
-        scores = exact @ query
+        scores = _cosines(exact, query)
         scores[~allowed[lo:]] = -np.inf
         best_scores, best_rows = _top_k(scores, k, offset=lo)
         if self.ann_file and lo > 0:
             ann_rows = self._ann_candidates(query, k, allowed[:lo])
             if len(ann_rows):  # re-scored exactly: HNSW's 8-bit distances only choose candidates
-                ann_scores = np.asarray(self.vectors[ann_rows], np.float32) @ query
+                ann_scores = _cosines(self.vectors[ann_rows], query)
                 best_scores = np.concatenate([best_scores, ann_scores])
                 best_rows = np.concatenate([best_rows, ann_rows])
                 order = np.argsort(-best_scores, kind="stable")[:k]
@@ -381,7 +387,7 @@ class LocalStore:
         rows = rows[rows >= 0].astype(np.int64)
         if len(rows) < want:  # a very selective filter can cut the graph apart: score those rows exactly
             candidates = np.flatnonzero(allowed)
-            best = _top_k(np.asarray(self.vectors[candidates], np.float32) @ query, want)[1]
+            best = _top_k(_cosines(self.vectors[candidates], query), want)[1]
             rows = candidates[best]
         return rows
 
@@ -396,14 +402,24 @@ class LocalStore:
         for lo in range(0, len(rows), 500):  # SQLite's limit on bound parameters
             chunk = rows[lo : lo + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self._query(
-                "SELECT p.id, d.source, d.title, p.heading, p.start, p.\"end\", p.text, p.sentences, p.key, p.terms, "
-                f"{self._pages_column} FROM passages p JOIN documents d ON d.id = p.doc WHERE p.id IN ({marks})",
-                chunk,
-            ):
-                spans = tuple((a + r[4], b + r[4]) for a, b in json.loads(r[7]))
-                found[r[0]] = Passage(r[3], r[4], r[5], r[6], spans, r[8], r[9], _pages_from_json(r[10], r[4]), id=r[0], source=r[1], title=r[2])
+            records = self._query(
+                "SELECT p.id, p.doc, p.heading, p.start, p.\"end\", p.text, p.sentences, p.key, p.terms, "
+                f"{self._pages_column} FROM passages p WHERE p.id IN ({marks})", chunk)
+            offsets = json.loads("[" + ",".join(r[6] for r in records) + "]")  # one parse for all: 25 µs a call saved
+            for r, (source, title), spans in zip(records, self._names_of([r[0] for r in records]), offsets):
+                start = r[3]
+                spans = tuple([(a + start, b + start) for a, b in spans])
+                found[r[0]] = Passage(r[2], start, r[4], r[5], spans, r[7], r[8], _pages_from_json(r[9], start), id=r[0], source=source, title=title)
         return [found.get(r) for r in rows]
+
+    def _names_of(self, rows: list[int]) -> list[tuple[str, str]]:
+        """(source, title) of the document of each row (rows of this committed state; any other, from the table)."""
+        at = np.searchsorted(self._document_starts, rows, side="right") - 1
+        names = [self._document_names[i] if i >= 0 and row < self._document_ends[i] else None for i, row in zip(at.tolist(), rows)]
+        for n, row in enumerate(rows):
+            if names[n] is None:  # not a row this reader knows: ask SQLite
+                names[n] = tuple(self._query("SELECT d.source, d.title FROM passages p JOIN documents d ON d.id = p.doc WHERE p.id = ?", (row,))[0])
+        return names
 
     def document_passages(self, source: str) -> list[Passage]:
         a, b = self.document_range(source)
@@ -429,8 +445,8 @@ class LocalStore:
         counts = ranges[:, 1]
         ends = np.cumsum(counts)
         sentence_rows = np.repeat(ranges[:, 0] - (ends - counts), counts) + np.arange(int(ends[-1]))
-        sims = (np.asarray(self.sentence_codes[sentence_rows], np.float32) @ query) * self.sentence_scale[sentence_rows]
-        return np.split(sims.astype(np.float32), ends[:-1])
+        sims = (_cosines(self.sentence_codes[sentence_rows], query) * self.sentence_scale[sentence_rows]).astype(np.float32)
+        return [sims[b - c : b] for b, c in zip(ends.tolist(), counts.tolist())]  # (np.split costs 10 µs a piece)
 
     def passage_vector(self, row: int) -> np.ndarray:
         return np.asarray(self.vectors[row], np.float32)
@@ -438,7 +454,7 @@ class LocalStore:
     def dense_scores(self, query: np.ndarray, rows) -> np.ndarray:
         """The cosine of ``query`` with each of these passage rows (candidates found otherwise)."""
         rows = np.asarray(rows, np.int64)
-        return np.asarray(self.vectors[rows], np.float32) @ np.asarray(query, np.float32).reshape(-1) if len(rows) else np.zeros(0, np.float32)
+        return _cosines(self.vectors[rows], np.asarray(query, np.float32).reshape(-1)) if len(rows) else np.zeros(0, np.float32)
 
     def leads(self, rows) -> np.ndarray:
         """1.0 for a row that opens its document, else 0.0."""
@@ -513,9 +529,13 @@ class LocalStore:
         return unique[np.argsort(-scores, kind="stable")[:limit]]
 
     def _rowids(self, expression: str) -> np.ndarray:
-        """The rows of the full-text index that match an FTS5 query ``expression``, in row order."""
-        found = self._query("SELECT rowid FROM lexical WHERE lexical MATCH ?", [expression])
-        return np.fromiter((r[0] for r in found), np.int64, len(found))
+        """The rows of the full-text index that match an FTS5 query ``expression``.
+
+        As one comma-separated string, parsed by numpy: a Python tuple a row cost
+        about 4 times as much (a list of 31,000 rows: 57 against 15 ms under load).
+        """
+        found = self._query("SELECT group_concat(rowid) FROM lexical WHERE lexical MATCH ?", [expression])[0][0]
+        return np.fromstring(found, dtype=np.int64, sep=",") if found else np.zeros(0, np.int64)
 
 
 def _phrase(term: str) -> str:
@@ -552,6 +572,19 @@ def _sentence_rows(chunks: list[Passage], sentence_vectors: list[np.ndarray], fi
         next_row += len(chunk.sentences) - (1 if shared else 0)
         previous_last = chunk.sentences[-1] if chunk.sentences else None
     return np.array(ranges, np.int64).reshape(-1, 2), append
+
+
+def _cosines(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Each row (float16 vectors or int8 codes) times the float32 query, on this thread.
+
+    Not with ``@``: numpy's OpenBLAS runs a product over more than ~9,000 numbers
+    on a thread per core and waits for them; on 2 shared cores a question's few
+    such products then waited for a core each time (measured under load at
+    97,557 passages: 20,000 rows 15.1 ms against 2.4 ms this way, and hybrid
+    p50 70 against 38 ms with one more product; BENCHMARKS.md, Round 4).
+    A question's products are small enough for one core.
+    """
+    return np.einsum("ij,j->i", np.asarray(rows, np.float32), query)
 
 
 def _top_k(scores: np.ndarray, k: int, offset: int = 0):
