@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from fake_embedder import FakeEmbedder, TokenFakeEmbedder
-from helpers import build, live_passages, texts_embedded
-from vraagbaak import embeddings
-from vraagbaak.build import plan_changes
+from helpers import live_passages, texts_embedded
+from vraagbaak import Index, embeddings
+from vraagbaak.build import BuildOptions, BuildSettings, build_index, plan_changes
 from vraagbaak.chunking import ChunkingSettings
 from vraagbaak.corpus import scan_corpus
 from vraagbaak.embeddings import embed_with_sentences
@@ -20,6 +20,13 @@ def token_fake():
         yield instance
     finally:
         embeddings.unregister_embedder("fake")
+
+
+def build(corpus, store, late=True, rebuild=False) -> Index:
+    """A build that takes sentence vectors from their passage's pass (``BuildSettings.late_chunking``) where it can."""
+    reader, report = build_index(corpus, store, BuildOptions(model="fake", progress=False, rebuild=rebuild, tuning=BuildSettings(late_chunking=late)))
+    index = Index(reader, report=report)
+    return index
 
 
 def _sentence_texts(p):
@@ -75,6 +82,8 @@ def test_an_index_keeps_the_way_its_sentence_vectors_were_made(corpus, tmp_path)
         assert plan_changes(files, store, "fake", chunking, sentences="late").new_generation  # the bundled model's builds know
         rebuilt = build(corpus, tmp_path / "idx", rebuild=True)
         assert rebuilt.store.config.sentences == "late"
+        assert plan_changes(files, rebuilt.store, "fake", chunking, sentences="").new_generation  # the default way again: made anew
+        assert build(corpus, tmp_path / "other", late=False).store.config.sentences == ""  # the default: each sentence alone
     finally:
         embeddings.unregister_embedder("fake")
 

@@ -55,7 +55,11 @@ class BuildSettings:
     embed_batch: int = 512  # texts per embedding call (and progress step); the embedder batches them by length, so more is less padding
     docs_per_step: int = 500  # documents prepared, embedded and written per step (bounds memory)
     pool_min_files: int = 64  # fewer files than this are split in-process (a pool costs ~0.1 s to start)
-    late_chunking: bool = True  # a new index takes sentence vectors from their passage's pass (``_Embedding``) where the embedder can
+    # Sentence vectors from their passage's own pass (``_Embedding``, "late chunking") instead of embedding each
+    # sentence alone: builds embed half the tokens, and the answer sentence is chosen better (answer_hit@1 +0.03
+    # to +0.10 on every dev set), but hybrid ranking loses what the separately embedded sentences tell it
+    # (mrr@10 -0.05 seeds, -0.017 long-docs, -0.021 mixed-docs; BENCHMARKS.md, Round 4), so it is not the default.
+    late_chunking: bool = False
 
 
 # A long build commits what it has finished this often (``stores.base.StoreWriter.checkpoint``),
