@@ -67,6 +67,9 @@ _MARKER = "vraagbaak-int8.json"
 # kernels they keep; unbounded (their defaults, 5,000 and 1,024) that took a
 # FAQ-corpus build to 2.2 GB. 128 of each: 1.1 GB at the same speed (BENCHMARKS.md).
 _SHAPE_CACHE = 128
+# The throughput model keeps a shape cache per stream: a quarter each held a FAQ build's
+# embedding at 1,020 MB peak, against 1,210 MB at the full 128 (853 MB with one stream).
+_STREAM_SHARE = 4
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(_SHAPE_CACHE))  # read when oneDNN builds its first kernel
 _TABLE = "word_embeddings.f16.npy"
 # The load-time check of _lone_texts_are_faithful: questions of about 10, 20 and
@@ -242,28 +245,37 @@ class OpenVinoEmbedder:
         self._pad = pad if pad is not None else 0
         self._table = np.load(folder / _TABLE, mmap_mode="r")
         self._lock = threading.Lock()  # one request; one batch at a time uses every core anyway
+        self._queue_lock = threading.Lock()  # one caller at a time feeds the streams (_run_batches)
+        self._queue = None  # the streams' requests, made for the first call with several batches
+        self._queue_out: np.ndarray | None = None  # where their callbacks write (under _queue_lock)
         self._pair_lone_texts = False
+        self._folder = folder
         if compile_model:
             import openvino as ov
 
-            core = ov.Core()
+            self._core = ov.Core()
             if os.access(folder, os.W_OK):
                 # OpenVINO keeps the compiled model (per CPU and OpenVINO version):
                 # later starts import it in 0.16 s instead of compiling it in 0.56 s.
                 # An entry it cannot read it compiles anew.
-                core.set_property({"CACHE_DIR": str(folder / "compiled")})
-            # LATENCY: every core on one request. A stream per core with requests
-            # in flight measured no faster for builds and keeps a second model.
-            # f32: on CPUs with native bf16 (AMX, AVX512_BF16) OpenVINO's CPU plugin
-            # runs every operation that is not int8 in bf16 unless told otherwise
-            # (its "Precision Control" guide; NNCF forces f32 for its own calibration
-            # runs, nncf/openvino/engine.py, for the same reason). The quantised
-            # model was calibrated and measured in f32; AVX2/VNNI-only CPUs already
-            # run f32, so this changes nothing there (measured, BENCHMARKS.md).
-            compiled = core.compile_model(str(folder / "model.xml"), "CPU", {
-                "PERFORMANCE_HINT": "LATENCY", "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE, "INFERENCE_PRECISION_HINT": "f32"})
-            self._request = compiled.create_infer_request()
+                self._core.set_property({"CACHE_DIR": str(folder / "compiled")})
+            # LATENCY: every core on one request, for a question (a lone text).
+            self._request = self._compile("LATENCY").create_infer_request()
             self._pair_lone_texts = not self._lone_texts_are_faithful()
+
+    def _compile(self, hint: str):
+        """The model compiled for ``hint``: "LATENCY" (one request on every core) or
+        "THROUGHPUT" (a stream of requests per core or two; ``_run_batches``).
+
+        f32: on CPUs with native bf16 (AMX, AVX512_BF16) OpenVINO's CPU plugin
+        runs every operation that is not int8 in bf16 unless told otherwise
+        (its "Precision Control" guide; NNCF forces f32 for its own calibration
+        runs, nncf/openvino/engine.py, for the same reason). The quantised
+        model was calibrated and measured in f32; AVX2/VNNI-only CPUs already
+        run f32, so this changes nothing there (measured, BENCHMARKS.md).
+        """
+        return self._core.compile_model(str(self._folder / "model.xml"), "CPU", {
+            "PERFORMANCE_HINT": hint, "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE // _STREAM_SHARE if hint == "THROUGHPUT" else _SHAPE_CACHE, "INFERENCE_PRECISION_HINT": "f32"})
 
     # -- the Embedder interface
 
@@ -334,9 +346,46 @@ class OpenVinoEmbedder:
     def _embed(self, texts: list[str], prompt: str) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), np.float32)
         sequences = self._token_ids([prompt + text for text in texts])
-        for batch in self._batches([len(s) for s in sequences]):
+        batches = list(self._batches([len(s) for s in sequences]))
+        if len(batches) > 1:  # a build's texts: on the streams
+            self._run_batches(sequences, batches, out)
+            return out
+        for batch in batches:
             out[batch] = self._run([sequences[i] for i in batch])
         return out
+
+    def _run_batches(self, sequences: list[list[int]], batches: list[list[int]], out: np.ndarray) -> None:
+        """Unit vectors of many batches into ``out``, on a model compiled for throughput:
+        a stream per core or two, each with its own request, fed as they finish.
+
+        Measured on the FAQ texts under the other helpers' load (BENCHMARKS.md,
+        Round 4): int8 on the AVX-512 VNNI host 80 against 45 texts/s on the
+        one-request model, fp32 under the AVX2 limit 31 against 22. One request
+        on both cores waits for the slower core at every layer; a stream each
+        does not. A question still runs on the one-request model (its latency).
+        """
+        import openvino as ov
+
+        with self._queue_lock:
+            if self._queue is None:
+                self._queue = ov.AsyncInferQueue(self._compile("THROUGHPUT"), 0)  # 0: as many requests as OpenVINO finds best
+
+                def pooled(request, userdata):  # on OpenVINO's thread, while the request's output is still its own
+                    rows, mask = userdata
+                    out_ = self._queue_out
+                    out_[rows] = self._pool(request.get_output_tensor(0).data, mask)[: len(rows)]
+
+                self._queue.set_callback(pooled)
+            self._queue_out = out
+            try:
+                for batch in batches:
+                    pair = self._pair_lone_texts and len(batch) == 1
+                    inputs = self._inputs([sequences[batch[0]]] * 2, width=_width(len(sequences[batch[0]]), 1)) if pair \
+                        else self._inputs([sequences[i] for i in batch])
+                    self._queue.start_async(inputs, (batch, inputs["attention_mask"]))
+                self._queue.wait_all()
+            finally:
+                self._queue_out = None
 
     def _run(self, sequences: list[list[int]], pair_lone: bool | None = None, pool: bool = True) -> np.ndarray:
         """Unit vectors of one batch (``pool=False``: its last hidden states, a copy);
