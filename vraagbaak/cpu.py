@@ -69,10 +69,11 @@ _LIMIT_ALLOWS = {
 _AMX_LIMITS = ("AVX512_CORE_AMX", "AVX512_CORE_AMX_FP16", "AVX10_1_512_AMX", "AVX10_1_512_AMX_FP16", "AVX10_2_512_AMX_2")
 _ISA_LIMIT_ENV = ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA")  # oneDNN reads the first that is set
 
-# The precision for CPUs without 8-bit dot products (VNNI) or AMX, where the int8
-# model's kernels emulate them and ran slower than fp32, even slower than torch
-# (issue 39; measured with benchmarks/precision.py, BENCHMARKS.md Round 4).
-_WITHOUT_VNNI = "fp32"
+# Where the int8 model is the fastest faithful one (benchmarks/precision.py, BENCHMARKS.md Round 4, passages
+# per second against torch on one Zen 4 under each ONEDNN_MAX_CPU_ISA limit): with VNNI int8 3.0x, fp32 1.1x;
+# AVX-512 without VNNI (Skylake servers) int8 1.4x, fp32 0.9x; AVX2 only (laptops before 2020, AMD before Zen 4)
+# int8 0.7x, fp32 1.3x: there the 8-bit products are emulated, and the fp32 model (torch's vectors) wins.
+_INT8_FASTEST = ("amx", "vnni", "avx512", "unknown")  # "unknown": flags not readable, as before issue 39
 
 
 def cpu_flags() -> frozenset[str]:
@@ -117,12 +118,12 @@ def int8_support(flags: frozenset[str] | None = None, environ: dict | None = Non
 
 
 def openvino_precision(environ: dict | None = None) -> str:
-    """The OpenVINO model for this processor: int8 where it has VNNI or AMX (or
-    cannot be asked), else fp32; ``VRAAGBAAK_PRECISION`` overrides."""
+    """The OpenVINO model for this processor: int8 where it has VNNI, AMX or AVX-512
+    (or cannot be asked), fp32 where it has AVX2 or less; ``VRAAGBAAK_PRECISION`` overrides."""
     environ = os.environ if environ is None else environ
     chosen = environ.get(PRECISION_ENV, "").strip().lower()
     if chosen:
         if chosen not in PRECISIONS:
             raise VraagbaakError(f"{PRECISION_ENV}={chosen!r} is not a precision; choose one of {', '.join(PRECISIONS)}")
         return chosen
-    return "int8" if int8_support(environ=environ) in ("amx", "vnni", "unknown") else _WITHOUT_VNNI
+    return "int8" if int8_support(environ=environ) in _INT8_FASTEST else "fp32"
