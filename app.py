@@ -1,7 +1,8 @@
 """Vraagbaak's web page: ``python app.py`` (see ``--help``).
 
 Updates the index when the corpus changed, then serves the page on
-http://127.0.0.1:7860. The page itself lives in ``vraagbaak/web/``; the
+http://127.0.0.1:7860 and keeps following the corpus folder (``--no-watch``:
+not). The page itself lives in ``vraagbaak/web/``; the
 options it shares with the command line are the command line's own
 (``vraagbaak.cli``).
 """
@@ -37,8 +38,11 @@ from vraagbaak.errors import VraagbaakError  # noqa: E402
 @model_dir_option
 @backend_option
 @no_ocr_option
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Follow the corpus folder: files saved, changed, removed or renamed there are searchable within "
+                   "seconds, without pressing 'Index bijwerken'.")
 @user_errors
-def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, model, model_dir, backend, no_ocr):
+def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, model, model_dir, backend, no_ocr, watch):
     """Vraagbaak: search Dutch texts in the browser."""
     setup_logging()
     if not users_file and not open_to_all and not _loopback(host):
@@ -67,10 +71,19 @@ def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, mo
     warm.join()
     app = make_app(live, accounts=accounts, proxies=proxies,
                    theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]), css=CSS)
-    click.echo(f"Vraagbaak: http://{host}:{port}/", err=True)
-    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-* from 127.0.0.1 by default; make_app
-    # believes them only from the --proxy addresses.
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    watcher = None
+    if watch:
+        from vraagbaak.watch import Watcher
+
+        watcher = Watcher(live, on_line=lambda line: click.echo(line, err=True)).start()
+    click.echo(f"Vraagbaak: http://{host}:{port}/" + (f" (volgt de map {corpus_dir})" if watcher else ""), err=True)
+    try:
+        # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-* from 127.0.0.1 by default; make_app
+        # believes them only from the --proxy addresses.
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    finally:
+        if watcher is not None:
+            watcher.stop()  # an update under way finishes first
 
 
 def _accounts(path):

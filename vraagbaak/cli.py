@@ -1,4 +1,4 @@
-"""Command line: ``python -m vraagbaak build | ask | check | eval``.
+"""Command line: ``python -m vraagbaak build | watch | ask | check | eval``.
 
 A thin shell over ``vraagbaak.Index``: every user error becomes one line on
 stderr and exit status 2, never a traceback.
@@ -16,6 +16,7 @@ import click
 
 from .accounts import ROLES, Accounts
 from .api import Index
+from .dates import dutch_date
 from .embeddings import BACKENDS
 from .errors import VraagbaakError
 from .ocr import OcrSettings
@@ -24,6 +25,7 @@ from .search import MODES, RankingSettings, hit_to_json, match_words
 from .sources import link
 from .stores import evaluation_store
 from .view import View
+from .watch import WatchSettings
 
 __all__ = ["backend_option", "cli", "corpus_option", "model_dir_option", "model_option", "no_ocr_option", "setup_logging",
            "store_option", "user_errors", "users_option"]
@@ -137,6 +139,42 @@ def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, no
 
 
 @cli.command()
+@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path),
+              help=f"Folder of the texts to follow, subfolders included: {' '.join(SUFFIXES)}.")
+@store_option("index")
+@click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled model, or the index's own).")
+@model_dir_option
+@backend_option
+@click.option("--no-ocr", "no_ocr", is_flag=True, help="Skip scanned PDF pages and images instead of reading them with OCR.")
+@click.option("--rescan", type=click.FloatRange(min=0), default=WatchSettings.rescan_seconds, show_default=True,
+              help="Also scan the whole folder every N seconds, for changes no file event reports (network shares); 0: never.")
+@user_errors
+def watch(corpus_dir, index_dir, model, model_dir, backend, no_ocr, rescan):
+    """Keep the index following the corpus folder (for a server without the page): a file saved,
+    changed, removed or renamed there is searchable within seconds. Ctrl-C stops."""
+    from .corpus import scan_corpus
+    from .live import LiveIndex
+    from .progress import terminal_printer
+    from .watch import Watcher, network_share
+
+    live = LiveIndex(corpus_dir, index_dir, model=model, model_dir=model_dir, backend=backend, ocr=OcrSettings(enabled=not no_ocr))
+    if scan_corpus(corpus_dir, lambda source, reason: None):
+        r = live.update(progress=True, on_skip=lambda source, reason: click.echo(f"Overgeslagen: {source}: {reason}", err=True))
+        click.echo(f"Index {index_dir}: {r.passages_total} passages uit {len(live.current.documents)} documenten; "
+                   f"{r.passages_embedded} passages nu ingebed, {r.passages_reused} hergebruikt.")
+    else:  # a server set up before the first file arrives
+        click.echo(f"De map {corpus_dir} bevat nog geen leesbare bestanden; de index volgt zodra er een is.", err=True)
+    share = network_share(Path(corpus_dir))
+    every = f"elke {rescan:g} s een volledige scan" if rescan else "geen periodieke scan"
+    click.echo(f"De map {corpus_dir} wordt gevolgd ({every}"
+               + (f"; een netwerkmap ({share}): wijzigingen van andere computers ziet alleen die scan" if share else "")
+               + "). Ctrl-C stopt.", err=True)
+    watcher = Watcher(live, WatchSettings(rescan_seconds=rescan, update_first=live.current is not None), on_line=click.echo,
+                      progress=terminal_printer())
+    watcher.run()
+
+
+@cli.command()
 @click.argument("question")
 @store_option("index")
 @corpus_option("The corpus folder, for the path each hit prints (corpus/nota.pdf#page=12).")
@@ -145,16 +183,18 @@ def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, no
 @click.option("--source", default=None, help="Only search this document (its path in the corpus folder).")
 @click.option("--folder", "folders", multiple=True, help="Only documents in this subfolder of the corpus (repeat for several).")
 @click.option("--type", "types", multiple=True, help="Only documents of this file type, e.g. pdf (repeat for several).")
+@click.option("--since", default=None, metavar="DATE", help="Only documents made on or after this day (2024-01-01): the date the document states, else its file's.")
+@click.option("--until", default=None, metavar="DATE", help="Only documents made on or before this day.")
 @click.option("--weak", is_flag=True, help="Also show passages that match the question only weakly (the page hides them).")
 @model_option("Refuse the index unless this model built it.")
 @model_dir_option
 @backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
 @user_errors
-def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, model, model_dir, backend, as_json):
+def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, since, until, weak, model, model_dir, backend, as_json):
     """Ask QUESTION and print the passages that answer it."""
     index = Index.load(index_dir, model=model, model_dir=model_dir, backend=backend)
-    results = View(index).search(question, k=k, mode=mode, source=source, folders=folders, types=types)
+    results = View(index).search(question, k=k, mode=mode, source=source, folders=folders, types=types, since=since, until=until)
     hits = results.everything if weak else results.hits
     if as_json:
         click.echo(json.dumps([hit_to_json(h, link(h.source, h.page, base=str(corpus_dir))) for h in hits], ensure_ascii=False, indent=1))
@@ -163,7 +203,8 @@ def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, 
         click.echo("Geen passage beantwoordt deze vraag goed (--weak toont de zwakke overeenkomsten).", err=True)
         return
     for h in hits:
-        click.secho(f"{h.rank}. {h.title}  ({match_words(h)}, score {h.score:.3f})", bold=True)
+        made = f"{dutch_date(h.date)}; " if h.date else ""
+        click.secho(f"{h.rank}. {h.title}  ({made}{match_words(h)}, score {h.score:.3f})", bold=True)
         click.echo(f"   {link(h.source, h.page, base=str(corpus_dir))}" + (f"  (ook in: {', '.join(h.also_in)})" if h.also_in else ""))
         click.echo(f"   Antwoord: {h.answer}")
         click.echo("   " + " ".join(h.text.split())[:600])

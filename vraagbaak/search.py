@@ -119,12 +119,13 @@ class Hit:
     similarity: float | None = None  # e5 cosine of question and passage (None in lexical mode)
     page: int | None = None  # PDF page of the answer (else of the passage start); None for formats without pages
     also_in: tuple[str, ...] = ()  # other files with the same content (copies), shown once as this hit
+    date: str = ""  # the day its document was made, ISO "2024-03-12" (``DocumentRecord.date``; ``dates.dutch_date`` says it in Dutch)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-JSON_KEYS = ("rank", "score", "similarity", "source", "title", "heading", "page", "text", "start", "end", "answer",
+JSON_KEYS = ("rank", "score", "similarity", "source", "title", "date", "heading", "page", "text", "start", "end", "answer",
              "answer_start", "answer_end", "also_in")
 
 
@@ -290,8 +291,8 @@ class Searcher:
         records = self.store.document_records
         if self._copies[0] is not records:
             first, copies = {}, {}
-            for source, row in sorted(records.rows().items()):
-                original = first.setdefault(row[2], source)  # row[2]: the content's sha256
+            for source, record in sorted(records.items()):
+                original = first.setdefault(record.sha256, source)
                 if original != source:
                     copies[source] = original
             self._copies = (records, copies)
@@ -361,11 +362,13 @@ class Searcher:
 
     def _hits(self, found: _Candidates, query_vector, n_answers: int, terms: list[str]) -> list[Hit]:
         hits = []
+        records = self.store.document_records
         for rank, (p, score) in enumerate(zip(found.passages, found.scores), start=1):
             sim = None if found.similarities is None else round(float(found.similarities[rank - 1]), 4)
+            record = records.get(p.source)
             hits.append(
                 Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading,
-                    id=f"{p.source}#{p.id}", similarity=sim, page=p.page_at(p.start))
+                    id=f"{p.source}#{p.id}", similarity=sim, page=p.page_at(p.start), date=record.date if record else "")
             )
         if n_answers and hits:
             sims = found.sentence_sims

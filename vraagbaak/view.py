@@ -103,11 +103,13 @@ class View:
     # ------------------------------------------------------------ searching
 
     def search(self, question: str, k: int = 5, *, mode: str = "hybrid", source: str | None = None,
-               folders: Iterable[str] = (), types: Iterable[str] = ()) -> Results:
+               folders: Iterable[str] = (), types: Iterable[str] = (), since=None, until=None) -> Results:
         """The ``k`` best passages within what this account may see, split by the
-        index's no-match rule (``search.split_weak``) into answers and weak matches."""
+        index's no-match rule (``search.split_weak``) into answers and weak matches.
+        The filters are ``Index.search``'s (``since``/``until``: a date or "2024-01-31")."""
         if self.index is None:
             raise VraagbaakError(NO_INDEX_YET)
-        found = self.index.search(question, k=k, mode=mode, source=source, folders=folders, types=types, within=self.visible)
+        found = self.index.search(question, k=k, mode=mode, source=source, folders=folders, types=types, since=since, until=until,
+                                  within=self.visible)
         hits, weak = split_weak(found, self.index.ranking)
         return Results(hits, weak)
