@@ -188,7 +188,7 @@ def summary(runs: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", default=None, help="a git revision to measure beside this working tree (e.g. main)")
+    parser.add_argument("--before", default=None, help="a git revision (e.g. main), or another checkout's folder, to measure beside this tree")
     parser.add_argument("--profiles", default=",".join(PROFILES))
     parser.add_argument("--backends", default="default,torch")
     parser.add_argument("--docs", type=int, default=500, help="the first DOCS FAQ documents (500: all)")
@@ -205,7 +205,9 @@ def main() -> None:
         return
     args.work.mkdir(parents=True, exist_ok=True)
     corpus = corpus_subset(args.docs, args.work)
-    codes = [extract(args.before, args.work)] if args.before else []
+    codes = []
+    if args.before:  # a git revision, or a folder holding another checkout's app.py and vraagbaak/
+        codes.append((Path(args.before), Path(args.before).name) if Path(args.before, "vraagbaak").is_dir() else extract(args.before, args.work))
     codes.append((ROOT, "tree"))
     runs = []
     for n in range(args.rounds):
