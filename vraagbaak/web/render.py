@@ -22,7 +22,7 @@ __all__ = ["CSS", "EDITORS_ONLY", "NO_MATCH_TEXT", "dutch_datetime", "message_ht
            "result_message", "status_html", "upload_label"]
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december")
-BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
+BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "openvino-fp32": "fp32 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
 
 NO_MATCH_TEXT = (
     "Geen passage in de teksten beantwoordt deze vraag goed. "
