@@ -27,22 +27,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 LAW_QUERIES = ROOT.parent / "shared" / "eval" / "law-text" / "queries.txt"
-CPU_FLAGS = ("amx_int8", "amx_bf16", "amx_tile", "avx512_vnni", "avx512_bf16", "avx512f", "avx_vnni", "avx2")
-
-
-def cpu_facts() -> dict:
-    """The CPU model and the flags that decide which kernels OpenVINO/oneDNN pick."""
-    model, flags = "", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return {"cpu": model, "flags": [f for f in CPU_FLAGS if f in flags]}
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from isa import cpu_facts  # noqa: E402  (the CPU model and the flags that choose OpenVINO's kernels)
 
 def summary(cosines: np.ndarray) -> dict:
     return {"min": round(float(cosines.min()), 4), "mean": round(float(cosines.mean()), 4),
@@ -58,7 +44,7 @@ def main() -> None:
 
     from vraagbaak.embeddings import load_embedder
 
-    int8, fp32 = load_embedder(backend="openvino"), load_embedder(backend="torch")
+    int8, fp32 = load_embedder(backend="openvino-int8"), load_embedder(backend="torch")
     reference = fp32.embed_queries(texts)
     batched = int8.embed_queries(texts)
     int8.embed_queries([texts[0]])  # warm

@@ -48,3 +48,26 @@ class FakeEmbedder:
 
     def count_tokens(self, text):
         return len(self._words(text)) + 4
+
+
+class TokenFakeEmbedder(FakeEmbedder):
+    """The fake with token states (``Embedder.token_states``): a token per word, whose
+    state is that word's one-hot vector. The mean over a span is then the bag of its
+    words, so a sentence's vector from its passage's pass equals its own vector."""
+
+    def __init__(self, delay: float = 0.0, max_tokens: int = 10_000):
+        super().__init__(delay)
+        self.max_tokens = max_tokens  # tokens it sees of a text (as the real model cuts at 512)
+
+    def token_states(self, texts):
+        if self.delay:
+            time.sleep(self.delay)
+        self.embedded.extend(texts)
+        for i, text in enumerate(texts):
+            words = list(re.finditer(r"\w+", text.lower()))[: self.max_tokens]
+            states = np.zeros((max(len(words), 1), DIM), np.float32)
+            spans = np.full((len(states), 2), -1, np.int64)
+            for n, w in enumerate(words):
+                states[n, int(hashlib.md5(w.group().encode()).hexdigest(), 16) % DIM] = 1.0
+                spans[n] = w.span()
+            yield i, states, spans

@@ -30,6 +30,14 @@ def vectors_of(index: Index, passages) -> np.ndarray:
     return np.array([index.store.passage_vector(p.id) for p in passages], np.float32)
 
 
+def texts_embedded(fake) -> list[str]:
+    """What the fake embedded for passages and sentences, without the probe texts a new index records (embeddings.PROBES)."""
+    from vraagbaak.embeddings import PROBES
+
+    probes = {text for kind, text in PROBES if kind == "document"}
+    return [t for t in fake.embedded if t not in probes]
+
+
 def within(seconds: float, work):
     """``work()``'s result, or a failed test if it takes longer than ``seconds`` (a hang fails instead of stalling the suite)."""
     import threading

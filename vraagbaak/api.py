@@ -35,9 +35,10 @@ class Index:
         self._store = store
         self._model_dir = model_dir
         self.report = report  # what the last build did, when this came from build()
-        # The index's own backend unless told otherwise (one this version no longer
-        # has: the default, which check_embedder then refuses with a rebuild line).
-        backend = backend or backend_choice(store.config.backend)
+        # The index's own backend and precision unless told otherwise (one this version no
+        # longer has: the default, which check_embedder then refuses with a rebuild line).
+        built_with = store.config.backend
+        backend = backend or (built_with if backend_choice(built_with) else None)
         # The ranking the index records unless told otherwise; one an earlier version
         # of the ranking rules recorded gets this version's defaults (RankingSettings.recorded).
         ranking = ranking or RankingSettings.recorded(store.config.ranking)

@@ -38,7 +38,8 @@ import numpy as np
 from .chunking import ChunkingSettings, chunk_document, passage_context
 from .corpus import CorpusFile, Document, Unreadable, file_fingerprint, read_task, scan_corpus, skip_reason
 from .dates import file_date, stated_date
-from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available, resolve_backend
+from .embeddings import (DEFAULT_MODEL, Embedder, can_pool_sentences, embed_with_sentences, load_embedder, model_available, probe_vectors,
+                         resolve_backend, sentence_vectors)
 from .errors import IndexLoadError, VraagbaakError
 from .isolation import Failed, IsolationSettings, Workers
 from .lexical import passage_terms
@@ -57,6 +58,11 @@ class BuildSettings:
     embed_batch: int = 512  # texts per embedding call (and progress step); the embedder batches them by length, so more is less padding
     docs_per_step: int = 500  # documents prepared, embedded and written per step (bounds memory)
     pool_min_files: int = 64  # fewer files than this are split in-process (a pool costs ~0.1 s to start)
+    # Sentence vectors from their passage's own pass (``_Embedding``, "late chunking") instead of embedding each
+    # sentence alone: builds embed half the tokens, and the answer sentence is chosen better (answer_hit@1 +0.03
+    # to +0.10 on every dev set), but hybrid ranking loses what the separately embedded sentences tell it
+    # (mrr@10 -0.05 seeds, -0.017 long-docs, -0.021 mixed-docs; BENCHMARKS.md, Round 4), so it is not the default.
+    late_chunking: bool = False
 
 
 # A long build commits what it has finished this often (``stores.base.StoreWriter.checkpoint``),
@@ -105,11 +111,13 @@ class Plan:
 
 
 def plan_changes(files: list[CorpusFile], store: StoreReader | None, model: str, chunking: dict, backend: str = "", rebuild: bool = False,
-                 unreadable: "Mapping[str, tuple[int, int]] | None" = None) -> Plan:
-    """``unreadable``: source -> (size, mtime_ns) of files a previous build could not read; with that stat still, they are not read again."""
+                 unreadable: "Mapping[str, tuple[int, int]] | None" = None, sentences: str | None = None) -> Plan:
+    """``unreadable``: source -> (size, mtime_ns) of files a previous build could not read; with that stat still, they are not read again.
+    ``sentences``: how this build makes sentence vectors (``StoreConfig.sentences``), None where
+    that is known only once the model is loaded (a registered embedder: the index keeps its own)."""
     by_source = {f.source: f for f in files}
     same_model = store is not None and (store.config.model, store.config.backend) == (model, backend) and not rebuild
-    new_generation = not same_model or store.config.chunking != chunking
+    new_generation = not same_model or store.config.chunking != chunking or sentences not in (None, store.config.sentences)
     known = store.document_records if store is not None and not new_generation else {}
     unchanged = [f.source for f in files if (r := known.get(f.source)) is not None and r.size == f.size and r.mtime_ns == f.mtime_ns]
     still = [f.source for f in files if unreadable and f.source not in known and tuple(unreadable.get(f.source, ())) == (f.size, f.mtime_ns)]
@@ -132,9 +140,10 @@ def plan_changes(files: list[CorpusFile], store: StoreReader | None, model: str,
 class PreparedDocument:
     record: DocumentRecord
     chunks: list[Passage]
-    sentence_keys: list[list[int]]  # per chunk, the key of each sentence
+    sentence_keys: list[list[int]]  # per chunk, the key of each sentence (embedded alone)
     sentence_texts: list[list[str]]
     embedding_texts: list[str]  # per chunk, what the model embeds
+    sentence_spans: list[list[tuple[int, int]]] = field(default_factory=list)  # per chunk, its sentences in its embedding text
 
 
 @dataclass(frozen=True)
@@ -180,11 +189,13 @@ def _page_breaks(page_starts: tuple[int, ...], start: int, end: int) -> tuple[tu
 
 
 def _split(record: DocumentRecord, document: Document, job: _Job) -> PreparedDocument:
-    doc = PreparedDocument(record, [], [], [], [])
+    doc = PreparedDocument(record, [], [], [], [], [])
     text = document.text
     for c in chunk_document(text, record.title, job.settings, job.count_tokens, document.headings):
         context = passage_context(record.title, c.heading, c.text, job.settings)
         embedded = "\n".join([*context, c.text])
+        shift = len(embedded) - len(c.text) - c.start  # the passage ends its embedding text
+        doc.sentence_spans.append([(a + shift, b + shift) for a, b in c.sentences])
         sentences = [text[a:b] for a, b in c.sentences]
         doc.chunks.append(
             Passage(
@@ -252,10 +263,26 @@ def prepare_files(items: list[CorpusFile], job: _Job, workers: int, tuning: Buil
 
 
 class _Embedding:
-    """Vectors by text key: reused from the store where it has them, else embedded."""
+    """Vectors of passages and their sentences: reused from the store where it has them, else embedded.
 
-    def __init__(self, embedder: Embedder, reuse: StoreReader | None, report: BuildReport, batch: int = BuildSettings.embed_batch):
-        self.embedder, self.reuse, self.report, self.batch = embedder, reuse, report, batch
+    Two ways of making sentence vectors, recorded in the index (``StoreConfig.sentences``)
+    so that one index never mixes them:
+
+    - ``"late"``: from their passage's own pass of the model
+      (``embeddings.embed_with_sentences``): each text is embedded once. A
+      sentence's vector then depends on its passage, so it is reused only with
+      its passage, by the passage's key (which covers the passage's text, and so
+      its sentences' spans in it).
+    - ``""`` (separate): each sentence embedded alone, reused by its own text's
+      key wherever it occurs. Embedders without token states (a plugin's, the
+      tests' fake) and indexes made before issue 39 work so.
+    """
+
+    def __init__(self, embedder: Embedder, reuse: StoreReader | None, report: BuildReport, batch: int = BuildSettings.embed_batch,
+                 late: bool = False):
+        self.embedder, self.reuse, self.report, self.batch, self.late = embedder, reuse, report, batch, late
+        if reuse is not None and (reuse.config.sentences == "late") != late:
+            self.reuse = None  # sentence vectors made the other way are not this index's
         self._by_content: dict[str, str] | None = None  # sha256 -> a source the store holds it under (made when first needed)
 
     def reusable_source(self, record: DocumentRecord) -> str | None:
@@ -268,26 +295,34 @@ class _Embedding:
             self._by_content = {r.sha256: r.source for r in store.document_records.values()}
         return self._by_content.get(record.sha256)
 
-    def known_vectors(self, source: str) -> dict[int, np.ndarray]:
-        """The vectors the old version of a document had, by key (a changed file keeps most of them)."""
+    def known_vectors(self, source: str) -> dict[int, np.ndarray | tuple[np.ndarray, np.ndarray]]:
+        """The vectors the old version of a document had (a changed file keeps most of them): by
+        passage key, the passage's vector; and by each sentence's text key its vector, or
+        (late) by passage key the pair (passage vector, its sentences' vectors)."""
         store = self.reuse
         if store is None or source not in store.document_records:
             return {}
         prompt = store.config.prompts.get("document", "")
         known = {}
         for p in store.document_passages(source):
-            known[p.key] = store.passage_vector(p.id)
             vectors = store.sentence_vectors(p.id)
+            if self.late:
+                known[p.key] = (store.passage_vector(p.id), vectors)
+                continue
+            known[p.key] = store.passage_vector(p.id)
             for (a, b), vector in zip(p.sentences, vectors):
                 known[text_key(store.config.model, prompt, p.text[a - p.start : b - p.start])] = vector
         return known
 
     def vectors_for(self, docs: list[PreparedDocument]) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+        """(passage vectors, per passage its sentence vectors) of each document."""
         known: dict[int, np.ndarray] = {}
         for doc in docs:
             source = self.reusable_source(doc.record)
             if source is not None:
                 known.update(self.known_vectors(source))
+        if self.late:
+            return self._late(docs, known)
         to_embed: dict[int, str] = {}
         for doc in docs:
             for chunk, text in zip(doc.chunks, doc.embedding_texts):
@@ -311,11 +346,35 @@ class _Embedding:
             for doc in docs
         ]
 
+    def _late(self, docs: list[PreparedDocument], known: dict) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+        to_embed: dict[int, tuple[str, list[tuple[int, int]]]] = {}
+        for doc in docs:
+            for chunk, text, spans in zip(doc.chunks, doc.embedding_texts, doc.sentence_spans):
+                if chunk.key in known:
+                    self.report.passages_reused += 1
+                elif chunk.key not in to_embed:
+                    to_embed[chunk.key] = (text, spans)
+                    self.report.passages_embedded += 1
+                    self.report.sentences_embedded += len(spans)
+        keys = list(to_embed)
+        for lo in range(0, len(keys), self.batch):
+            batch = keys[lo : lo + self.batch]
+            made = embed_with_sentences(self.embedder, [to_embed[k][0] for k in batch], [to_embed[k][1] for k in batch])
+            known.update(zip(batch, made))
+        d = self.embedder.dimension
+        return [
+            (
+                np.array([known[c.key][0] for c in doc.chunks], np.float32).reshape(-1, d),
+                [np.asarray(known[c.key][1], np.float32).reshape(-1, d) for c in doc.chunks],
+            )
+            for doc in docs
+        ]
+
     def _embed(self, texts: dict[int, str]) -> dict[int, np.ndarray]:
         # Shortest first: batches of similar length waste no time on padding
         # (passages and their sentences differ tenfold in length).
         keys = sorted(texts, key=lambda key: len(texts[key]))
-        out = {}
+        out: dict[int, np.ndarray] = {}
         for lo in range(0, len(keys), self.batch):
             batch = keys[lo : lo + self.batch]
             out.update(zip(batch, self.embedder.embed_passages([texts[key] for key in batch])))
@@ -436,8 +495,10 @@ class _Build:
             chunking = self.options.chunking or ChunkingSettings()
             same = current is not None and current.config.model == model
             backend = resolve_backend(model, self.options.backend, current.config.backend if same else None)
-            store = self._continue_unfinished(current, model, backend, chunking)
-            plan = plan_changes(files, store, model, chunking.to_dict(), backend, rebuild=self.options.rebuild, unreadable=self.options.unreadable)
+            sentences = sentence_vectors(model, backend) if self.options.tuning.late_chunking else ""
+            store = self._continue_unfinished(current, model, backend, chunking, sentences)
+            plan = plan_changes(files, store, model, chunking.to_dict(), backend, rebuild=self.options.rebuild, unreadable=self.options.unreadable,
+                                sentences=sentences)
             self.report.unreadable.update({s: list(self.options.unreadable[s]) for s in plan.still_unreadable})
             if plan.new_generation and plan.reuse is not None and store is current:
                 print(resplit_note(store.config.chunking, chunking.to_dict(), store.passage_count), file=sys.stderr)
@@ -460,15 +521,15 @@ class _Build:
               f"rebuilding it with the bundled model {DEFAULT_MODEL}", file=sys.stderr)
         return DEFAULT_MODEL
 
-    def _continue_unfinished(self, current, model: str, backend: str, chunking: ChunkingSettings):
+    def _continue_unfinished(self, current, model: str, backend: str, chunking: ChunkingSettings, sentences: str | None = None):
         """The store to plan against: a generation a killed build checkpointed, when it
-        is for this model, backend and chunking (its documents are then unchanged,
-        not embedded again); else the current one."""
+        is for this model, backend, chunking and way of making sentence vectors (its
+        documents are then unchanged, not embedded again); else the current one."""
         unfinished = self.location.unfinished()
         if unfinished is None:
             return current
         c = unfinished.config
-        if (c.model, c.backend, c.chunking) == (model, backend, chunking.to_dict()):
+        if (c.model, c.backend, c.chunking) == (model, backend, chunking.to_dict()) and sentences in (None, c.sentences):
             return unfinished
         self.location.discard(unfinished)
         return current
@@ -495,9 +556,13 @@ class _Build:
             embedder = load_embedder(model, self.options.model_dir, backend or None)
             report.model_loaded = True
         config = store.config if store is not None else None
-        if embedder:
+        if embedder and plan.new_generation:  # a new index: its sentence vectors from their passages' pass where the embedder can
             config = StoreConfig(model, embedder.dimension, embedder.prompts, chunking.to_dict(), backend=getattr(embedder, "backend", ""),
-                                 ranking=self.options.ranking)
+                                 ranking=self.options.ranking, probes=probe_vectors(embedder),
+                                 sentences="late" if self.options.tuning.late_chunking and can_pool_sentences(embedder) else "")
+        if config.sentences == "late" and embedder and not can_pool_sentences(embedder):
+            raise VraagbaakError(f"the index's sentence vectors come from their passages' token states, which model {model!r} "
+                                 f"does not give here; rebuild it with: {self.location.build_command('--rebuild')}")
         writer = self.location.create(config) if plan.new_generation else self.location.update(store)
         try:
             for source in touched + undated:
@@ -507,7 +572,8 @@ class _Build:
             report.documents_dated = len(undated) + sum(not store.document_records[s].date for s in touched)
             if to_split:
                 self._embed_and_write(writer, store, plan, to_split, _Job(chunking, embedder.count_tokens, config.model, config.prompts.get("document", ""), self.options.ocr),
-                                      _Embedding(embedder, plan.reuse, report, self.options.tuning.embed_batch), publish_early)
+                                      _Embedding(embedder, plan.reuse, report, self.options.tuning.embed_batch, late=config.sentences == "late"),
+                                      publish_early)
             # Removed after the new documents are written: a file renamed or moved
             # takes its vectors from its old name's passages, which a checkpoint
             # of the removal would already have deleted.
@@ -545,7 +611,7 @@ class _Build:
         every = self.options.checkpoint_seconds
         started = last_checkpoint = time.monotonic()
         for step in steps:
-            for group in _groups(step, self.options.tuning.embed_batch):
+            for group in _groups(step, self.options.tuning.embed_batch, embedding.late):
                 docs = [r for r in group if not isinstance(r, Skipped)]
                 for result in group:
                     if isinstance(result, Skipped):
@@ -626,13 +692,14 @@ def resplit_note(old: dict, new: dict, passages: int) -> str:
             f"The old index answers until the new one is complete.")
 
 
-def _groups(results: list, texts: int) -> Iterator[list]:
-    """Consecutive results with about ``texts`` passages and sentences between them: what is embedded and written at once."""
+def _groups(results: list, texts: int, late: bool = False) -> Iterator[list]:
+    """Consecutive results with about ``texts`` texts to embed between them (passages, and
+    their sentences unless ``late``): what is embedded and written at once."""
     group, count = [], 0
     for result in results:
         group.append(result)
         if not isinstance(result, Skipped):
-            count += sum(1 + len(keys) for keys in result.sentence_keys)
+            count += len(result.chunks) if late else sum(1 + len(keys) for keys in result.sentence_keys)
         if count >= texts:
             yield group
             group, count = [], 0

@@ -1,6 +1,10 @@
-"""The bundled model as int8 OpenVINO, and an embedder that runs it without torch.
+"""The bundled model as OpenVINO (int8, or fp32), and an embedder that runs it without torch.
 
-Made once, beside the converted sentence-transformers folder, in three steps:
+Which of the two a machine uses is ``cpu.openvino_precision``'s choice: int8
+where the processor has 8-bit dot products (VNNI, AMX), fp32 where it has not
+(there the int8 kernels emulate them and ran slower than fp32; BENCHMARKS.md,
+Round 4). Each is made once, beside the converted sentence-transformers
+folder; the int8 model in three steps (the fp32 one skips the second):
 
 1. the BERT encoder is exported to ONNX with ``torch.onnx.export``, taking
    the word vectors as its input: the word-embedding table (250,037 × 384)
@@ -46,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["OpenVinoEmbedder", "ensure_int8_model", "int8_folder"]
+__all__ = ["OpenVinoEmbedder", "ensure_openvino_model", "export_openvino", "openvino_folder"]
 
 # Batches of texts of nearly the same token count, at most 2,048 tokens (about
 # 11 passages of 700 characters) or 64 texts. Measured on the FAQ corpus (2
@@ -63,6 +67,9 @@ _MARKER = "vraagbaak-int8.json"
 # kernels they keep; unbounded (their defaults, 5,000 and 1,024) that took a
 # FAQ-corpus build to 2.2 GB. 128 of each: 1.1 GB at the same speed (BENCHMARKS.md).
 _SHAPE_CACHE = 128
+# The throughput model keeps a shape cache per stream: a quarter each held a FAQ build's
+# embedding at 1,020 MB peak, against 1,210 MB at the full 128 (853 MB with one stream).
+_STREAM_SHARE = 4
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(_SHAPE_CACHE))  # read when oneDNN builds its first kernel
 _TABLE = "word_embeddings.f16.npy"
 # The load-time check of _lone_texts_are_faithful: questions of about 10, 20 and
@@ -78,8 +85,9 @@ _SAME_VECTOR = 0.9999
 log = logging.getLogger(__name__)
 
 
-def int8_folder(model_folder: Path) -> Path:
-    return model_folder.with_name(model_folder.name + "-openvino-int8")
+def openvino_folder(model_folder: Path, precision: str = "int8") -> Path:
+    """Where the OpenVINO model of ``model_folder`` in ``precision`` ("int8", "fp32") lives: beside it."""
+    return model_folder.with_name(f"{model_folder.name}-openvino-{precision}")
 
 
 def _is_complete(folder: Path) -> bool:
@@ -89,30 +97,44 @@ def _is_complete(folder: Path) -> bool:
         return False
 
 
+def _precision_of(folder: Path) -> str:
+    try:
+        return json.loads((folder / _MARKER).read_text()).get("precision", "int8")  # exports before issue 39 were all int8
+    except (OSError, ValueError):
+        return "int8"
+
+
 # ------------------------------------------------------------------ export
 
 
-def export_int8(model_folder: Path, target: Path) -> None:
-    """Export the encoder of a sentence-transformers folder to int8 OpenVINO IR in ``target``."""
+def export_openvino(model_folder: Path, target: Path, precision: str = "int8") -> None:
+    """Export the encoder of a sentence-transformers folder to OpenVINO IR in ``target``:
+    statically quantised to int8, or as it is (fp32) for CPUs without VNNI (``cpu.openvino_precision``)."""
     import openvino as ov
 
     onnx_file = target / "encoder-fp32.onnx"
     settings = _export_fp32(model_folder, onnx_file, target / _TABLE)
     shutil.copy(model_folder / "tokenizer.json", target / "tokenizer.json")
     (target / "vraagbaak-embedder.json").write_text(json.dumps(settings), encoding="utf-8")
-    embedder = OpenVinoEmbedder("calibration", target, compile_model=False)
-    quantised = _quantise(ov.Core().read_model(str(onnx_file)), embedder.calibration_inputs())
-    ov.save_model(quantised, str(target / "model.xml"), compress_to_fp16=False)
+    model = ov.Core().read_model(str(onnx_file))
+    if precision == "int8":
+        model = _quantise(model, OpenVinoEmbedder("calibration", target, compile_model=False).calibration_inputs())
+    elif precision != "fp32":
+        raise ValueError(f"unknown precision {precision!r}")
+    ov.save_model(model, str(target / "model.xml"), compress_to_fp16=False)
     onnx_file.unlink()
     for path in target.iterdir():  # the folder is shared like the model's (some writers make files private)
         path.chmod(0o644)
-    (target / _MARKER).write_text(json.dumps({"export_version": EXPORT_VERSION, "from": str(model_folder)}))
+    (target / _MARKER).write_text(json.dumps({"export_version": EXPORT_VERSION, "from": str(model_folder), "precision": precision}))
 
 
 def _export_fp32(model_folder: Path, onnx_file: Path, table_file: Path) -> dict:
     """The fp32 encoder as ONNX (word vectors in, last hidden states out), and its word table as float16."""
     import warnings
 
+    from .cpu import quiet_torch_threads
+
+    quiet_torch_threads()
     import torch
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -167,15 +189,15 @@ def _quantise(model, calibration: list[dict]):
         return nncf.quantize(model, nncf.Dataset(calibration), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration))
 
 
-def ensure_int8_model(model_folder: Path, progress=None) -> Path:
-    """The int8 OpenVINO folder for ``model_folder``, exported once under a file lock.
+def ensure_openvino_model(model_folder: Path, precision: str = "int8", progress=None) -> Path:
+    """The OpenVINO folder for ``model_folder`` in ``precision``, exported once under a file lock.
 
     The export goes to a temporary sibling that is renamed into place when
     complete, so a killed export leaves nothing that looks finished.
     """
     from filelock import FileLock
 
-    folder = int8_folder(model_folder)
+    folder = openvino_folder(model_folder, precision)
     if _is_complete(folder):
         return folder
     with FileLock(str(folder) + ".lock"):
@@ -184,10 +206,10 @@ def ensure_int8_model(model_folder: Path, progress=None) -> Path:
         for stale in folder.parent.glob(folder.name + ".tmp-*"):  # a killed export's; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         if progress:
-            progress(f"Making the int8 model once in {folder} (about a minute)…")
+            progress(f"Making the {precision} model once in {folder} (about a minute)…")
         staging = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
         try:
-            export_int8(model_folder, staging)
+            export_openvino(model_folder, staging, precision)
             if folder.exists():  # an incomplete leftover
                 shutil.rmtree(folder)
             staging.chmod(0o755)  # mkdtemp makes it private; the model folder beside it is not
@@ -203,13 +225,13 @@ def ensure_int8_model(model_folder: Path, progress=None) -> Path:
 class OpenVinoEmbedder:
     """The ``Embedder`` of an exported folder: OpenVINO + tokenizers + numpy, no torch."""
 
-    backend = "openvino-int8"
-
     def __init__(self, name: str, folder: Path, compile_model: bool = True):
         from tokenizers import Tokenizer
 
         settings = json.loads((folder / "vraagbaak-embedder.json").read_text(encoding="utf-8"))
         self.name = name
+        self.precision = _precision_of(folder)
+        self.backend = f"openvino-{self.precision}"  # what an index records: int8 and fp32 vectors differ slightly
         self.dimension = int(settings["dimension"])
         self.prompts = {k: v for k, v in settings["prompts"].items() if k in ("query", "document")}
         self.max_tokens = int(settings["max_tokens"])
@@ -223,28 +245,37 @@ class OpenVinoEmbedder:
         self._pad = pad if pad is not None else 0
         self._table = np.load(folder / _TABLE, mmap_mode="r")
         self._lock = threading.Lock()  # one request; one batch at a time uses every core anyway
+        self._queue_lock = threading.Lock()  # one caller at a time feeds the streams (_run_batches)
+        self._queue = None  # the streams' requests, made for the first call with several batches
+        self._queue_out: np.ndarray | None = None  # where their callbacks write (under _queue_lock)
         self._pair_lone_texts = False
+        self._folder = folder
         if compile_model:
             import openvino as ov
 
-            core = ov.Core()
+            self._core = ov.Core()
             if os.access(folder, os.W_OK):
                 # OpenVINO keeps the compiled model (per CPU and OpenVINO version):
                 # later starts import it in 0.16 s instead of compiling it in 0.56 s.
                 # An entry it cannot read it compiles anew.
-                core.set_property({"CACHE_DIR": str(folder / "compiled")})
-            # LATENCY: every core on one request. A stream per core with requests
-            # in flight measured no faster for builds and keeps a second model.
-            # f32: on CPUs with native bf16 (AMX, AVX512_BF16) OpenVINO's CPU plugin
-            # runs every operation that is not int8 in bf16 unless told otherwise
-            # (its "Precision Control" guide; NNCF forces f32 for its own calibration
-            # runs, nncf/openvino/engine.py, for the same reason). The quantised
-            # model was calibrated and measured in f32; AVX2/VNNI-only CPUs already
-            # run f32, so this changes nothing there (measured, BENCHMARKS.md).
-            compiled = core.compile_model(str(folder / "model.xml"), "CPU", {
-                "PERFORMANCE_HINT": "LATENCY", "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE, "INFERENCE_PRECISION_HINT": "f32"})
-            self._request = compiled.create_infer_request()
+                self._core.set_property({"CACHE_DIR": str(folder / "compiled")})
+            # LATENCY: every core on one request, for a question (a lone text).
+            self._request = self._compile("LATENCY").create_infer_request()
             self._pair_lone_texts = not self._lone_texts_are_faithful()
+
+    def _compile(self, hint: str):
+        """The model compiled for ``hint``: "LATENCY" (one request on every core) or
+        "THROUGHPUT" (a stream of requests per core or two; ``_run_batches``).
+
+        f32: on CPUs with native bf16 (AMX, AVX512_BF16) OpenVINO's CPU plugin
+        runs every operation that is not int8 in bf16 unless told otherwise
+        (its "Precision Control" guide; NNCF forces f32 for its own calibration
+        runs, nncf/openvino/engine.py, for the same reason). The quantised
+        model was calibrated and measured in f32; AVX2/VNNI-only CPUs already
+        run f32, so this changes nothing there (measured, BENCHMARKS.md).
+        """
+        return self._core.compile_model(str(self._folder / "model.xml"), "CPU", {
+            "PERFORMANCE_HINT": hint, "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE // _STREAM_SHARE if hint == "THROUGHPUT" else _SHAPE_CACHE, "INFERENCE_PRECISION_HINT": "f32"})
 
     # -- the Embedder interface
 
@@ -315,18 +346,80 @@ class OpenVinoEmbedder:
     def _embed(self, texts: list[str], prompt: str) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), np.float32)
         sequences = self._token_ids([prompt + text for text in texts])
-        for batch in self._batches([len(s) for s in sequences]):
+        batches = list(self._batches([len(s) for s in sequences]))
+        if len(batches) > 1:  # a build's texts: on the streams
+            self._run_batches(sequences, batches, out)
+            return out
+        for batch in batches:
             out[batch] = self._run([sequences[i] for i in batch])
         return out
 
-    def _run(self, sequences: list[list[int]], pair_lone: bool | None = None) -> np.ndarray:
-        """Unit vectors of one batch; a lone text runs as a pair where this CPU needs it (``_lone_texts_are_faithful``)."""
+    def _run_batches(self, sequences: list[list[int]], batches: list[list[int]], out: np.ndarray) -> None:
+        """Unit vectors of many batches into ``out``, on a model compiled for throughput:
+        a stream per core or two, each with its own request, fed as they finish.
+
+        Measured on the FAQ texts under the other helpers' load (BENCHMARKS.md,
+        Round 4): int8 on the AVX-512 VNNI host 80 against 45 texts/s on the
+        one-request model, fp32 under the AVX2 limit 31 against 22. One request
+        on both cores waits for the slower core at every layer; a stream each
+        does not. A question still runs on the one-request model (its latency).
+        """
+        import openvino as ov
+
+        with self._queue_lock:
+            if self._queue is None:
+                self._queue = ov.AsyncInferQueue(self._compile("THROUGHPUT"), 0)  # 0: as many requests as OpenVINO finds best
+
+                def pooled(request, userdata):  # on OpenVINO's thread, while the request's output is still its own
+                    rows, mask = userdata
+                    out_ = self._queue_out
+                    out_[rows] = self._pool(request.get_output_tensor(0).data, mask)[: len(rows)]
+
+                self._queue.set_callback(pooled)
+            self._queue_out = out
+            try:
+                for batch in batches:
+                    pair = self._pair_lone_texts and len(batch) == 1
+                    inputs = self._inputs([sequences[batch[0]]] * 2, width=_width(len(sequences[batch[0]]), 1)) if pair \
+                        else self._inputs([sequences[i] for i in batch])
+                    self._queue.start_async(inputs, (batch, inputs["attention_mask"]))
+                self._queue.wait_all()
+            finally:
+                self._queue_out = None
+
+    def _run(self, sequences: list[list[int]], pair_lone: bool | None = None, pool: bool = True) -> np.ndarray:
+        """Unit vectors of one batch (``pool=False``: its last hidden states, a copy);
+        a lone text runs as a pair where this CPU needs it (``_lone_texts_are_faithful``)."""
         pair = (self._pair_lone_texts if pair_lone is None else pair_lone) and len(sequences) == 1
         # a pair keeps the lone text's padded width: the same shapes, and kernels, as before
         inputs = self._inputs(sequences * 2, width=_width(len(sequences[0]), 1)) if pair else self._inputs(sequences)
         with self._lock:
             hidden = self._request.infer(inputs)[0]
+            if not pool:
+                return np.array(hidden[: len(sequences)])  # copied before the next run reuses the output
             return self._pool(hidden, inputs["attention_mask"])[: len(sequences)]  # pooled before the next run reuses the output
+
+    def token_states(self, texts: list[str]):
+        """For each passage text, as (its index, states, spans), in batches of similar
+        length (so not in order): the model's last hidden states of its tokens
+        [tokens × dimension], the very states ``embed_passages`` mean-pools, and
+        each token's character span in the text [tokens × 2], (-1, -1) for the
+        prompt's and the special tokens. A text cut at ``max_tokens`` has states
+        for the tokens the model saw."""
+        prompt = self.prompts.get("document", "")
+        sequences, spans = [], []
+        for encoding in self._tokenizer.encode_batch([prompt + text for text in texts]):
+            ids, offsets = encoding.ids, np.array(encoding.offsets, np.int64).reshape(-1, 2) - len(prompt)
+            offsets[:, 0] = np.maximum(offsets[:, 0], 0)  # a word's token may start at the space after the prompt
+            offsets[np.array(encoding.special_tokens_mask, bool) | (offsets[:, 1] <= 0)] = -1
+            if len(ids) > self.max_tokens:  # cut as _token_ids cuts: the first tokens, then the closing special token
+                ids, offsets = ids[: self.max_tokens - 1] + ids[-1:], np.vstack([offsets[: self.max_tokens - 1], offsets[-1:]])
+            sequences.append(ids)
+            spans.append(offsets)
+        for batch in self._batches([len(s) for s in sequences]):
+            hidden = self._run([sequences[i] for i in batch], pool=False)
+            for row, i in enumerate(batch):
+                yield i, hidden[row, : len(sequences[i])], spans[i]
 
     def _lone_texts_are_faithful(self) -> bool:
         """Does a text embedded alone get the vector it gets in a batch, on this CPU?

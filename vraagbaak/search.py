@@ -27,7 +27,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from .embeddings import DEFAULT_MODEL, Embedder, backend_choice
+from .cpu import PRECISION_ENV
+from .embeddings import AGREEMENT, DEFAULT_MODEL, Embedder, backend_choice, probe_agreement
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import idf, question_terms, term_list, tokenize
 from .stores import build_command
@@ -574,13 +575,19 @@ def check_embedder(store, embedder: Embedder) -> None:
     c = store.config
     backend = getattr(embedder, "backend", "")
     if c.backend != backend and embedder.name == c.model:
-        # int8 and fp32 vectors differ slightly: measured in BENCHMARKS.md, mixing is refused
-        rebuild = build_command(store.root, "--backend", backend_choice(backend) or backend)
-        choice = backend_choice(c.backend)
-        instead = f"search it with --backend {choice}, or rebuild it with: " if choice else "rebuild it with: "
-        raise IndexLoadError(
-            f"the index in {store.root} was built with the {c.backend or 'default'} backend, not {backend or 'default'}; {instead}{rebuild}"
-        )
+        # int8 and fp32 vectors differ slightly (BENCHMARKS.md): another way of embedding the
+        # same model is used only where its vectors of the index's probe texts agree with them
+        agreement = probe_agreement(embedder, c.probes) if c.probes else None
+        if agreement is None or agreement < AGREEMENT:
+            rebuild = build_command(store.root, "--backend", backend_choice(backend) or backend)
+            choice = backend_choice(c.backend)
+            instead = f"search it with --backend {choice}, or rebuild it with: " if choice else "rebuild it with: "
+            differ = "" if agreement is None else f", whose vectors differ from its own here (cosine {agreement:.3f}, at least {AGREEMENT} needed)"
+            if choice and choice == backend_choice(backend):  # the same runtime in another precision: VRAAGBAAK_PRECISION chose it
+                instead = f"search it without {PRECISION_ENV}, or rebuild it with: "
+            raise IndexLoadError(
+                f"the index in {store.root} was built with the {c.backend or 'default'} backend, not {backend or 'default'}{differ}; {instead}{rebuild}"
+            )
     if embedder.name != c.model or embedder.dimension != c.dimension or embedder.prompts != c.prompts:
         raise IndexLoadError(
             f"the index in {store.root} was built with model {c.model!r} "

@@ -80,8 +80,10 @@ class StoreConfig:
     prompts: dict
     chunking: dict
     format_version: int = FORMAT_VERSION
-    backend: str = ""  # "openvino-int8" or "torch": int8 vectors differ slightly from fp32 ones
+    backend: str = ""  # "openvino-int8", "openvino-fp32" or "torch": int8 vectors differ slightly from fp32 ones
     ranking: dict | None = None  # search.RankingSettings the index was built with (None: an index of an earlier version)
+    probes: dict | None = None  # embeddings.probe_vectors of the embedder that made it (None: an earlier version's)
+    sentences: str = ""  # how sentence vectors were made: "late" from their passage's pass, "" each embedded alone
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -235,10 +235,12 @@ class LocalStore:
         for name, f in files.items():  # e.g. a dimension that does not fit what was written
             if committed.get(name) != rows[name] * f.row_bytes:
                 raise ValueError(f"{f.path.name} holds {committed.get(name)} committed bytes, not {rows[name]} rows")
-        self.vectors = files["vectors"].map(rows["vectors"])
-        self.sentence_ranges = files["ranges"].map(rows["ranges"])
-        self.sentence_codes = files["codes"].map(rows["codes"])
-        self.sentence_scale = files["scale"].map(rows["scale"])
+        # Plain arrays over the mapped files: np.memmap's own indexing costs Python time on every gather
+        # (about 1 ms of a hybrid question's 1,200 gathers), the plain view keeps the mapping alive and the same pages.
+        self.vectors = np.asarray(files["vectors"].map(rows["vectors"]))
+        self.sentence_ranges = np.asarray(files["ranges"].map(rows["ranges"]))
+        self.sentence_codes = np.asarray(files["codes"].map(rows["codes"]))
+        self.sentence_scale = np.asarray(files["scale"].map(rows["scale"]))
         self._exact = None  # float32 rows searched exactly (all, or those after the ANN index)
         # Indexes written before PDFs were read have no page column (added then, no format change).
         columns = {r[1] for r in con.execute("PRAGMA table_info(passages)")}
@@ -295,6 +297,11 @@ class LocalStore:
         self.is_lead = np.zeros(n, np.float32)
         self.is_lead[first[count > 0]] = 1.0
         self.passage_count = int(count.sum())
+        # Each row's document (source, title), found by its row: a passage read needs no join with the documents table
+        order = np.lexsort((count, first))  # by first row; an empty document before the one that starts where it would
+        self._document_starts, self._document_ends = first[order], (first + count)[order]
+        listed = list(records.values())  # in the order of ``first`` and ``count``
+        self._document_names = [(listed[i].source, listed[i].title) for i in order.tolist()]
 
     def _query(self, sql: str, params: Iterable = ()):
         with self._lock:
@@ -353,16 +360,16 @@ class LocalStore:
         allowed = self.allowed_rows(within)
         if within is not None and (not self.ann_file or int(allowed.sum()) < self.settings.ann_min_rows):
             rows = np.flatnonzero(allowed)
-            best_scores, best_rows = _top_k(np.asarray(self.vectors[rows], np.float32) @ query, k)
+            best_scores, best_rows = _top_k(_cosines(self.vectors[rows], query), k)
             return best_scores, rows[best_rows]
         lo, exact = self._exact_rows()
-        scores = exact @ query
+        scores = _cosines(exact, query)
         scores[~allowed[lo:]] = -np.inf
         best_scores, best_rows = _top_k(scores, k, offset=lo)
         if self.ann_file and lo > 0:
             ann_rows = self._ann_candidates(query, k, allowed[:lo])
             if len(ann_rows):  # re-scored exactly: HNSW's 8-bit distances only choose candidates
-                ann_scores = np.asarray(self.vectors[ann_rows], np.float32) @ query
+                ann_scores = _cosines(self.vectors[ann_rows], query)
                 best_scores = np.concatenate([best_scores, ann_scores])
                 best_rows = np.concatenate([best_rows, ann_rows])
                 order = np.argsort(-best_scores, kind="stable")[:k]
@@ -387,7 +394,7 @@ class LocalStore:
         rows = rows[rows >= 0].astype(np.int64)
         if len(rows) < want:  # a very selective filter can cut the graph apart: score those rows exactly
             candidates = np.flatnonzero(allowed)
-            best = _top_k(np.asarray(self.vectors[candidates], np.float32) @ query, want)[1]
+            best = _top_k(_cosines(self.vectors[candidates], query), want)[1]
             rows = candidates[best]
         return rows
 
@@ -402,14 +409,24 @@ class LocalStore:
         for lo in range(0, len(rows), 500):  # SQLite's limit on bound parameters
             chunk = rows[lo : lo + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self._query(
-                "SELECT p.id, d.source, d.title, p.heading, p.start, p.\"end\", p.text, p.sentences, p.key, p.terms, "
-                f"{self._pages_column} FROM passages p JOIN documents d ON d.id = p.doc WHERE p.id IN ({marks})",
-                chunk,
-            ):
-                spans = tuple((a + r[4], b + r[4]) for a, b in json.loads(r[7]))
-                found[r[0]] = Passage(r[3], r[4], r[5], r[6], spans, r[8], r[9], _pages_from_json(r[10], r[4]), id=r[0], source=r[1], title=r[2])
+            records = self._query(
+                "SELECT p.id, p.doc, p.heading, p.start, p.\"end\", p.text, p.sentences, p.key, p.terms, "
+                f"{self._pages_column} FROM passages p WHERE p.id IN ({marks})", chunk)
+            offsets = json.loads("[" + ",".join(r[6] for r in records) + "]")  # one parse for all: 25 µs a call saved
+            for r, (source, title), spans in zip(records, self._names_of([r[0] for r in records]), offsets):
+                start = r[3]
+                spans = tuple([(a + start, b + start) for a, b in spans])
+                found[r[0]] = Passage(r[2], start, r[4], r[5], spans, r[7], r[8], _pages_from_json(r[9], start), id=r[0], source=source, title=title)
         return [found.get(r) for r in rows]
+
+    def _names_of(self, rows: list[int]) -> list[tuple[str, str]]:
+        """(source, title) of the document of each row (rows of this committed state; any other, from the table)."""
+        at = np.searchsorted(self._document_starts, rows, side="right") - 1
+        names = [self._document_names[i] if i >= 0 and row < self._document_ends[i] else None for i, row in zip(at.tolist(), rows)]
+        for n, row in enumerate(rows):
+            if names[n] is None:  # not a row this reader knows: ask SQLite
+                names[n] = tuple(self._query("SELECT d.source, d.title FROM passages p JOIN documents d ON d.id = p.doc WHERE p.id = ?", (row,))[0])
+        return names
 
     def document_passages(self, source: str) -> list[Passage]:
         a, b = self.document_range(source)
@@ -421,9 +438,22 @@ class LocalStore:
         return codes * self.sentence_scale[start : start + count, None]
 
     def sentence_similarities(self, query: np.ndarray, rows) -> list[np.ndarray]:
-        """Per row, the cosine of ``query`` with each of its sentences."""
+        """Per row, the cosine of ``query`` with each of its sentences.
+
+        One gather of every candidate's sentence codes and one product, then cut
+        per row: a loop over 300 hybrid candidates, a product each, cost about
+        3 ms of numpy overhead at any store size.
+        """
         query = np.asarray(query, np.float32).reshape(-1)
-        return [self.sentence_vectors(int(r)) @ query for r in rows]
+        rows = np.asarray(rows, np.int64).reshape(-1)
+        if not len(rows):
+            return []
+        ranges = np.asarray(self.sentence_ranges[rows], np.int64).reshape(-1, 2)
+        counts = ranges[:, 1]
+        ends = np.cumsum(counts)
+        sentence_rows = np.repeat(ranges[:, 0] - (ends - counts), counts) + np.arange(int(ends[-1]))
+        sims = (_cosines(self.sentence_codes[sentence_rows], query) * self.sentence_scale[sentence_rows]).astype(np.float32)
+        return [sims[b - c : b] for b, c in zip(ends.tolist(), counts.tolist())]  # (np.split costs 10 µs a piece)
 
     def passage_vector(self, row: int) -> np.ndarray:
         return np.asarray(self.vectors[row], np.float32)
@@ -431,7 +461,7 @@ class LocalStore:
     def dense_scores(self, query: np.ndarray, rows) -> np.ndarray:
         """The cosine of ``query`` with each of these passage rows (candidates found otherwise)."""
         rows = np.asarray(rows, np.int64)
-        return np.asarray(self.vectors[rows], np.float32) @ np.asarray(query, np.float32).reshape(-1) if len(rows) else np.zeros(0, np.float32)
+        return _cosines(self.vectors[rows], np.asarray(query, np.float32).reshape(-1)) if len(rows) else np.zeros(0, np.float32)
 
     def leads(self, rows) -> np.ndarray:
         """1.0 for a row that opens its document, else 0.0."""
@@ -468,26 +498,56 @@ class LocalStore:
         A row scores the summed IDF of the question terms it holds: BM25 without
         term counts and lengths, which the full-text index (detail=none, to stay
         small) does not keep; for the same reason FTS5's own ``rank`` is 0 for
-        every row, so it cannot choose. One posting list per term; ``pool``
-        (hybrid mode's candidates): only the rarest terms whose lists fit
-        ``StoreSettings.lexical_pool_postings``.
+        every row, so it cannot choose. ``pool`` (hybrid mode's candidates): only
+        the rarest terms whose lists fit ``StoreSettings.lexical_pool_postings``.
+
+        The posting lists are read rarest first, and the commoner ones only as far
+        as they can still change the answer (MaxScore: Turtle & Flood 1995, "Query
+        evaluation: strategies and optimizations"): once ``limit`` rows hold more
+        than every unread term's weight together, no row outside them can enter,
+        and the unread terms are looked up only among the rows read (an FTS5 AND,
+        which skips through a long list instead of reading it). The rows and their
+        order are those of reading every list (ties by row); at 1M passages a
+        question's commoner terms held 295,000 rows (median), 122 ms to read.
         """
         df, n, _ = self.lexical_stats(terms)
         allowed = self.allowed_rows(within)
-        rows, weights = [np.zeros(0, np.int64)], [np.zeros(0)]
         counts = Counter(t for t in terms if t in df)
         if pool:
             counts = rarest_within(counts, df, self.settings.lexical_pool_postings)
-        for term, count in counts.items():
-            found = self._query("SELECT rowid FROM lexical WHERE lexical MATCH ?", ['"' + term.replace('"', '""') + '"'])
-            rows.append(np.fromiter((r[0] for r in found), np.int64, len(found)))
-            weights.append(np.full(len(found), count * idf(df[term], n)))
-        rows, weights = np.concatenate(rows), np.concatenate(weights)
-        keep = rows < len(allowed)  # rows a later build added are not this reader's
-        keep[keep] = allowed[rows[keep]]
-        unique, inverse = np.unique(rows[keep], return_inverse=True)
-        scores = np.bincount(inverse, weights=weights[keep], minlength=len(unique))
+        weight = {t: c * idf(df[t], n) for t, c in counts.items()}
+        order = sorted(weight, key=lambda t: (df[t], t))  # rarest first: the heaviest terms and the shortest lists
+        rows, weights = [np.zeros(0, np.int64)], [np.zeros(0)]
+        unique, scores = np.zeros(0, np.int64), np.zeros(0)
+        for i, term in enumerate(order):
+            unread = sum(weight[t] for t in order[i:])
+            if i and len(scores) >= limit and float(np.partition(scores, len(scores) - limit)[len(scores) - limit]) > unread:
+                read = " OR ".join(map(_phrase, order[:i]))
+                for common in order[i:]:  # only among the rows read: which hold it
+                    found = self._rowids(f"({read}) AND {_phrase(common)}")
+                    scores[np.searchsorted(unique, found[np.isin(found, unique, assume_unique=True)])] += weight[common]
+                break
+            found = self._rowids(_phrase(term))
+            found = found[found < len(allowed)]  # rows a later build added are not this reader's
+            rows.append(found[allowed[found]])
+            weights.append(np.full(len(rows[-1]), weight[term]))
+            unique, inverse = np.unique(np.concatenate(rows), return_inverse=True)
+            scores = np.bincount(inverse, weights=np.concatenate(weights), minlength=len(unique))
         return unique[np.argsort(-scores, kind="stable")[:limit]]
+
+    def _rowids(self, expression: str) -> np.ndarray:
+        """The rows of the full-text index that match an FTS5 query ``expression``.
+
+        As one comma-separated string, parsed by numpy: a Python tuple a row cost
+        about 4 times as much (a list of 31,000 rows: 57 against 15 ms under load).
+        """
+        found = self._query("SELECT group_concat(rowid) FROM lexical WHERE lexical MATCH ?", [expression])[0][0]
+        return np.fromstring(found, dtype=np.int64, sep=",") if found else np.zeros(0, np.int64)
+
+
+def _phrase(term: str) -> str:
+    """A term as an FTS5 string (quoted: a stem may be an FTS5 keyword such as "or")."""
+    return '"' + term.replace('"', '""') + '"'
 
 
 _DF_CACHE_TERMS = 200_000  # distinct terms a reader keeps counts of (a few MB) before it starts afresh
@@ -519,6 +579,19 @@ def _sentence_rows(chunks: list[Passage], sentence_vectors: list[np.ndarray], fi
         next_row += len(chunk.sentences) - (1 if shared else 0)
         previous_last = chunk.sentences[-1] if chunk.sentences else None
     return np.array(ranges, np.int64).reshape(-1, 2), append
+
+
+def _cosines(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Each row (float16 vectors or int8 codes) times the float32 query, on this thread.
+
+    Not with ``@``: numpy's OpenBLAS runs a product over more than ~9,000 numbers
+    on a thread per core and waits for them; on 2 shared cores a question's few
+    such products then waited for a core each time (measured under load at
+    97,557 passages: 20,000 rows 15.1 ms against 2.4 ms this way, and hybrid
+    p50 70 against 38 ms with one more product; BENCHMARKS.md, Round 4).
+    A question's products are small enough for one core.
+    """
+    return np.einsum("ij,j->i", np.asarray(rows, np.float32), query)
 
 
 def _top_k(scores: np.ndarray, k: int, offset: int = 0):

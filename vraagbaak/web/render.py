@@ -27,7 +27,7 @@ __all__ = ["CSS", "EDITORS_ONLY", "JUDGMENT_BUTTONS", "NO_MATCH_TEXT", "dutch_da
            "message_html", "model_words", "no_match_text", "ok", "quality_html", "refused", "render_hits",
            "result_message", "status_html", "upload_label", "weeks_svg"]
 
-BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
+BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "openvino-fp32": "fp32 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
 
 NO_MATCH_TEXT = "Geen passage in de teksten beantwoordt deze vraag goed."
 EDITORS_ONLY = "Alleen een redacteur mag teksten toevoegen en de index bijwerken."

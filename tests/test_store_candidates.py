@@ -1,0 +1,68 @@
+"""The local store's candidate paths give what reading everything gives (they read less)."""
+
+import random
+from collections import Counter
+
+import numpy as np
+
+from helpers import build
+from vraagbaak.lexical import idf, tokenize
+
+WORDS = ["gemeente", "zorg", "wijkteam", "bijstand", "woning", "jeugd", "armoede", "schulden", "vrijwilliger", "buurthuis",
+         "mantelzorg", "uitkering", "bezwaar", "besluit", "college", "subsidie", "preventie", "welzijn", "school", "werk"]
+
+
+def _corpus(folder, documents=60, seed=3):
+    """Documents whose words follow a steep curve: a few words in almost every passage, most in few."""
+    rng = random.Random(seed)
+    weights = [1 / (rank + 1) ** 1.2 for rank in range(len(WORDS))]
+    folder.mkdir()
+    for d in range(documents):
+        paragraphs = [" ".join(rng.choices(WORDS, weights, k=rng.randint(6, 14))).capitalize() + "." for _ in range(rng.randint(2, 6))]
+        (folder / f"doc-{d:03d}.txt").write_text(f"Document {d}\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+
+
+def _reading_everything(store, terms, limit, within=None):
+    """The candidates as a store found them before MaxScore: every list read, a row scores the summed weights
+    (added rarest term first, so that rows with equal weights tie exactly and rank by row)."""
+    df, n, _ = store.lexical_stats(terms)
+    allowed = store.allowed_rows(within)
+    score = Counter()
+    for term, count in sorted(Counter(t for t in terms if t in df).items(), key=lambda tc: (df[tc[0]], tc[0])):
+        for (row,) in store._query("SELECT rowid FROM lexical WHERE lexical MATCH ?", [f'"{term}"']):
+            if row < len(allowed) and allowed[row]:
+                score[row] += count * idf(df[term], n)
+    rows = np.array(sorted(score), np.int64)
+    values = np.array([score[r] for r in rows])
+    return rows[np.argsort(-values, kind="stable")[:limit]]
+
+
+def test_lexical_candidates_are_those_of_reading_every_posting_list(fake, tmp_path):
+    _corpus(tmp_path / "corpus")
+    store = build(tmp_path / "corpus", tmp_path / "idx").store
+    rng = random.Random(7)
+    sources = sorted(store.document_records)
+    checked, expressions, read = 0, [], store._rowids
+    store._rowids = lambda expression: expressions.append(expression) or read(expression)
+    for _ in range(60):
+        question = " ".join(rng.sample(WORDS, rng.randint(1, 6)))
+        terms = tokenize([question])[0]
+        for limit in (1, 5, 20, 200):
+            for within in (None, frozenset(rng.sample(sources, 10))):
+                got = store.lexical_candidates(terms, limit, within)
+                assert got.tolist() == _reading_everything(store, terms, limit, within).tolist(), (question, limit, within)
+                checked += 1
+    assert checked == 480
+    pruned = [e for e in expressions if " AND " in e]  # a commoner term looked up only among the rows read
+    assert len(pruned) > 50 and len(pruned) < len(expressions) / 2
+
+
+def test_sentence_similarities_are_each_rows_sentences_against_the_question(fake, corpus, tmp_path):
+    store = build(corpus, tmp_path / "idx").store
+    query = fake.embed_queries(["wat is preventie in de wijk?"])[0]
+    rows = [3, 0, store.passage_count - 1, 3, 7]  # any order, a row twice
+    got = store.sentence_similarities(query, rows)
+    expected = [store.sentence_vectors(r) @ query for r in rows]
+    assert [len(g) for g in got] == [len(e) for e in expected] and all(len(e) for e in expected)
+    assert all(np.allclose(g, e, atol=1e-6) for g, e in zip(got, expected))
+    assert store.sentence_similarities(query, []) == []
