@@ -121,7 +121,7 @@ def test_browser_log_in_search_open_a_source_and_log_out(shared):
         page.screenshot(path=str(ARTIFACTS / "inloggen.png"))
         page.get_by_role("button", name="Inloggen").click()
         page.wait_for_selector("#vraag textarea", timeout=60000)
-        page.wait_for_function("() => document.querySelector('#status').innerText.includes('ingelogd als bas')")
+        page.wait_for_function("() => document.querySelector('#status')?.innerText.includes('ingelogd als bas')")
         assert "1 document, " in page.locator("#status").inner_text()
         assert not page.locator("#toevoegen").is_visible() and not page.get_by_text("Teksten toevoegen").is_visible()
         box = page.locator("#vraag textarea")
