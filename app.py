@@ -1,63 +1,61 @@
 """Vraagbaak's web page: ``python app.py`` (see ``--help``).
 
 Updates the index when the corpus changed, then serves the page on
-http://127.0.0.1:7860. The page itself lives in ``vraagbaak/web.py``.
+http://127.0.0.1:7860 and keeps following the corpus folder (``--no-watch``:
+not). The page itself lives in ``vraagbaak/web/``; the
+options it shares with the command line are the command line's own
+(``vraagbaak.cli``).
 """
 
-import argparse
 import os
-import sys
 import threading
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no requests to other hosts
 
+import click  # noqa: E402 - after the environment above
 
-def main(argv=None):
-    from vraagbaak.embeddings import BACKENDS  # light: no model, no torch
-    from vraagbaak.readers import SUFFIXES
+from vraagbaak.cli import (  # noqa: E402 - light: no model, no torch, no gradio
+    backend_option, corpus_option, model_dir_option, model_option, no_ocr_option, setup_logging, store_option, user_errors,
+    users_option,
+)
+from vraagbaak.errors import VraagbaakError  # noqa: E402
 
-    parser = argparse.ArgumentParser(description="Vraagbaak: search Dutch texts in the browser.")
-    parser.add_argument("--corpus", default="corpus",
-                        help=f"folder of the texts, subfolders included: {', '.join(SUFFIXES)} (default: corpus)")
-    parser.add_argument("--store", "--index", dest="index", default="index",
-                        help="index folder (default: index), or milvus:URI[#NAME] for a Milvus collection "
-                             "(URI: a local .db folder or http://host:19530; token from env VRAAGBAAK_MILVUS_TOKEN)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default: 127.0.0.1, this machine only); another needs --users, or --open")
-    parser.add_argument("--users", default=None,
-                        help="users file (python -m vraagbaak users add ...): every page, API call and file then needs a login")
-    parser.add_argument("--open", action="store_true", dest="open_to_all",
-                        help="listen on a non-loopback --host without --users: anyone who reaches the port reads every document")
-    parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
-    parser.add_argument("--model-dir", default=None, help="folder of the converted bundled model")
-    parser.add_argument("--backend", choices=BACKENDS, default=os.environ.get("VRAAGBAAK_BACKEND"),
-                        help="model runtime: int8 OpenVINO (default) or fp32 torch (env VRAAGBAAK_BACKEND)")
-    parser.add_argument("--no-ocr", action="store_true",
-                        help="skip scanned PDF pages and images instead of reading them with OCR (seconds per page)")
-    args = parser.parse_args(argv)
-    if not args.users and not args.open_to_all and not _loopback(args.host):
-        print(f"error: --host {args.host} lets other machines in; give --users FILE (accounts), or --open if everyone "
-              "on the network may read every document", file=sys.stderr)
-        return 2
 
-    from vraagbaak.errors import VraagbaakError
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@corpus_option()
+@store_option("index")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only); another needs --users, or --open.")
+@click.option("--port", type=int, default=7860, show_default=True)
+@users_option(required=False, help="Users file (python -m vraagbaak users add ...): every page, API call and file then needs a login.")
+@click.option("--open", "open_to_all", is_flag=True,
+              help="Listen on a non-loopback --host without --users: anyone who reaches the port reads every document.")
+@click.option("--proxy", "proxies", multiple=True, metavar="ADDRESS",
+              help="A reverse proxy in front of the app (e.g. 127.0.0.1; repeat for several): only from these addresses "
+                   "are X-Forwarded-For and X-Forwarded-Proto believed (the client's address, HTTPS).")
+@model_option()
+@model_dir_option
+@backend_option
+@no_ocr_option
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Follow the corpus folder: files saved, changed, removed or renamed there are searchable within "
+                   "seconds, without pressing 'Index bijwerken'.")
+@user_errors
+def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, model, model_dir, backend, no_ocr, watch):
+    """Vraagbaak: search Dutch texts in the browser."""
+    setup_logging()
+    if not users_file and not open_to_all and not _loopback(host):
+        raise VraagbaakError(f"--host {host} lets other machines in; give --users FILE (accounts), or --open if everyone "
+                             "on the network may read every document")
     from vraagbaak.live import LiveIndex
     from vraagbaak.ocr import OcrSettings
 
-    try:
-        accounts = _accounts(args.users) if args.users else None
-        live = LiveIndex(args.corpus, args.index, model_dir=args.model_dir, backend=args.backend,
-                         ocr=OcrSettings(enabled=not args.no_ocr))
-        report = live.update(progress=True)
-    except VraagbaakError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"Index {args.index}: {report.passages_total} passages; "
-        f"{report.passages_embedded} embedded now, {report.passages_reused} reused.",
-        file=sys.stderr,
-    )
+    accounts = _accounts(users_file) if users_file else None
+    live = LiveIndex(corpus_dir, index_dir, model=model, model_dir=model_dir, backend=backend, ocr=OcrSettings(enabled=not no_ocr))
+    report = live.update(progress=True)
+    click.echo(f"Index {index_dir}: {report.passages_total} passages; "
+               f"{report.passages_embedded} embedded now, {report.passages_reused} reused.", err=True)
     # Load the model now, not during the first question, and while gradio is
     # imported (2-3 s of Python). Both hold the GIL most of the time, so this
     # gains only 0.05-0.2 s on two cores (BENCHMARKS.md). Only after the
@@ -67,20 +65,29 @@ def main(argv=None):
     import gradio as gr
     import uvicorn
 
-    from vraagbaak.web import CSS, build_page, make_app
+    from vraagbaak.web.render import CSS
+    from vraagbaak.web.server import make_app
 
     warm.join()
-    page = build_page(live, accounts)
-    page.queue(default_concurrency_limit=None)
-    app = make_app(live, page, accounts=accounts, theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]), css=CSS)
-    print(f"Vraagbaak: http://{args.host}:{args.port}/", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    return 0
+    app = make_app(live, accounts=accounts, proxies=proxies,
+                   theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]), css=CSS)
+    watcher = None
+    if watch:
+        from vraagbaak.watch import Watcher
+
+        watcher = Watcher(live, on_line=lambda line: click.echo(line, err=True)).start()
+    click.echo(f"Vraagbaak: http://{host}:{port}/" + (f" (volgt de map {corpus_dir})" if watcher else ""), err=True)
+    try:
+        # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-* from 127.0.0.1 by default; make_app
+        # believes them only from the --proxy addresses.
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+    finally:
+        if watcher is not None:
+            watcher.stop()  # an update under way finishes first
 
 
-def _accounts(path: str):
+def _accounts(path):
     from vraagbaak.accounts import Accounts
-    from vraagbaak.errors import VraagbaakError
 
     accounts = Accounts(path)
     if not accounts.names():
@@ -100,4 +107,4 @@ def _loopback(host: str) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(prog_name="python app.py")

@@ -73,9 +73,9 @@ def recall(source: str, ocr_text: str) -> tuple[int, int]:
 
 def _job(args):
     data, index, dpi, degraded = args
-    from vraagbaak.ocr import render_page
+    from vraagbaak.ocr import page_image
 
-    image = render_page(data, index, dpi)
+    image = page_image(data, index, OcrSettings(dpi=dpi))  # the typeset pages are never blank
     if degraded:
         image = scan_like(image, index)
     return index, recognise(image, OcrSettings(dpi=dpi))

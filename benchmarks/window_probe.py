@@ -1,7 +1,7 @@
 """Would sentence windows help ranking? A probe over dense features only, not the product's fusion. Not a test.
 
     python benchmarks/window_probe.py INDEX QUESTIONS.jsonl
-    (indexes as benchmarks/quality.py builds them: /tmp/vraagbaak-quality/{seeds,faq,long-docs}-default)
+    (indexes as benchmarks/quality.py builds them: /tmp/vraagbaak-quality/tree/{seeds,faq,long-docs}-default)
 
 Every live passage of the index is scored for each question by its e5 cosine
 (d) plus w times one of: its best single sentence (b1), its best window of 2

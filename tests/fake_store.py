@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from vraagbaak.lexical import bm25_scores, idf, passage_terms
-from vraagbaak.stores.base import Documents, Passage, StoreConfig
+from vraagbaak.stores.base import DocumentRecord, Documents, Passage, StoreConfig
 
 _SENTENCE = re.compile(r"[^.]+(?:\.|$)")
 
@@ -28,7 +28,7 @@ class MemoryStore:
         self._passages: list[Passage] = []
         records = []
         for source, title, texts in documents:
-            records.append((source, title, "", 0, 0, len(self._passages), len(texts)))
+            records.append(DocumentRecord(source, title, "", 0, 0, len(self._passages), len(texts)))
             for text in texts:
                 spans = tuple((m.start() + len(m.group()) - len(m.group().lstrip()), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip())
                 self._passages.append(Passage("", 0, len(text), text, spans, 0, passage_terms(title, text),
@@ -38,7 +38,7 @@ class MemoryStore:
         self._vectors = np.asarray(embedder.embed_passages([p.text for p in self._passages]), np.float32)
         self._sentences = [np.asarray(embedder.embed_passages([p.text[a:b] for a, b in p.sentences]), np.float32) for p in self._passages]
         self._leads = np.zeros(len(self._passages), np.float32)
-        self._leads[[r[5] for r in records if r[6]]] = 1.0
+        self._leads[[r.first_row for r in records if r.rows]] = 1.0
 
     @property
     def documents(self) -> dict[str, str]:

@@ -28,3 +28,41 @@ def by_document(index: Index) -> dict[str, list[tuple]]:
 
 def vectors_of(index: Index, passages) -> np.ndarray:
     return np.array([index.store.passage_vector(p.id) for p in passages], np.float32)
+
+
+def within(seconds: float, work):
+    """``work()``'s result, or a failed test if it takes longer than ``seconds`` (a hang fails instead of stalling the suite)."""
+    import threading
+
+    import pytest
+
+    out, error = [], []
+
+    def run():
+        try:
+            out.append(work())
+        except BaseException as exc:  # noqa: BLE001 - raised again below, in the test's thread
+            error.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"still running after {seconds} s: a hang")
+    if error:
+        raise error[0]
+    return out[0]
+
+
+def shadow_library(monkeypatch, folder, name: str, source: str) -> None:
+    """Put a package ``name`` with ``source`` before the real one on the import path.
+
+    Files are read in processes of their own, which import what they need
+    afresh from the parent's import path: this is how a test makes a reader
+    library fail there (a patch of this process's modules would not reach them)."""
+    from pathlib import Path
+
+    package = Path(folder) / "schaduw" / name
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text(source, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(package.parent))

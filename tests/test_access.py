@@ -101,7 +101,8 @@ def test_links_open_only_the_users_collections(shared):
 def test_logout_ends_the_session(shared):
     anna = session(shared, "anna")
     assert anna.get("config").status_code == 200
-    anna.get("logout")
+    assert anna.get("logout").status_code == 405 and anna.get("config").status_code == 200  # a link or an image logs nobody out
+    anna.post("logout")
     assert anna.get("config").status_code == 401 and anna.get("bron/team-b/wat-is-sociaal-werk.txt").status_code == 401
 
 
@@ -113,9 +114,12 @@ def test_browser_log_in_search_open_a_source_and_log_out(shared):
         page = browser.new_page(viewport={"width": 1200, "height": 1100})
         page.goto(shared["url"])
         page.locator("input[type=text]").first.fill("bas")
+        page.locator("input[type=password]").fill("een-fout-wachtwoord")
+        page.get_by_role("button", name="Inloggen").click()
+        page.wait_for_function("() => document.querySelector('#melding').innerText.includes('klopt niet')")  # said in Dutch
         page.locator("input[type=password]").fill(USERS["bas"][0])
         page.screenshot(path=str(ARTIFACTS / "inloggen.png"))
-        page.locator("button").filter(has_text="Login").or_(page.locator("button").filter(has_text="Inloggen")).first.click()
+        page.get_by_role("button", name="Inloggen").click()
         page.wait_for_selector("#vraag textarea", timeout=60000)
         page.wait_for_function("() => document.querySelector('#status').innerText.includes('ingelogd als bas')")
         assert "1 document, " in page.locator("#status").inner_text()
@@ -126,6 +130,8 @@ def test_browser_log_in_search_open_a_source_and_log_out(shared):
         page.wait_for_selector("#resultaten .vb-hit", timeout=60000)
         sources = {h.get_attribute("data-source") for h in page.locator("#resultaten .vb-hit").all()}
         assert sources == {"team-b/wat-is-sociaal-werk.txt"}
+        stored = page.evaluate("() => JSON.stringify(Object.assign({}, localStorage, sessionStorage))")
+        assert "preventie" not in stored and "wat-is-sociaal-werk" not in stored  # no run history kept in the browser
         with page.expect_popup() as popup:
             page.locator("#resultaten a.vb-open").first.click()
         tab = popup.value

@@ -140,3 +140,73 @@ def test_filters_of_a_restricted_user_name_nothing_outside_their_collections(fak
         index.search("wat is preventie?", source="team-a/vertrouw-op-je-kracht.txt", within=within)
     with pytest.raises(VraagbaakError, match=r"no folder 'team-a' in this index \(there are: team-b\)"):
         index.search("wat is preventie?", folders=["team-a"], within=within)  # another collection is as unknown as none
+
+
+def test_a_throttle_forgets_old_failures_and_keeps_a_bounded_number_of_keys():
+    now = [0.0]
+    throttle = LoginThrottle(free=1, first_wait=2, forget_after=900, keys=3, clock=lambda: now[0])
+    throttle.failed("a")
+    throttle.failed("a")
+    assert throttle.wait_left("a") == 2
+    now[0] += 901
+    throttle.failed("a")
+    assert throttle.wait_left("a") == 0  # a failure long after the last one starts afresh
+    for name in ("b", "c", "d"):
+        throttle.failed(name)
+    assert len(throttle._failures) == 3 and "a" not in throttle._failures  # made-up names cannot fill the memory
+
+
+class SlowAccounts:
+    """Accounts whose password check waits for a signal, so that checks can be held running."""
+
+    def __init__(self):
+        import threading
+
+        self.release = threading.Event()
+        self.started = 0
+
+    def check(self, name, password):
+        self.started += 1
+        self.release.wait(30)
+        return Account(name, "lezer", None) if password == "goed-wachtwoord" else None
+
+
+def test_logins_run_off_the_event_loop_and_a_flood_from_one_address_takes_two_places():
+    import asyncio
+
+    from vraagbaak.accounts import Logins
+
+    accounts = SlowAccounts()
+    logins = Logins(accounts, threads=2, queue=2, per_address=2)
+
+    async def scenario():
+        flood = [asyncio.ensure_future(logins.check(f"x{i}", "fout", "203.0.113.9")) for i in range(10)]
+        await asyncio.sleep(0.2)  # the event loop is free meanwhile: this coroutine runs
+        refused = [f.result() for f in flood if f.done()]
+        colleague = asyncio.ensure_future(logins.check("anna", "goed-wachtwoord", "198.51.100.1"))
+        await asyncio.sleep(0.2)
+        accounts.release.set()
+        return refused, await asyncio.gather(*flood), await colleague
+
+    refused, flood, colleague = asyncio.run(scenario())
+    assert len(refused) == 8 and all(r.busy and r.account is None for r in refused)  # refused unheard, at once
+    assert sum(not r.busy for r in flood) == 2 and colleague.account.name == "anna"
+    assert accounts.started == 3
+
+
+def test_logins_wait_per_name_and_per_address():
+    import asyncio
+
+    from vraagbaak.accounts import Logins
+
+    accounts = SlowAccounts()
+    accounts.release.set()
+    logins = Logins(accounts, by_name=LoginThrottle(free=2), by_address=LoginThrottle(free=3))
+    check = lambda name, address: asyncio.run(logins.check(name, "fout", address))  # noqa: E731
+    assert [check("anna", "a1").wait for _ in range(2)] == [0, 0]
+    check("anna", "a2")  # the third failure for anna, from another address
+    locked = check("anna", "a3")
+    assert locked.wait > 0 and locked.account is None and accounts.started == 3  # refused unheard: not checked
+    assert [check(f"naam-{i}", "b1").wait for i in range(3)] == [0, 0, 0]
+    assert check("nog-een-naam", "b1").wait == 0 and check("weer-een", "b1").wait > 0  # the address waits now
+    assert asyncio.run(logins.check("carla", "goed-wachtwoord", "b2")).account.name == "carla"  # others do not

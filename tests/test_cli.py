@@ -200,3 +200,38 @@ def test_ask_hides_weak_matches_like_the_page(built, run):
     result = run("ask", "wat is preventie?", "--index", built, "-k", "5")
     assert result.exit_code == 0 and "Geen passage beantwoordt deze vraag goed" in result.stderr and "--weak" in result.stderr
     assert "Antwoord:" not in result.stdout
+
+
+def test_the_cli_logs_through_its_own_logger_and_leaves_the_root_alone(built, run):
+    import logging
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    assert run("ask", "preventie", "--index", built, "--weak").exit_code == 0
+    assert (root.level, root.handlers) == before
+    package = logging.getLogger("vraagbaak")
+    assert package.handlers and not package.propagate and logging.getLogger("vraagbaak.corpus").getEffectiveLevel() == logging.WARNING
+
+
+def test_eval_keeps_its_own_index_beside_the_main_one(tmp_path):
+    from vraagbaak.cli import _eval_index_dir
+
+    corpus = tmp_path / "mijn corpus"
+    folder = _eval_index_dir(corpus, "openvino")
+    assert folder.startswith("index/eval/mijn corpus-") and folder.endswith("-openvino")
+    named = _eval_index_dir(corpus, "openvino", "milvus:./v.db")
+    assert named.startswith("milvus:./v.db#eval_mijn_corpus_") and named.endswith("_openvino")  # a collection of its own
+    assert _eval_index_dir(corpus, None, "milvus:./v.db#eigen") == "milvus:./v.db#eigen"  # a name given is used as is
+    assert _eval_index_dir(corpus, None, str(tmp_path / "idx")) == str(tmp_path / "idx")
+
+
+def test_each_store_says_how_it_is_rebuilt_and_where_uploads_wait(tmp_path):
+    from vraagbaak.stores import build_command, locate
+
+    folder = locate(tmp_path / "idx")
+    assert folder.upload_folder == tmp_path / "idx" / "uploads"
+    assert build_command(tmp_path / "idx", "--rebuild") == f"python -m vraagbaak build --index {tmp_path / 'idx'} --rebuild"
+    milvus = locate("milvus:./v.db#faq")
+    assert build_command("milvus:./v.db#faq") == "python -m vraagbaak build --store 'milvus:./v.db#faq'"
+    assert milvus.upload_folder.parts[-2] == "uploads" and milvus.upload_folder.name.startswith("faq-")
+    assert locate("milvus:./w.db#faq").upload_folder != milvus.upload_folder  # one folder per index address

@@ -2,10 +2,14 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from helpers import build
+
+from vraagbaak import Index
 
 from vraagbaak.cli import cli
 from vraagbaak.errors import VraagbaakError
 from vraagbaak.evaluate import METRIC_KEYS, Question, metrics, read_questions
+from vraagbaak.search import RankingSettings
 
 
 def hit(source, text, answer=""):
@@ -108,3 +112,25 @@ def test_eval_takes_several_question_files_and_modes_and_prints_one_table(fake, 
                                                        ["| twee.jsonl", "hybrid"], ["| twee.jsonl", "lexical"]]
     as_json = json.loads(CliRunner().invoke(cli, base + ["--mode", "dense", "--json"], catch_exceptions=False).stdout)
     assert [(r["set"], r["mode"]) for r in as_json] == [("een.jsonl", "dense"), ("twee.jsonl", "dense")]
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_eval_as_is_measures_the_index_with_its_own_ranking(fake, corpus, tmp_path):
+    # recorded at build: a hybrid pool of one passage, so only one hit comes back
+    narrow = build(corpus, tmp_path / "idx", ranking=RankingSettings(dense_candidates=1, lexical_candidates=0))
+    top = narrow.search("wat is preventie?", k=10)
+    assert len(top) == 1
+    others = sorted(s for s in narrow.documents if s != top[0].source)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"query": "wat is preventie?", "sources": others}) + "\n", encoding="utf-8")
+    as_is = json.loads(_run("eval", questions, "--index", narrow.path, "--as-is", "--json").stdout)
+    assert as_is["hit@10"] == 0.0  # its own ranking: the other documents never come up
+    default = Index.load(narrow.path, ranking=RankingSettings()).search("wat is preventie?", k=10)
+    assert {h.source for h in default} & set(others)  # the default ranking would have found them
+    for args, fragment in ((["--as-is"], "--index"), (["--as-is", "--index", narrow.path, "--corpus", corpus], "without --corpus"),
+                           (["--index", narrow.path], "--as-is")):
+        result = _run("eval", questions, *args)
+        assert result.exit_code == 2 and fragment in result.stderr

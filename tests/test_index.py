@@ -41,6 +41,20 @@ def test_first_build_reports_everything_added(fake, corpus, tmp_path):
     assert table_count(tmp_path / "idx", "passages") == index.passage_count
 
 
+def test_document_records_are_read_by_name(fake, corpus, tmp_path):
+    """The store contract hands out records with named fields (a column added later cannot shift a position)."""
+    from vraagbaak.stores import DocumentRecord
+
+    index = build(corpus, tmp_path / "idx")
+    records = index.store.document_records
+    path = corpus / "wat-is-sociaal-werk.txt"
+    record = records[path.name]
+    assert isinstance(record, DocumentRecord) and records.get(path.name) is record and records.get("nope.txt") is None
+    assert (record.source, record.size, record.mtime_ns) == (path.name, path.stat().st_size, path.stat().st_mtime_ns)
+    assert sum(r.rows for r in records.values()) == index.passage_count
+    assert sorted(r.first_row for _, r in records.items())[0] == 0
+
+
 def _snapshot(folder: Path) -> dict:
     return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
 
@@ -53,8 +67,8 @@ def test_unchanged_corpus_embeds_nothing_reads_nothing_and_loads_no_model(fake, 
     from vraagbaak import embeddings
 
     embeddings._cache.clear()  # a new process would have no model loaded
-    for name in ("read_document", "fingerprint"):
-        monkeypatch.setattr(build_module, name, lambda *a: pytest.fail("an unchanged file was read"))
+    for name in ("Workers", "file_fingerprint"):  # reading processes, and the hash of a file whose stat changed
+        monkeypatch.setattr(build_module, name, lambda *a, **k: pytest.fail("an unchanged file was read"))
     again = build(corpus, tmp_path / "idx")
     r = again.report
     assert r.passages_embedded == 0 and r.model_loaded is False
@@ -365,10 +379,11 @@ def test_an_index_from_before_a_new_setting_is_resplit(fake, corpus, tmp_path):
 
 
 def test_documents_are_split_in_a_process_pool(fake, corpus, tmp_path):
-    from vraagbaak.build import BuildOptions, BuildSettings
+    from vraagbaak.build import BuildOptions, BuildSettings, build_index
 
     options = BuildOptions(model="fake", progress=False, workers=2, tuning=BuildSettings(pool_min_files=2))
-    pooled = Index.build_with(corpus, tmp_path / "pool", options)
+    opened, report = build_index(corpus, tmp_path / "pool", options)
+    pooled = Index(opened, report=report)
     single = build(corpus, tmp_path / "single", workers=1)
     assert _results(pooled) == _results(single)
 
@@ -421,3 +436,23 @@ def test_the_report_counts_unchanged_documents_passages_as_reused(fake, corpus, 
     (corpus / "nieuw.txt").write_text("Nieuw\n\nEen korte tekst over de wijkboot.", encoding="utf-8")
     r = build(corpus, tmp_path / "idx").report
     assert (r.passages_embedded, r.passages_reused, r.passages_total) == (1, first.passage_count, first.passage_count + 1)
+
+
+def test_a_renamed_moved_or_copied_file_reuses_its_vectors(fake, corpus, tmp_path):
+    """Matched by content, not by name: nothing is embedded again (issue 40)."""
+    first = build(corpus, tmp_path / "idx")
+    names = sorted(p.name for p in corpus.iterdir())
+    (corpus / names[0]).rename(corpus / "hernoemd.txt")
+    (corpus / "archief").mkdir()
+    (corpus / names[1]).rename(corpus / "archief" / names[1])
+    (corpus / "kopie.txt").write_bytes((corpus / names[2]).read_bytes())
+    old_vectors = {p.text: first.store.passage_vector(p.id) for p in live_passages(first) if p.source == names[0]}
+    fake.embedded.clear()
+    index = build(corpus, tmp_path / "idx")
+    r = index.report
+    assert (r.documents_added, r.documents_removed, r.passages_embedded, r.sentences_embedded) == (3, 2, 0, 0)
+    assert fake.embedded == [] and r.passages_reused == r.passages_total
+    assert set(index.documents) == {"hernoemd.txt", f"archief/{names[1]}", "kopie.txt", *names[2:]}
+    renamed = [p for p in live_passages(index) if p.source == "hernoemd.txt"]
+    assert renamed and all(np.array_equal(index.store.passage_vector(p.id), old_vectors[p.text]) for p in renamed)
+    assert index.search("sociaal werk", k=3, source="hernoemd.txt")

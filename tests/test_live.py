@@ -99,3 +99,18 @@ def test_add_document_refuses_non_text(tmp_path, data, message):
     with pytest.raises(VraagbaakError, match=message):
         add_document(tmp_path, "x.txt", data)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_first_builds_checkpoint_is_opened_by_the_next_request_not_by_the_build(fake, corpus, tmp_path):
+    from helpers import build
+    from vraagbaak.progress import BuildProgress
+
+    build(corpus, tmp_path / "idx")  # what a first build has committed at a checkpoint
+    live = LiveIndex(corpus, tmp_path / "idx", model="fake")
+    assert not live.view().built
+    progress = BuildProgress(5, 1000)
+    progress.checkpoints = 1
+    live._following(False)(progress)  # the build reports its checkpoint
+    assert live.current is None  # nothing opened inside the build's callback
+    view = live.view()
+    assert view.built and view.document_count == 5 and live.current is view.index

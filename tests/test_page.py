@@ -3,7 +3,9 @@
 import pytest
 
 from vraagbaak.live import LiveIndex
-from vraagbaak.web import add_texts, dutch_datetime, search_json, search_page, status_line, update_index, upload_label
+from vraagbaak.web.page import add_texts, search_json, search_page, status_line, update_index
+from vraagbaak.web.render import dutch_datetime, upload_label
+from vraagbaak.web.uploads import UploadFolder
 
 
 def no_progress(*args, **kwargs):
@@ -20,18 +22,18 @@ def live(fake, corpus, tmp_path):
 
 
 def test_questions_are_checked_by_the_search_with_the_pages_words(live):
-    assert "Typ eerst een vraag" in search_page(live, "   ", 5, "", [], [])
-    assert "tekens lang; stel hem in hoogstens 1000 tekens" in search_page(live, "waarom " * 300, 5, "", [], [])
+    assert "Typ eerst een vraag" in search_page(live.view(), "   ", 5, "", [], [])
+    assert "tekens lang; stel hem in hoogstens 1000 tekens" in search_page(live.view(), "waarom " * 300, 5, "", [], [])
 
 
 def test_the_api_filters_and_links(live):
-    hits = search_json(live, "mantelzorgers naaste", 5, "", "team", "")
+    hits = search_json(live.view(), "mantelzorgers naaste", 5, "", "team", "")
     assert [h["source"] for h in hits] == ["team/mantelzorg.md"] and hits[0]["link"] == "bron/team/mantelzorg.md"
-    assert {h["source"].rsplit(".", 1)[1] for h in search_json(live, "sociaal werk", 5, "", "", "txt, md")} <= {"txt", "md"}
+    assert {h["source"].rsplit(".", 1)[1] for h in search_json(live.view(), "sociaal werk", 5, "", "", "txt, md")} <= {"txt", "md"}
 
 
 def test_status_and_lists_follow_an_update(live, corpus):
-    before = status_line(live)
+    before = status_line(live.view())
     assert "6 documenten" in before and "bijgewerkt op" in before
     (corpus / "team" / "nieuw.txt").write_text("Respijtzorg\n\nRespijtzorg geeft mantelzorgers even rust.\n", encoding="utf-8")
     message, status, documents, folders, types = update_index(live, no_progress)
@@ -40,16 +42,30 @@ def test_status_and_lists_follow_an_update(live, corpus):
     assert folders["choices"] == ["team"] and types["choices"] == ["md", "txt"]
 
 
-def test_an_upload_is_saved_indexed_and_a_second_copy_refused(live, corpus, tmp_path):
-    upload = tmp_path / "wijkboot.txt"
-    upload.write_text("De wijkboot\n\nDe wijkboot is een varend buurthuis.\n", encoding="utf-8")
-    message, status, *_, emptied = add_texts(live, [str(upload)], "", "", no_progress)
+@pytest.fixture
+def uploads(tmp_path):
+    folder = UploadFolder(tmp_path / "uploads")
+    folder.prepare()
+    return folder
+
+
+def uploaded(uploads, name, data, session=None):
+    """A file as Gradio's upload route leaves it (``<folder>/<hash>/<name>``), recorded for ``session``."""
+    path = uploads.folder / f"h{abs(hash(data))}" / name
+    path.parent.mkdir()
+    path.write_bytes(data)
+    uploads.record(session, [str(path)])
+    return str(path)
+
+
+def test_an_upload_is_saved_indexed_and_a_second_copy_refused(live, corpus, uploads):
+    data = "De wijkboot\n\nDe wijkboot is een varend buurthuis.\n".encode()
+    message, status, *_, emptied = add_texts(live, uploads, [uploaded(uploads, "wijkboot.txt", data)], "", "", no_progress)
     assert "Opgeslagen als wijkboot.txt" in message and "1 nieuw" in message and emptied is None
-    again = tmp_path / "kopie.txt"
-    again.write_bytes(upload.read_bytes())
-    message, *_ = add_texts(live, [str(again)], "", "", no_progress)
-    assert message == "Niet toegevoegd: kopie.txt staat er al in: de inhoud is gelijk aan wijkboot.txt; niets opgeslagen"
+    message, *_ = add_texts(live, uploads, [uploaded(uploads, "kopie.txt", data)], "", "", no_progress)
+    assert message == '<div class="vb-message"><p>Niet toegevoegd: kopie.txt staat er al in: de inhoud is gelijk aan wijkboot.txt; niets opgeslagen</p></div>'
     assert not (corpus / "kopie.txt").exists()
+    assert list(uploads.folder.iterdir()) == []  # each upload deleted once saved or refused
 
 
 def test_dates_and_the_upload_label_in_dutch(monkeypatch):
@@ -69,15 +85,25 @@ def test_dates_and_the_upload_label_in_dutch(monkeypatch):
 def test_a_session_ends_after_its_time():
     from types import SimpleNamespace
 
-    from vraagbaak.web import Sessions
+    from vraagbaak.web.server import SESSION_COOKIE, Sessions
 
     now = [0.0]
     sessions = Sessions(3600, clock=lambda: now[0])
-    gradio_app = SimpleNamespace(cookie_id="abc", tokens={"t1": "anna", "t0": "bas"})
-    request = lambda token: SimpleNamespace(cookies={"access-token-abc": token})  # noqa: E731
-    sessions.issued(["access-token-abc=t1; HttpOnly; Path=/", "access-token-unsecure-abc=t1; HttpOnly"])
-    assert sessions.user(gradio_app, request("t1")) == "anna"
-    assert sessions.user(gradio_app, request("t0")) is None and "t0" not in gradio_app.tokens  # never dated: dropped
+    request = lambda token: SimpleNamespace(cookies={SESSION_COOKIE: token})  # noqa: E731
+    anna = sessions.start("anna")
+    assert sessions.user(request(anna)) == "anna"
+    assert sessions.user(request("made-up")) is None and sessions.user(SimpleNamespace(cookies={})) is None
     now[0] = 3601
-    assert sessions.user(gradio_app, request("t1")) is None and "t1" not in gradio_app.tokens
-    assert sessions.user(gradio_app, SimpleNamespace(cookies={})) is None
+    assert sessions.user(request(anna)) is None
+    now[0] = 0
+    assert sessions.user(request(anna)) is None  # ended, not just hidden
+    bas = sessions.start("bas")
+    sessions.end(bas)
+    assert sessions.user(request(bas)) is None
+
+
+def test_a_file_name_is_shown_as_text_not_as_html(live, corpus):
+    (corpus / "<img src=x onerror=alert(1)>.txt").write_bytes(b"")  # skipped: empty
+    message, status, *_ = update_index(live, no_progress)
+    assert "Overgeslagen: &lt;img src=x onerror=alert(1)&gt;.txt: leeg bestand" in message
+    assert "<img" not in message and "<img" not in status

@@ -1,5 +1,5 @@
 from vraagbaak.search import Hit
-from vraagbaak.web import NO_MATCH_TEXT, render_hits
+from vraagbaak.web.render import NO_MATCH_TEXT, render_hits
 
 
 def test_answer_highlighted_terms_marked_and_html_escaped():

@@ -3,7 +3,7 @@ import pytest
 
 from vraagbaak import Index, VraagbaakError
 from fake_store import MemoryStore
-from vraagbaak.search import (NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, good_matches,
+from vraagbaak.search import (NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, split_weak,
                               looks_like_contents)
 from vraagbaak.stores import Passage
 
@@ -66,13 +66,14 @@ def _hit(similarity):
     return Hit(1, similarity or 0, "a.txt", "A", "tekst", 0, 5, similarity=similarity)
 
 
-def test_good_matches_turns_away_weak_hits():
+def test_split_weak_turns_away_weak_hits():
     strong, weak = _hit(NO_MATCH_SIMILARITY + 0.01), _hit(NO_MATCH_SIMILARITY - 0.01)
-    assert good_matches([strong, weak]) == [strong]
-    assert good_matches([weak]) == []
+    assert split_weak([strong, weak], SETTINGS) == ([strong], [weak])
+    assert split_weak([weak], SETTINGS) == ([], [weak])
     lexical = _hit(None)
-    assert good_matches([lexical]) == [lexical]  # lexical mode has no cosine to judge
-    assert good_matches([]) == []
+    assert split_weak([lexical], SETTINGS) == ([lexical], [])  # lexical mode has no cosine to judge
+    assert split_weak([], SETTINGS) == ([], [])
+    assert split_weak([strong], RankingSettings(no_match_similarity=0.99)) == ([], [strong])  # the index's own threshold
 
 
 def _passage(text, heading=""):

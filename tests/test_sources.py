@@ -7,7 +7,7 @@ import pytest
 from helpers import build
 from vraagbaak import VraagbaakError
 from vraagbaak.corpus import add_document, fingerprint
-from vraagbaak.search import Hit, good_matches, match_words
+from vraagbaak.search import Hit, RankingSettings, match_words, split_weak
 from vraagbaak.sources import link, resolve_source
 
 
@@ -52,10 +52,11 @@ def test_links_carry_the_page_of_a_pdf_only():
     assert link("team-a/nota.pdf", 2, base="corpus") == "corpus/team-a/nota.pdf#page=2"
 
 
-def test_good_matches_are_ranked_without_gaps():
+def test_answers_and_weak_matches_are_each_ranked_without_gaps():
     hits = [Hit(r, 0.9, "a.txt", "A", "t", 0, 1, similarity=s) for r, s in enumerate([0.9, 0.7, 0.85, None], start=1)]
-    good = good_matches(hits, 0.83)
+    good, weak = split_weak(hits, RankingSettings(no_match_similarity=0.83))
     assert [(h.rank, h.similarity) for h in good] == [(1, 0.9), (2, 0.85), (3, None)]
+    assert [(h.rank, h.similarity) for h in weak] == [(1, 0.7)]  # ranked in their own list
     assert [h.rank for h in hits] == [1, 2, 3, 4]  # the caller's hits are left as they were
 
 

@@ -4,11 +4,9 @@ Integration tests: they use the real bundled model. The browser tests need
 Debian's ``chromium`` (the README's test command installs it) and Playwright.
 """
 
-import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -18,16 +16,12 @@ from urllib.parse import urlparse
 
 import pytest
 
+from servers import running_server
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -45,32 +39,9 @@ def server(tmp_path_factory):
         yield {"url": url, "corpus": corpus, "work": work}
 
 
-@contextlib.contextmanager
 def running_app(work, *args):
     """``python app.py ARGS --port P`` started, waited for (model, first build) and stopped after; yields its URL."""
-    port = free_port()
-    log = open(work / "app.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", *args, "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, HF_HUB_OFFLINE="1"),
-    )
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            pytest.fail("app.py exited: " + (work / "app.log").read_text()[-2000:])
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        pytest.fail("app.py did not start")
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    return running_server(work, "app.py", *args)
 
 
 @pytest.fixture(scope="module")

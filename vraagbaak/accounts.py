@@ -9,7 +9,7 @@ Passwords are kept only as Argon2id hashes (argon2-cffi's ``PasswordHasher``:
 a random salt per password, memory-hard, its parameters in the hash). A
 ``lezer`` searches and opens sources; a ``redacteur`` also adds texts and
 updates the index. ``collections``: the corpus subfolders a user may see (null:
-all). Repeated wrong passwords for a name are slowed down (``LoginThrottle``).
+all). Repeated wrong passwords are slowed down per name and per client address (``Logins``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -29,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .errors import VraagbaakError
 from .filters import folder_of
 
-__all__ = ["ROLES", "Account", "Accounts", "LoginThrottle", "may_update"]
+__all__ = ["ROLES", "Account", "Accounts", "LoginResult", "LoginThrottle", "Logins", "may_update"]
 
 ROLES = ("lezer", "redacteur")
 _HASHER = PasswordHasher()  # argon2-cffi's defaults (RFC 9106 low-memory profile): about 50 ms a check
@@ -164,28 +165,113 @@ def _check_password(password: str) -> None:
 
 
 class LoginThrottle:
-    """Slows down guessing: after ``free`` wrong passwords for a name, each next
-    attempt for that name is refused unheard until a wait has passed, doubling
-    from ``first_wait`` seconds up to ``max_wait``. A right password resets it.
+    """Slows down guessing under one key (a name, or a client address): after
+    ``free`` failed attempts, each next attempt under that key is refused unheard
+    until a wait has passed, doubling from ``first_wait`` seconds up to
+    ``max_wait``. A right password resets a name (``succeeded``); a key with no
+    failure for ``forget_after`` seconds starts afresh. At most ``keys`` keys
+    are kept (the oldest go first), so made-up names cannot fill the memory.
     Nothing sleeps: the server stays free for everyone else."""
 
-    def __init__(self, free: int = 3, first_wait: float = 2.0, max_wait: float = 300.0, clock=time.monotonic):
+    def __init__(self, free: int = 3, first_wait: float = 2.0, max_wait: float = 300.0, forget_after: float = 900.0,
+                 keys: int = 10_000, clock=time.monotonic):
         self.free, self.first_wait, self.max_wait, self.clock = free, first_wait, max_wait, clock
-        self._failures: dict[str, tuple[int, float]] = {}  # name -> (wrong passwords in a row, refused until)
+        self.forget_after, self.keys = forget_after, keys
+        self._failures: dict[str, tuple[int, float, float]] = {}  # key -> (failures in a row, refused until, last failure)
         self._lock = threading.Lock()
 
-    def wait_left(self, name: str) -> float:
+    def wait_left(self, key: str) -> float:
         with self._lock:
-            _, until = self._failures.get(name, (0, 0.0))
+            _, until, _ = self._failures.get(key, (0, 0.0, 0.0))
         return max(0.0, until - self.clock())
 
-    def failed(self, name: str) -> None:
+    def failed(self, key: str) -> None:
+        now = self.clock()
         with self._lock:
-            count, _ = self._failures.get(name, (0, 0.0))
-            count += 1
+            count, _, last = self._failures.pop(key, (0, 0.0, 0.0))  # popped: re-inserted as the newest
+            count = 1 if now - last > self.forget_after else count + 1
             wait = 0.0 if count <= self.free else min(self.max_wait, self.first_wait * 2 ** (count - self.free - 1))
-            self._failures[name] = (count, self.clock() + wait)
+            self._failures[key] = (count, now + wait, now)
+            while len(self._failures) > self.keys:
+                del self._failures[next(iter(self._failures))]
 
-    def succeeded(self, name: str) -> None:
+    def succeeded(self, key: str) -> None:
         with self._lock:
-            self._failures.pop(name, None)
+            self._failures.pop(key, None)
+
+
+class LoginResult(NamedTuple):
+    """What ``Logins.check`` decided: the account (None: refused); ``wait`` > 0: refused
+    unheard, try again after that many seconds; ``busy``: too many checks at once."""
+
+    account: Account | None
+    wait: float = 0.0
+    busy: bool = False
+
+
+class Logins:
+    """How a login is checked, so that guessing and floods stop nobody else.
+
+    - The Argon2 check (about 50 ms of CPU and 64 MiB each) runs in a pool of
+      ``threads`` threads, never on the server's event loop; at most ``queue``
+      more wait for it, and at most ``per_address`` checks run or wait for one
+      client address. An attempt beyond these is refused unheard ("busy"): a
+      flood from one address takes two places, not the whole pool.
+    - Failed attempts are counted per name (``by_name``: after 3, a wait of
+      2 s doubling to 5 minutes) and per client address (``by_address``: after
+      10, the same waits); while either waits, an attempt is refused unheard,
+      with the time left. So guessing one name from many addresses and many
+      names from one address both slow down. A right password resets its name,
+      not its address. Behind a reverse proxy the address is the client's
+      only when the server trusts that proxy (``app.py --proxy``); otherwise
+      every request would share the proxy's address and one guesser would
+      make everyone wait.
+    """
+
+    def __init__(self, accounts: Accounts, *, threads: int = 2, queue: int = 8, per_address: int = 2,
+                 by_name: LoginThrottle | None = None, by_address: LoginThrottle | None = None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.accounts = accounts
+        self.by_name = by_name or LoginThrottle(free=3)
+        self.by_address = by_address or LoginThrottle(free=10)
+        self.capacity, self.per_address = threads + queue, per_address
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="vraagbaak-login")
+        self._lock = threading.Lock()
+        self._running: dict[str, int] = {}  # address -> checks running or waiting
+
+    def wait_left(self, name: str, address: str) -> float:
+        return max(self.by_name.wait_left(name), self.by_address.wait_left(address))
+
+    async def check(self, name: str, password: str, address: str) -> LoginResult:
+        """Check ``password`` for ``name`` from ``address``, off the calling event loop."""
+        import asyncio
+
+        wait = self.wait_left(name, address)
+        if wait > 0:
+            return LoginResult(None, wait=wait)
+        if not self._enter(address):
+            return LoginResult(None, busy=True)
+        try:
+            account = await asyncio.wrap_future(self._pool.submit(self.accounts.check, name, password))
+        finally:
+            self._leave(address)
+        if account is None:
+            self.by_name.failed(name)
+            self.by_address.failed(address)
+            return LoginResult(None)
+        self.by_name.succeeded(name)
+        return LoginResult(account)
+
+    def _enter(self, address: str) -> bool:
+        with self._lock:
+            if sum(self._running.values()) >= self.capacity or self._running.get(address, 0) >= self.per_address:
+                return False
+            self._running[address] = self._running.get(address, 0) + 1
+            return True
+
+    def _leave(self, address: str) -> None:
+        with self._lock:
+            left = self._running.pop(address) - 1
+            if left:
+                self._running[address] = left

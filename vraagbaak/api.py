@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 
 from .build import CHECKPOINT_SECONDS, BuildOptions, BuildReport, build_index
 from .chunking import ChunkingSettings
 from .embeddings import backend_choice, load_embedder
-from .errors import IndexLoadError, build_command
+from .errors import IndexLoadError
+from .dates import parse_day
 from .filters import list_folders, list_types, scope
+from .isolation import IsolationSettings
 from .ocr import OcrSettings
 from .search import Hit, RankingSettings, Searcher
 from .stores import Location, StoreReader, locate
@@ -56,7 +59,7 @@ class Index:
         if model is not None and model != opened.config.model:
             raise IndexLoadError(
                 f"the index in {location} was built with model {opened.config.model!r}, not {model!r}; "
-                f"rebuild it with: {build_command(str(location), '--model', model)}"
+                f"rebuild it with: {location.build_command('--model', model)}"
             )
         return cls(opened, model_dir, ranking=ranking, backend=backend)
 
@@ -78,6 +81,8 @@ class Index:
         checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
         rebuild: bool = False,
         ocr: OcrSettings | None = None,
+        unreadable: "Mapping[str, tuple[int, int]] | None" = None,
+        isolation: IsolationSettings | None = None,
     ) -> "Index":
         """Build the index of ``corpus_dir`` or bring it up to date; return it loaded.
 
@@ -90,30 +95,34 @@ class Index:
         the end only), so that a killed build keeps them; ``rebuild``: embed every
         document anew; ``ocr``: how scanned PDF pages and images are read
         (``OcrSettings(enabled=False)``: not at all; default: Tesseract's Dutch
-        model at 300 dpi, when installed).
+        model at 300 dpi, when installed); ``unreadable``: source -> (size,
+        mtime_ns) of files an earlier build could not read (``BuildReport.unreadable``),
+        passed over again unless they changed (what a watcher's updates hand on);
+        ``isolation``: how files are read apart from this process (its memory
+        ceiling and patience; default ``IsolationSettings()``).
         """
+        # One rule for every entry point (this, the command line, the page's LiveIndex): a build that writes
+        # records the ranking settings it was given, or this version's defaults, so that Index.load ranks as
+        # the last build did, whoever ran it (README, "Recorded ranking settings").
         options = BuildOptions(model=model, model_dir=model_dir, backend=backend, chunking=settings, workers=workers,
                                progress=progress, on_skip=on_skip, checkpoint_seconds=checkpoint_seconds, rebuild=rebuild,
-                               ranking=(ranking or RankingSettings()).to_dict(), ocr=ocr or OcrSettings())
-        return cls.build_with(corpus_dir, store if store is not None else index_dir, options, ranking=ranking)
-
-    @classmethod
-    def build_with(cls, corpus_dir: str | Path, store: "str | Path | Location", options: BuildOptions, *,
-                   ranking: RankingSettings | None = None) -> "Index":
-        """``build`` with its options as one ``BuildOptions`` (what ``LiveIndex`` keeps)."""
-        opened, report = build_index(corpus_dir, store, options)
-        return cls(opened, options.model_dir, report, ranking)
+                               ranking=(ranking or RankingSettings()).to_dict(), ocr=ocr or OcrSettings(), unreadable=unreadable or {},
+                               isolation=isolation or IsolationSettings())
+        opened, report = build_index(corpus_dir, store if store is not None else index_dir, options)
+        return cls(opened, model_dir, report, ranking)
 
     def search(self, question: str, k: int = 5, *, mode: str = "hybrid", source: str | None = None,
-               folders: Iterable[str] = (), types: Iterable[str] = (), within: Iterable[str] | None = None,
-               answers: int | None = None) -> list[Hit]:
+               folders: Iterable[str] = (), types: Iterable[str] = (), since: "date | str | None" = None,
+               until: "date | str | None" = None, within: Iterable[str] | None = None, answers: int | None = None) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first.
 
         ``mode``: "hybrid" (default), "dense" or "lexical". Filters (combined
         with AND; an empty one restricts nothing): ``source``, one document;
         ``folders``, documents in any of these subfolders of the corpus
         ("team-a", "team-a/2024"); ``types``, of any of these file types ("pdf",
-        "docx"); ``within``, only these sources (what a caller allows, e.g. a
+        "docx"); ``since``, ``until``: documents made on or after, on or before
+        this day (a ``date`` or "2024-03-12"; each ``Hit.date`` says the
+        document's, see ``dates``); ``within``, only these sources (what a caller allows, e.g. a
         user's collections): the other filters then name only what lies within
         it, and their errors list nothing outside it. The search itself is
         narrowed, so ``k`` hits come back whenever ``k`` exist within the
@@ -122,7 +131,8 @@ class Index:
         """
         records = self._store.document_records  # a mapping over the sources, not a copy: searches stay cheap
         known = records if within is None else [s for s in within if s in records]
-        allowed = scope(known, source=source, folders=folders, types=types, within=None if within is None else known)
+        allowed = scope(known, source=source, folders=folders, types=types, within=None if within is None else known,
+                        since=parse_day(since, "since"), until=parse_day(until, "until"), date_of=lambda s: records[s].date)
         return self._searcher.search(question, k, mode, allowed, answers)
 
     # ---------------------------------------------------------------- facts

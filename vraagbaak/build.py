@@ -7,7 +7,8 @@
     prepare   read, hash and split the files that may have changed, with
               their BM25 terms; a process pool over documents uses every core
     embed     vectors for passage and sentence texts the store does not have
-              (a changed document reuses the vectors of its unchanged text)
+              (a changed document reuses the vectors of its unchanged text; a
+              renamed, moved or copied one those of the same content)
     commit    append to the store and commit once; extend the HNSW index or
               compact when tombstones pile up (the Milvus store flips each
               document as it is written, and its commit deletes what was replaced)
@@ -30,21 +31,23 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
 from .chunking import ChunkingSettings, chunk_document, passage_context
-from .corpus import CorpusFile, Document, Unreadable, fingerprint, read_document, scan_corpus, skip_reason
+from .corpus import CorpusFile, Document, Unreadable, file_fingerprint, read_task, scan_corpus, skip_reason
+from .dates import file_date, stated_date
 from .embeddings import DEFAULT_MODEL, Embedder, load_embedder, model_available, resolve_backend
 from .errors import IndexLoadError, VraagbaakError
+from .isolation import Failed, IsolationSettings, Workers
 from .lexical import passage_terms
-from .ocr import OcrSettings, missing_reason, pending_pages, recognise_task
+from .ocr import OcrSettings, missing_reason, page_task, pending_task
 from .progress import BuildProgress, terminal_printer
 from .readers import SUFFIXES, format_of
 from .stores import DocumentRecord, Location, Passage, StoreConfig, StoreReader, locate, text_key
 
-__all__ = ["BuildOptions", "BuildReport", "BuildSettings", "build_index"]
+__all__ = ["BuildOptions", "BuildReport", "BuildSettings", "build_index", "unchanged_report"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,10 @@ class BuildReport:
     passages_total: int = 0
     sentences_embedded: int = 0
     skipped: list = field(default_factory=list)  # [source, reason] of unreadable files
+    unreadable: dict = field(default_factory=dict)  # source -> [size, mtime_ns] of each corpus file not indexed because it could not be read
+    documents_dated: int = 0  # documents of an index made before documents had dates, given theirs (nothing embedded)
     model_loaded: bool = False
+    written: bool = False  # the index changed (False: nothing had to be written)
     compacted: bool = False
     seconds: float = 0.0
 
@@ -93,23 +99,27 @@ class Plan:
     removed: list[str]
     new_generation: bool  # write a whole new generation (first build, other model or chunking)
     reuse: StoreReader | None  # where vectors of unchanged texts may come from
+    still_unreadable: list[str] = field(default_factory=list)  # skipped before and unchanged since: not read again
 
 
-def plan_changes(files: list[CorpusFile], store: StoreReader | None, model: str, chunking: dict, backend: str = "", rebuild: bool = False) -> Plan:
+def plan_changes(files: list[CorpusFile], store: StoreReader | None, model: str, chunking: dict, backend: str = "", rebuild: bool = False,
+                 unreadable: "Mapping[str, tuple[int, int]] | None" = None) -> Plan:
+    """``unreadable``: source -> (size, mtime_ns) of files a previous build could not read; with that stat still, they are not read again."""
     by_source = {f.source: f for f in files}
     same_model = store is not None and (store.config.model, store.config.backend) == (model, backend) and not rebuild
     new_generation = not same_model or store.config.chunking != chunking
     known = store.document_records if store is not None and not new_generation else {}
-    rows = known.rows() if known else {}  # (source, title, sha256, size, mtime_ns, ...) by source
-    unchanged = [f.source for f in files if (r := rows.get(f.source)) is not None and r[3] == f.size and r[4] == f.mtime_ns]
-    same = set(unchanged)
+    unchanged = [f.source for f in files if (r := known.get(f.source)) is not None and r.size == f.size and r.mtime_ns == f.mtime_ns]
+    still = [f.source for f in files if unreadable and f.source not in known and tuple(unreadable.get(f.source, ())) == (f.size, f.mtime_ns)]
+    settled = set(unchanged).union(still)
     return Plan(
         files=by_source,
         unchanged=unchanged,
-        to_read=[s for s in by_source if s not in same] if len(same) < len(by_source) else [],
+        to_read=[s for s in by_source if s not in settled] if len(settled) < len(by_source) else [],
         removed=[s for s in known if s not in by_source],
         new_generation=new_generation,
         reuse=store if same_model else None,
+        still_unreadable=still,
     )
 
 
@@ -147,17 +157,13 @@ class Skipped(NamedTuple):
     details: str = ""
 
 
-def prepare_file(file: CorpusFile) -> "PreparedDocument | Skipped":
-    """Read, extract and split one file; any failure costs this file only (``Skipped``), never the build."""
+def prepare_read(file: CorpusFile, read: "Document | Failed") -> "PreparedDocument | Skipped":
+    """Split one file read by a reading process (``corpus.read_task``); any failure costs this file only (``Skipped``)."""
+    if isinstance(read, Failed):
+        return Skipped(file.source, read.reason, read.details)
+    record = DocumentRecord(file.source, read.title, read.sha256, file.size, file.mtime_ns, date=read.date or file_date(file.mtime_ns))
     try:
-        document = read_document(file.path, file.source, _job.ocr if _job else None)
-    except (OSError, Unreadable) as exc:
-        return Skipped(file.source, skip_reason(exc), getattr(exc, "details", ""))
-    except Exception:  # outside the readers (decoding, hashing): still this file only
-        return Skipped(file.source, "kon niet gelezen worden (fout in Vraagbaak)", traceback.format_exc())
-    record = DocumentRecord(file.source, document.title, document.sha256, file.size, file.mtime_ns)
-    try:
-        return _split(record, document, _job)
+        return _split(record, read, _job)
     except Exception:
         return Skipped(file.source, "kon niet in passages worden verdeeld (fout in Vraagbaak)", traceback.format_exc())
 
@@ -191,37 +197,53 @@ def _split(record: DocumentRecord, document: Document, job: _Job) -> PreparedDoc
     return doc
 
 
-def _prepare_batch(files):
-    return [prepare_file(f) for f in files]
+def _prepare_batch(pairs):
+    return [prepare_read(f, read) for f, read in pairs]
 
 
-def prepare_files(items: list[CorpusFile], job: _Job, workers: int, tuning: BuildSettings = BuildSettings()) -> Iterator:
-    """Results of ``prepare_file`` in input order, a step of documents at a time.
+def prepare_files(items: list[CorpusFile], job: _Job, workers: int, tuning: BuildSettings = BuildSettings(),
+                  readers: Workers | None = None, failed: dict[str, Failed] | None = None) -> Iterator:
+    """Results of ``prepare_read`` in input order, a step of documents at a time.
 
-    With a pool, the next step is prepared while the caller embeds and
-    writes this one; at most two steps are held in memory.
+    Each step is read in ``readers``, processes of their own with a memory
+    ceiling (``isolation.py``), and split here, or for many files in a pool of
+    forked workers, which inherit the job (the model's tokenizer, or a test's
+    fake). Files in ``failed`` (their OCR already cost a reading process) are
+    not read again. The next step is read while this one is split, and split
+    while the caller embeds this one; at most two steps are held in memory.
     """
     global _job
     _job = job
+    failed = failed or {}
     per_step = tuning.docs_per_step
     steps = [items[i : i + per_step] for i in range(0, len(items), per_step)]
-    if workers <= 1 or len(items) < tuning.pool_min_files:
-        for step in steps:
-            yield _prepare_batch(step)
-        return
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used in forked workers
-    # fork: workers inherit the job (the model's tokenizer, or a test's fake)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with contextlib.ExitStack() as stack:
+        if readers is None:
+            readers = stack.enter_context(Workers(workers))
+        read = functools.partial(read_task, ocr=job.ocr)
 
-        def submit(step):
-            size = max(1, len(step) // (4 * workers))
-            return pool.map_async(_prepare_batch, [step[i : i + size] for i in range(0, len(step), size)])
+        def read_step(step: list[CorpusFile]) -> list[tuple]:
+            todo = [f for f in step if f.path not in failed]
+            done = dict(zip((f.path for f in todo), readers.map(read, [(f.path, f.source) for f in todo])))
+            return [(f, failed.get(f.path) or done[f.path]) for f in step]
 
-        pending = submit(steps[0]) if steps else None
-        for n in range(len(steps)):
-            results = pending.get()
-            pending = submit(steps[n + 1]) if n + 1 < len(steps) else None
-            yield [r for batch in results for r in batch]
+        if workers <= 1 or len(items) < tuning.pool_min_files:
+            for step in steps:
+                yield _prepare_batch(read_step(step))
+            return
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the tokenizer is used in forked workers
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+
+            def submit(pairs):
+                size = max(1, len(pairs) // (4 * workers))
+                return pool.map_async(_prepare_batch, [pairs[i : i + size] for i in range(0, len(pairs), size)])
+
+            pending = submit(read_step(steps[0])) if steps else None
+            for n in range(len(steps)):
+                following = read_step(steps[n + 1]) if n + 1 < len(steps) else None
+                results = pending.get()
+                pending = submit(following) if following is not None else None
+                yield [r for batch in results for r in batch]
 
 
 # ----------------------------------------------------------------- embed
@@ -232,6 +254,17 @@ class _Embedding:
 
     def __init__(self, embedder: Embedder, reuse: StoreReader | None, report: BuildReport, batch: int = BuildSettings.embed_batch):
         self.embedder, self.reuse, self.report, self.batch = embedder, reuse, report, batch
+        self._by_content: dict[str, str] | None = None  # sha256 -> a source the store holds it under (made when first needed)
+
+    def reusable_source(self, record: DocumentRecord) -> str | None:
+        """Where the store may hold this document's vectors: its own old version, else a
+        document with the same content (the file renamed or moved, or a copy of it)."""
+        store = self.reuse
+        if store is None or record.source in store.document_records:
+            return record.source
+        if self._by_content is None:
+            self._by_content = {r.sha256: r.source for r in store.document_records.values()}
+        return self._by_content.get(record.sha256)
 
     def known_vectors(self, source: str) -> dict[int, np.ndarray]:
         """The vectors the old version of a document had, by key (a changed file keeps most of them)."""
@@ -250,7 +283,9 @@ class _Embedding:
     def vectors_for(self, docs: list[PreparedDocument]) -> list[tuple[np.ndarray, list[np.ndarray]]]:
         known: dict[int, np.ndarray] = {}
         for doc in docs:
-            known.update(self.known_vectors(doc.record.source))
+            source = self.reusable_source(doc.record)
+            if source is not None:
+                known.update(self.known_vectors(source))
         to_embed: dict[int, str] = {}
         for doc in docs:
             for chunk, text in zip(doc.chunks, doc.embedding_texts):
@@ -329,6 +364,34 @@ class BuildOptions:
     ranking: dict | None = None  # search.RankingSettings as a dict, recorded in a new index (what Index.load ranks with by default)
     tuning: BuildSettings = BuildSettings()
     ocr: OcrSettings = OcrSettings()  # OCR of scanned pages and images; OcrSettings(enabled=False) turns it off
+    unreadable: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # source -> (size, mtime_ns) of files known unreadable: read again only once changed (BuildReport.unreadable)
+    isolation: IsolationSettings = IsolationSettings()  # the reading processes' memory ceiling and patience
+
+
+def unchanged_report(corpus_dir: str | Path, store: StoreReader, options: BuildOptions = BuildOptions()) -> BuildReport | None:
+    """The report of a build that would change nothing, told from an open ``store`` alone (one stat
+    per file; the index is not opened again); None when a build has something to do.
+
+    For a watcher's periodic rescan, which mostly finds nothing: a build would
+    also open the store (twice: recovery checks it first), which reads every
+    document's record (on Milvus, a query of all of them). It does not look
+    for what only a build repairs (a killed build's leftovers): the first
+    update of a process is a build.
+    """
+    if options.rebuild:
+        return None
+    t0 = time.perf_counter()
+    config = store.config
+    model = options.model or config.model
+    backend = resolve_backend(model, options.backend, config.backend)
+    files = scan_corpus(Path(corpus_dir), lambda source, reason: None)
+    chunking = (options.chunking or ChunkingSettings()).to_dict()
+    plan = plan_changes(files, store, model, chunking, backend, unreadable=options.unreadable)
+    if plan.to_read or plan.removed or plan.new_generation or _undated(plan, store):
+        return None
+    return BuildReport(documents_unchanged=len(plan.unchanged), passages_reused=store.passage_count, passages_total=store.passage_count,
+                       unreadable={s: list(options.unreadable[s]) for s in plan.still_unreadable},
+                       seconds=round(time.perf_counter() - t0, 3))
 
 
 def build_index(corpus_dir: str | Path, index_dir, options: BuildOptions = BuildOptions()) -> tuple[StoreReader, BuildReport]:
@@ -344,11 +407,14 @@ class _Build:
     def __init__(self, corpus_dir, index_dir, options: BuildOptions):
         self.corpus_dir, self.location, self.options = Path(corpus_dir), locate(index_dir), options
         self.report = BuildReport()
+        self.files: dict[str, CorpusFile] = {}  # the corpus as scanned
         progress = options.progress
         self.progress = terminal_printer() if progress is True else (progress or None)
 
     def skipped(self, source: str, reason: str, details: str = "") -> None:
         self.report.skipped.append([source, reason])
+        if source in self.files:  # a file of the corpus (not a link or an unknown type): its stat says when to try it again
+            self.report.unreadable[source] = [self.files[source].size, self.files[source].mtime_ns]
         if details:  # a failure, not a bad file: the traceback goes to the log, one line to the user
             reason = f"{reason}; details in {log_failure(self.location.error_log, source, details)}"
         (self.options.on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
@@ -356,6 +422,7 @@ class _Build:
     def run(self) -> tuple[StoreReader, BuildReport]:
         t0 = time.perf_counter()
         files = scan_corpus(self.corpus_dir, self.skipped)  # before touching the index: a wrong folder changes nothing
+        self.files = {f.source: f for f in files}
         self.location.check_writable()
         with self.location.lock():
             repaired = self.location.recover()
@@ -368,7 +435,8 @@ class _Build:
             same = current is not None and current.config.model == model
             backend = resolve_backend(model, self.options.backend, current.config.backend if same else None)
             store = self._continue_unfinished(current, model, backend, chunking)
-            plan = plan_changes(files, store, model, chunking.to_dict(), backend, rebuild=self.options.rebuild)
+            plan = plan_changes(files, store, model, chunking.to_dict(), backend, rebuild=self.options.rebuild, unreadable=self.options.unreadable)
+            self.report.unreadable.update({s: list(self.options.unreadable[s]) for s in plan.still_unreadable})
             # A first build shows its documents from the first checkpoint on; a
             # rebuild (another model, chunking) keeps the old index until it is done.
             store = self._apply(plan, store, model, backend, chunking, publish_early=current is None, resumed=store is not current)
@@ -407,12 +475,13 @@ class _Build:
         report.documents_unchanged = len(plan.unchanged)
         report.documents_removed = len(plan.removed)
         touched, unreadable, to_split = _check_changed_files(plan, store, self.skipped)
+        undated = _undated(plan, store)
         report.documents_unchanged += len(touched)
         if store is not None and not plan.new_generation:  # their passages keep their rows and vectors
-            rows = store.document_records.rows()
-            report.passages_reused += sum(rows[s][6] for s in plan.unchanged + touched)
+            records = store.document_records
+            report.passages_reused += sum(records[s].rows for s in plan.unchanged + touched)
         report.documents_removed += len(unreadable)
-        if not (to_split or touched or unreadable or plan.removed or plan.new_generation or resumed):
+        if not (to_split or touched or undated or unreadable or plan.removed or plan.new_generation or resumed):
             report.passages_total = store.passage_count
             return store  # nothing changed: not a byte written, no model loaded
         if not plan.files:
@@ -427,17 +496,23 @@ class _Build:
                                  ranking=self.options.ranking)
         writer = self.location.create(config) if plan.new_generation else self.location.update(store)
         try:
-            for source in touched:
+            for source in touched + undated:
                 f = plan.files[source]
-                writer.touch(DocumentRecord(source, "", "", f.size, f.mtime_ns))
-            for source in plan.removed + unreadable:
-                writer.remove(source)
+                date = store.document_records[source].date or document_date(f)
+                writer.touch(DocumentRecord(source, "", "", f.size, f.mtime_ns, date=date))
+            report.documents_dated = len(undated) + sum(not store.document_records[s].date for s in touched)
             if to_split:
                 self._embed_and_write(writer, store, plan, to_split, _Job(chunking, embedder.count_tokens, config.model, config.prompts.get("document", ""), self.options.ocr),
                                       _Embedding(embedder, plan.reuse, report, self.options.tuning.embed_batch), publish_early)
+            # Removed after the new documents are written: a file renamed or moved
+            # takes its vectors from its old name's passages, which a checkpoint
+            # of the removal would already have deleted.
+            for source in plan.removed + unreadable:
+                writer.remove(source)
             if writer.live_rows == 0:
                 raise VraagbaakError(f"the corpus folder holds no readable files ({', '.join(SUFFIXES)})")
             committed = writer.commit()
+            report.written = True
         except BaseException:
             writer.abort()
             raise
@@ -453,11 +528,19 @@ class _Build:
         old = store.document_records if store is not None else {}
         replace = not plan.new_generation  # in the same generation, a document's new version replaces its old one
         files = [plan.files[s] for s in to_split]
-        self._recognise_scans(files)
+        workers = self.options.workers or os.cpu_count() or 1
+        with Workers(workers, self.options.isolation) as readers:
+            failed = self._recognise_scans(files, readers)
+            steps = prepare_files(files, job, workers, self.options.tuning, readers, failed)
+            self._write_steps(writer, steps, files, plan, embedding, old, replace, publish_early)
+
+    def _write_steps(self, writer, steps: Iterator, files: list[CorpusFile], plan: Plan, embedding: "_Embedding", old, replace: bool,
+                     publish_early: bool) -> None:
+        """The embed and commit stages for each prepared step of documents."""
         tracker = BuildProgress(len(files), sum(f.size for f in files))
         every = self.options.checkpoint_seconds
         started = last_checkpoint = time.monotonic()
-        for step in prepare_files(files, job, self.options.workers or os.cpu_count() or 1, self.options.tuning):
+        for step in steps:
             for group in _groups(step, self.options.tuning.embed_batch):
                 docs = [r for r in group if not isinstance(r, Skipped)]
                 for result in group:
@@ -477,27 +560,32 @@ class _Build:
                     tracker.elapsed = time.monotonic() - started
                     self.progress(dataclasses.replace(tracker))  # a snapshot: the tracker goes on counting
 
-    def _recognise_scans(self, files: list[CorpusFile]) -> None:
+    def _recognise_scans(self, files: list[CorpusFile], readers: Workers) -> dict[str, Failed]:
         """OCR the scanned pages of the files to read, a page per task on every
-        core, into the OCR cache (where reading them finds the text), with
-        progress per page. A build killed here keeps the pages already done."""
+        core, in the reading processes, into the OCR cache (where reading them
+        finds the text), with progress per page. A build killed here keeps the
+        pages already done. Returns, by path, the files whose scans cost a
+        reading process (too large, too slow, or it died): they are not read again."""
         settings = self.options.ocr
         scans = [f for f in files if (fmt := format_of(f.path)) is not None and fmt.ocr]
         if not scans or missing_reason(settings):
-            return  # no scans, or no OCR: reading each scan says why it was skipped
-        tasks = [task for f in scans for task in pending_pages(f.path, settings)]
+            return {}  # no scans, or no OCR: reading each scan says why it was skipped
+        pending = readers.map(functools.partial(pending_task, settings=settings), [f.path for f in scans])
+        failed = {f.path: p for f, p in zip(scans, pending) if isinstance(p, Failed)}
+        tasks = [task for p in pending if not isinstance(p, Failed) for task in p]
         if not tasks:
-            return
+            return failed
         tracker = BuildProgress(len(files), sum(f.size for f in files), pages_total=len(tasks))
         started = time.monotonic()
-        workers = min(len(tasks), self.options.workers or os.cpu_count() or 1)
-        recognise = functools.partial(recognise_task, settings=settings)
-        with multiprocessing.get_context("fork").Pool(workers) if workers > 1 else contextlib.nullcontext() as pool:
-            for _ in (pool.imap_unordered(recognise, tasks) if pool else map(recognise, tasks)):
-                tracker.pages_done += 1
-                tracker.elapsed = time.monotonic() - started
-                if self.progress:
-                    self.progress(dataclasses.replace(tracker))
+        recognise = functools.partial(page_task, settings=settings)
+        for position, result in readers.run(recognise, tasks, batch=1, skip=lambda task: task.path in failed):
+            if isinstance(result, Failed):
+                failed.setdefault(tasks[position].path, result)
+            tracker.pages_done += 1
+            tracker.elapsed = time.monotonic() - started
+            if self.progress:
+                self.progress(dataclasses.replace(tracker))
+        return failed
 
     def _skip_prepared(self, writer, result: "Skipped", old, replace: bool) -> None:
         self.skipped(*result)
@@ -532,6 +620,19 @@ def _groups(results: list, texts: int) -> Iterator[list]:
         yield group
 
 
+def document_date(file: CorpusFile) -> str:
+    """The day a corpus file's metadata says it was made, else the day it was last modified (``dates``)."""
+    return stated_date(file.path) or file_date(file.mtime_ns)
+
+
+def _undated(plan: Plan, store) -> list[str]:
+    """Unchanged documents an earlier version indexed without a date: given theirs from the file's metadata, nothing embedded."""
+    if store is None or plan.new_generation:
+        return []
+    records = store.document_records
+    return [source for source in plan.unchanged if not records[source].date]
+
+
 def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[str], list[str]]:
     """Files in the store whose stat changed are read and hashed here (as git
     does): (same text, only touched; now unreadable; to split)."""
@@ -543,7 +644,7 @@ def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[st
             continue
         path = plan.files[source].path
         try:
-            sha = fingerprint(path, Path(path).read_bytes())
+            sha = file_fingerprint(path)
         except (OSError, Unreadable) as exc:
             skipped(source, skip_reason(exc))
             unreadable.append(source)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m vraagbaak build | ask | check | eval``.
+"""Command line: ``python -m vraagbaak build | watch | ask | check | eval``.
 
 A thin shell over ``vraagbaak.Index``: every user error becomes one line on
 stderr and exit status 2, never a traceback.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -15,17 +16,35 @@ import click
 
 from .accounts import ROLES, Accounts
 from .api import Index
+from .dates import dutch_date
 from .embeddings import BACKENDS
 from .errors import VraagbaakError
 from .ocr import OcrSettings
 from .readers import SUFFIXES
-from .search import MODES, RankingSettings, good_matches, hit_to_json, match_words
+from .search import MODES, RankingSettings, hit_to_json, match_words
 from .sources import link
+from .stores import evaluation_store
+from .view import View
+from .watch import WatchSettings
 
-__all__ = ["cli"]
+__all__ = ["backend_option", "cli", "corpus_option", "model_dir_option", "model_option", "no_ocr_option", "setup_logging",
+           "store_option", "user_errors", "users_option"]
 
 
-def _user_errors(fn):
+def setup_logging() -> None:
+    """The one logging set-up of the entry points (this CLI, app.py): the package's own logger
+    ("vraagbaak") prints its warnings on stderr, as they are; the root logger is left alone."""
+    logger = logging.getLogger("vraagbaak")
+    if not any(getattr(handler, "vraagbaak", False) for handler in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.vraagbaak = True
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False  # printed once, here, whatever another library does with the root logger
+
+
+def user_errors(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -56,6 +75,23 @@ def store_option(default):
     return click.option("--store", "--index", "index_dir", default=default, show_default=default is not None, help=STORE_HELP)
 
 
+def corpus_option(help: str = f"Folder of the texts, subfolders included: {' '.join(SUFFIXES)}."):
+    return click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path), help=help)
+
+
+def model_option(help: str = "sentence-transformers model name or folder (default: the bundled multilingual-e5-small, or the index's own model)."):
+    return click.option("--model", default=None, help=help)
+
+
+no_ocr_option = click.option("--no-ocr", "no_ocr", is_flag=True,
+                             help="Skip scanned PDF pages and images instead of reading them with OCR (seconds per page).")
+
+
+def users_option(required: bool, help: str = "The users file (written readable by its owner only)."):
+    return click.option("--users", "users_file", required=required, default=None,
+                        type=click.Path(dir_okay=False, path_type=Path), help=help)
+
+
 backend_option = click.option(
     "--backend",
     type=click.Choice(BACKENDS),
@@ -69,20 +105,20 @@ backend_option = click.option(
 @click.version_option(package_name=None, version="0.1.0", prog_name="vraagbaak")
 def cli():
     """Vraagbaak: search Dutch texts offline and find the passage that answers a question."""
+    setup_logging()
 
 
 @cli.command()
-@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path),
-              help=f"Folder of the texts, subfolders included: {' '.join(SUFFIXES)}.")
+@corpus_option()
 @store_option("index")
-@click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled multilingual-e5-small, or the index's own model).")
+@model_option()
 @model_dir_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes that split documents (default: every core).")
 @backend_option
 @click.option("--rebuild", is_flag=True, help="Embed every document anew (an index whose model changed under it).")
-@click.option("--no-ocr", "no_ocr", is_flag=True, help="Skip scanned PDF pages and images instead of reading them with OCR (seconds per page).")
+@no_ocr_option
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-@_user_errors
+@user_errors
 def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, no_ocr, as_json):
     """Build, update or repair the index of a corpus folder (only new text is embedded)."""
     index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, workers=workers, backend=backend, rebuild=rebuild,
@@ -103,26 +139,63 @@ def build(corpus_dir, index_dir, model, model_dir, workers, backend, rebuild, no
 
 
 @cli.command()
+@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path),
+              help=f"Folder of the texts to follow, subfolders included: {' '.join(SUFFIXES)}.")
+@store_option("index")
+@click.option("--model", default=None, help="sentence-transformers model name or folder (default: the bundled model, or the index's own).")
+@model_dir_option
+@backend_option
+@click.option("--no-ocr", "no_ocr", is_flag=True, help="Skip scanned PDF pages and images instead of reading them with OCR.")
+@click.option("--rescan", type=click.FloatRange(min=0), default=WatchSettings.rescan_seconds, show_default=True,
+              help="Also scan the whole folder every N seconds, for changes no file event reports (network shares); 0: never.")
+@user_errors
+def watch(corpus_dir, index_dir, model, model_dir, backend, no_ocr, rescan):
+    """Keep the index following the corpus folder (for a server without the page): a file saved,
+    changed, removed or renamed there is searchable within seconds. Ctrl-C stops."""
+    from .corpus import scan_corpus
+    from .live import LiveIndex
+    from .progress import terminal_printer
+    from .watch import Watcher, network_share
+
+    live = LiveIndex(corpus_dir, index_dir, model=model, model_dir=model_dir, backend=backend, ocr=OcrSettings(enabled=not no_ocr))
+    if scan_corpus(corpus_dir, lambda source, reason: None):
+        r = live.update(progress=True, on_skip=lambda source, reason: click.echo(f"Overgeslagen: {source}: {reason}", err=True))
+        click.echo(f"Index {index_dir}: {r.passages_total} passages uit {len(live.current.documents)} documenten; "
+                   f"{r.passages_embedded} passages nu ingebed, {r.passages_reused} hergebruikt.")
+    else:  # a server set up before the first file arrives
+        click.echo(f"De map {corpus_dir} bevat nog geen leesbare bestanden; de index volgt zodra er een is.", err=True)
+    share = network_share(Path(corpus_dir))
+    every = f"elke {rescan:g} s een volledige scan" if rescan else "geen periodieke scan"
+    click.echo(f"De map {corpus_dir} wordt gevolgd ({every}"
+               + (f"; een netwerkmap ({share}): wijzigingen van andere computers ziet alleen die scan" if share else "")
+               + "). Ctrl-C stopt.", err=True)
+    watcher = Watcher(live, WatchSettings(rescan_seconds=rescan, update_first=live.current is not None), on_line=click.echo,
+                      progress=terminal_printer())
+    watcher.run()
+
+
+@cli.command()
 @click.argument("question")
 @store_option("index")
-@click.option("--corpus", "corpus_dir", default="corpus", show_default=True, type=click.Path(path_type=Path),
-              help="The corpus folder, for the path each hit prints (corpus/nota.pdf#page=12).")
+@corpus_option("The corpus folder, for the path each hit prints (corpus/nota.pdf#page=12).")
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of passages.")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--source", default=None, help="Only search this document (its path in the corpus folder).")
 @click.option("--folder", "folders", multiple=True, help="Only documents in this subfolder of the corpus (repeat for several).")
 @click.option("--type", "types", multiple=True, help="Only documents of this file type, e.g. pdf (repeat for several).")
+@click.option("--since", default=None, metavar="DATE", help="Only documents made on or after this day (2024-01-01): the date the document states, else its file's.")
+@click.option("--until", default=None, metavar="DATE", help="Only documents made on or before this day.")
 @click.option("--weak", is_flag=True, help="Also show passages that match the question only weakly (the page hides them).")
-@click.option("--model", default=None, help="Refuse the index unless this model built it.")
+@model_option("Refuse the index unless this model built it.")
 @model_dir_option
 @backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
-@_user_errors
-def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, model, model_dir, backend, as_json):
+@user_errors
+def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, since, until, weak, model, model_dir, backend, as_json):
     """Ask QUESTION and print the passages that answer it."""
     index = Index.load(index_dir, model=model, model_dir=model_dir, backend=backend)
-    found = index.search(question, k=k, mode=mode, source=source, folders=folders, types=types)
-    hits = found if weak else good_matches(found, index.ranking.no_match_similarity)
+    results = View(index).search(question, k=k, mode=mode, source=source, folders=folders, types=types, since=since, until=until)
+    hits = results.everything if weak else results.hits
     if as_json:
         click.echo(json.dumps([hit_to_json(h, link(h.source, h.page, base=str(corpus_dir))) for h in hits], ensure_ascii=False, indent=1))
         return
@@ -130,19 +203,20 @@ def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, weak, 
         click.echo("Geen passage beantwoordt deze vraag goed (--weak toont de zwakke overeenkomsten).", err=True)
         return
     for h in hits:
-        click.secho(f"{h.rank}. {h.title}  ({match_words(h)}, score {h.score:.3f})", bold=True)
+        made = f"{dutch_date(h.date)}; " if h.date else ""
+        click.secho(f"{h.rank}. {h.title}  ({made}{match_words(h)}, score {h.score:.3f})", bold=True)
         click.echo(f"   {link(h.source, h.page, base=str(corpus_dir))}" + (f"  (ook in: {', '.join(h.also_in)})" if h.also_in else ""))
         click.echo(f"   Antwoord: {h.answer}")
         click.echo("   " + " ".join(h.text.split())[:600])
         click.echo()
-    if len(hits) < len(found):
-        click.echo(f"{len(found) - len(hits)} andere passage(s) passen te slecht bij de vraag (--weak toont ze).", err=True)
+    if results.weak and not weak:
+        click.echo(f"{len(results.weak)} andere passage(s) passen te slecht bij de vraag (--weak toont ze).", err=True)
 
 
 @cli.command()
 @store_option("index")
 @model_dir_option
-@_user_errors
+@user_errors
 def check(index_dir, model_dir):
     """Read the whole index and say what is wrong with it, with the command that repairs each problem."""
     from .doctor import check_index
@@ -157,25 +231,25 @@ def check(index_dir, model_dir):
 
 @cli.command("eval")
 @click.argument("questions", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--corpus", "corpus_dir", required=True, type=click.Path(path_type=Path), help="Corpus the questions are about.")
+@click.option("--corpus", "corpus_dir", default=None, type=click.Path(path_type=Path),
+              help="Corpus the questions are about (required unless --as-is).")
 @store_option(None)
+@click.option("--as-is", "as_is", is_flag=True,
+              help="Evaluate the index --store as it is: no build, its own recorded ranking settings (e.g. on `feedback export`'s questions).")
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--mode", "modes", type=click.Choice(MODES), multiple=True, default=("hybrid",), show_default=True,
               help="Repeat for several modes: one table of question file x mode.")
-@click.option("--model", default=None)
+@model_option()
 @model_dir_option
 @backend_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object for one file and mode, else a list.")
-@_user_errors
-def eval_(questions, corpus_dir, index_dir, k, modes, model, model_dir, backend, as_json):
-    """Measure retrieval on labelled QUESTIONS files (JSONL; see README) about one corpus."""
+@user_errors
+def eval_(questions, corpus_dir, index_dir, as_is, k, modes, model, model_dir, backend, as_json):
+    """Measure retrieval on labelled QUESTIONS files (JSONL; see README) about one corpus (or one index, --as-is)."""
     from .evaluate import evaluate, read_questions, table
 
     sets = {path: read_questions(path) for path in questions}
-    index_dir = _eval_index_dir(corpus_dir, backend, index_dir)
-    # eval measures this version's ranking, not one that an earlier build recorded in its index
-    index = Index.build(corpus_dir, index_dir, model=model, model_dir=model_dir, progress=not as_json, backend=backend,
-                        ranking=RankingSettings())
+    index = _eval_index(corpus_dir, index_dir, as_is, model=model, model_dir=model_dir, backend=backend, progress=not as_json)
     index.warm_up()  # time the questions, not loading the model
     results = []
     for path, qs in sets.items():
@@ -197,8 +271,7 @@ def users():
     """Accounts for a shared Vraagbaak (python app.py --users FILE): names, roles and collections."""
 
 
-users_file_option = click.option("--users", "users_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-                                 help="The users file (written readable by its owner only).")
+users_file_option = users_option(required=True)
 
 
 def _password(prompt: str = "Wachtwoord") -> str:
@@ -213,7 +286,7 @@ def _password(prompt: str = "Wachtwoord") -> str:
 @click.option("--role", type=click.Choice(ROLES), required=True, help="lezer: search and open sources; redacteur: also add texts and update.")
 @click.option("--collections", default=None, help="Subfolders of the corpus this user may see, separated by commas (default: all).")
 @users_file_option
-@_user_errors
+@user_errors
 def users_add(name, role, collections, users_file):
     """Add user NAME; the password is read from standard input (or asked for at a terminal)."""
     folders = None if collections is None else [c for c in collections.split(",") if c.strip()]
@@ -224,7 +297,7 @@ def users_add(name, role, collections, users_file):
 @users.command("remove")
 @click.argument("name")
 @users_file_option
-@_user_errors
+@user_errors
 def users_remove(name, users_file):
     """Remove user NAME (their open sessions end at their next request)."""
     Accounts(users_file).remove(name)
@@ -234,7 +307,7 @@ def users_remove(name, users_file):
 @users.command("passwd")
 @click.argument("name")
 @users_file_option
-@_user_errors
+@user_errors
 def users_passwd(name, users_file):
     """Set a new password for NAME (read like ``add``'s)."""
     Accounts(users_file).set_password(name, _password("Nieuw wachtwoord"))
@@ -243,7 +316,7 @@ def users_passwd(name, users_file):
 
 @users.command("list")
 @users_file_option
-@_user_errors
+@user_errors
 def users_list(users_file):
     """Every user with their role and collections (never a password or hash)."""
     accounts = Accounts(users_file)
@@ -253,22 +326,163 @@ def users_list(users_file):
         click.echo(f"{name}\t{account.role}\t{folders}")
 
 
+# ------------------------------------------------------------------ feedback
+
+
+@cli.group()
+def feedback():
+    """Judgments of hits kept by the page (python app.py --feedback): counts, quality, export as questions, delete.
+
+    For whoever holds the index folder: these commands show every judgment, unfiltered by accounts."""
+
+
+feedback_dir_option = click.option("--feedback", "feedback_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+                                   help="Folder of the judgments file (default: the index folder; required for a Milvus index).")
+
+
+def _read_feedback(index_dir, feedback_dir, *, required: bool = True):
+    """The judgments file of an index, as its server keeps it; None (or, if ``required``, an error) when there is none."""
+    from .feedback import FEEDBACK_FILE, Feedback, feedback_folder
+
+    folder = feedback_folder(index_dir, feedback_dir)
+    opened = Feedback.read(folder)
+    if opened is None and required:
+        raise VraagbaakError(f"no judgments in {folder} (no {FEEDBACK_FILE}): the page keeps them only when started with --feedback")
+    return opened
+
+
+def _flagged_lines(flagged) -> list[str]:
+    return [f"  - {f.judgment.source}{'' if f.judgment.page is None else f' p. {f.judgment.page}'}: "
+            f"\"{f.judgment.question}\" ({'positief' if f.judgment.judgment == 'positive' else 'negatief'}): {f.reason}" for f in flagged]
+
+
+@feedback.command("show")
+@store_option("index")
+@feedback_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@user_errors
+def feedback_show(index_dir, feedback_dir, as_json):
+    """How many judgments are kept, of what, since when; and how many are about passages changed since."""
+    from .feedback import check_current, count
+
+    kept = _read_feedback(index_dir, feedback_dir, required=False)
+    judgments = [] if kept is None else kept.judgments()
+    _, flagged = check_current(judgments, Index.load(index_dir).store) if judgments else ([], [])
+    counts = count(judgments)
+    if as_json:
+        click.echo(json.dumps({**counts.to_dict(), "changed": len(flagged), "file": None if kept is None else str(kept.path),
+                               "retention_days": None if kept is None else kept.settings.retention_days}, ensure_ascii=False))
+        return
+    if kept is None:
+        click.echo("Geen oordelen opgeslagen: de pagina bewaart ze alleen als ze met --feedback is gestart.")
+        return
+    size = sum(p.stat().st_size for p in kept.path.parent.glob(kept.path.name + "*"))
+    click.echo(f"{kept.path} ({size / 1024:.0f} kB; oordelen worden {kept.settings.retention_days} dagen bewaard):\n"
+               f"{counts.judgments} oordelen over {counts.questions} vragen en {counts.documents} documenten: "
+               f"{counts.positive} positief, {counts.negative} negatief" + (f"; van {counts.users} {'gebruiker' if counts.users == 1 else 'gebruikers'}" if counts.users else ""))
+    if judgments:
+        click.echo(f"Oudste {counts.first}, nieuwste {counts.last} (UTC).")
+    if flagged:
+        click.echo(f"{len(flagged)} over passages die sinds het oordeel zijn gewijzigd (tellen nergens mee):")
+        click.echo("\n".join(_flagged_lines(flagged)))
+
+
+@feedback.command("export")
+@store_option("index")
+@feedback_dir_option
+@click.option("--since", default=None, help="Only judgments from then on: a date (2026-01-31), a date and time, or 30d (the last 30 days).")
+@user_errors
+def feedback_export(index_dir, feedback_dir, since):
+    """Print the positive judgments as a question file (JSONL) for `vraagbaak eval --index I --as-is`."""
+    from .feedback import export_questions, parse_since
+
+    since = None if since is None else parse_since(since)
+    exported = export_questions(_read_feedback(index_dir, feedback_dir), Index.load(index_dir).store, since=since)
+    for line in exported.questions:
+        click.echo(json.dumps(line, ensure_ascii=False))
+    click.echo(f"{len(exported.questions)} vragen geschreven uit {exported.positive} positieve oordelen.", err=True)
+    if exported.flagged:
+        click.echo(f"{len(exported.flagged)} oordelen overgeslagen: hun passage staat niet meer zo in de index:", err=True)
+        click.echo("\n".join(_flagged_lines(exported.flagged)), err=True)
+
+
+@feedback.command("quality")
+@store_option("index")
+@feedback_dir_option
+@click.option("--since", default=None, help="Only judgments from then on (as export's --since).")
+@model_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@user_errors
+def feedback_quality(index_dir, feedback_dir, since, model_dir, as_json):
+    """The figures of the quality panel: hit@1 and mrr@10 of the index on the judged questions,
+    the passages judged wrong that still rank first, and the ranks judged hits had, per week."""
+    from .feedback import parse_since, quality
+
+    kept = _read_feedback(index_dir, feedback_dir)
+    result = quality(kept, Index.load(index_dir, model_dir=model_dir), since=None if since is None else parse_since(since))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    c = result.counts
+    click.echo(f"Beoordeelde vragen: {c.questions} ({c.judgments} oordelen: {c.positive} positief, {c.negative} negatief).")
+    if result.evaluated:
+        click.echo(f"De index nu, op {result.evaluated} positief beoordeelde passages: hit@1 {result.hit_at_1:.3f}, mrr@10 {result.mrr_at_10:.3f}.")
+    click.echo(f"Als fout beoordeeld en nog steeds als eerste gevonden: {len(result.wrong_first)} van {result.negatives_checked}.")
+    for j in result.wrong_first:
+        click.echo(f"  - \"{j.question}\" -> {j.source}{'' if j.page is None else f' p. {j.page}'}: {' '.join(j.answer.split())[:120]}")
+    if result.flagged:
+        click.echo(f"Niet meegeteld, de passage is sinds het oordeel gewijzigd: {len(result.flagged)}.")
+        click.echo("\n".join(_flagged_lines(result.flagged)))
+    if result.weeks:
+        click.echo("\n| week | oordelen | positief | gem. rang positief | op rang 1 | mrr |\n| --- | --- | --- | --- | --- | --- |")
+        for w in result.weeks:
+            cells = ["-" if w[key] is None else f"{w[key]:.2f}" for key in ("mean_rank", "share_first", "mrr")]
+            click.echo(f"| {w['week']} | {w['judgments']} | {w['positive']} | " + " | ".join(cells) + " |")
+
+
+@feedback.command("delete")
+@store_option("index")
+@feedback_dir_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@user_errors
+def feedback_delete(index_dir, feedback_dir, yes):
+    """Delete every judgment (the file stays, empty; a running server keeps collecting unless restarted without --feedback)."""
+    kept = _read_feedback(index_dir, feedback_dir, required=False)
+    if kept is None:
+        click.echo("Er zijn geen oordelen om te verwijderen.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise VraagbaakError("add --yes to delete every judgment without being asked")
+        click.confirm(f"Alle {len(kept.judgments())} oordelen in {kept.path} verwijderen?", abort=True)
+    click.echo(f"{kept.delete_all()} oordelen verwijderd uit {kept.path}.")
+
+
+def _eval_index(corpus_dir: Path | None, index_dir: str | None, as_is: bool, **options) -> Index:
+    """The index eval measures: ``index_dir`` as it is (``--as-is``), or one it builds of ``corpus_dir``."""
+    if as_is:
+        if index_dir is None or corpus_dir is not None:
+            raise VraagbaakError("--as-is evaluates an existing index as it is: name it with --index, without --corpus")
+        options.pop("progress")
+        return Index.load(index_dir, **options)
+    if corpus_dir is None:
+        raise VraagbaakError("name the corpus the questions are about with --corpus, or evaluate an existing index with --index I --as-is")
+    # eval measures this version's ranking, not one that an earlier build recorded in its index
+    return Index.build(corpus_dir, _eval_index_dir(corpus_dir, options["backend"], index_dir), ranking=RankingSettings(), **options)
+
+
 def _eval_index_dir(corpus_dir: Path, backend: str | None = None, store: str | None = None) -> str:
     """A separate index per evaluated corpus (and backend), so eval never touches
-    the main index: a folder beside it, or with ``--store milvus:URI`` (no #NAME)
-    a collection of its own in that Milvus. A folder or #NAME given is used as is."""
+    the main index: a folder beside it, or in the store ``store`` names, one of
+    its own there (``stores.evaluation_store``). A folder given is used as is."""
     import hashlib
-    import re
 
-    if store is not None and not (store.startswith("milvus:") and "#" not in store):
-        return store
     resolved = str(Path(corpus_dir).resolve())
     digest = hashlib.sha1(resolved.encode()).hexdigest()[:8]
-    suffix = f"-{backend}" if backend else ""
+    name = f"{Path(resolved).name}-{digest}" + (f"-{backend}" if backend else "")
     if store is not None:
-        name = re.sub(r"[^A-Za-z0-9_]", "_", f"eval_{Path(resolved).name}_{digest}{suffix}")
-        return f"{store}#{name}"
-    return str(Path("index") / "eval" / f"{Path(resolved).name}-{digest}{suffix}")
+        return evaluation_store(store, f"eval_{name}")
+    return str(Path("index") / "eval" / name)
 
 
 def main():

@@ -7,6 +7,7 @@ ends normalised), so a passage's ``start:end`` slice of it is the passage.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from .errors import VraagbaakError
+from .isolation import Failed, IsolationSettings, Workers
 from .ocr import OcrSettings
-from .readers import FORMATS, SUFFIXES, Extracted, Unreadable, decode_text, extract, format_of
+from .readers import FORMATS, LIMITS, SUFFIXES, Extracted, ReaderFailed, ReaderLimits, Unreadable, decode_text, extract, format_of
 
 __all__ = [
     "CorpusFile",
@@ -26,9 +28,11 @@ __all__ = [
     "Unreadable",
     "add_document",
     "decode_text",
+    "file_fingerprint",
     "fingerprint",
     "read_corpus",
     "read_document",
+    "read_task",
     "safe_file_name",
     "scan_corpus",
     "skip_reason",
@@ -46,6 +50,7 @@ class Document:
     sha256: str  # see ``fingerprint``
     page_starts: tuple[int, ...] = ()  # offsets where PDF pages start; () for formats without pages
     headings: tuple[tuple[int, int], ...] | None = None  # heading spans the format marks (None: guessed)
+    date: str = ""  # the day the file's metadata says it was made, ISO; "" if it says none (the build then takes the file's)
 
 
 class CorpusFile(NamedTuple):
@@ -65,6 +70,19 @@ def fingerprint(path: str | Path, raw: bytes) -> str:
     if fmt is not None and fmt.fingerprint == "text":
         return hashlib.sha256(decode_text(raw).encode("utf-8")).hexdigest()
     return hashlib.sha256(raw).hexdigest()
+
+
+def file_fingerprint(path: str | Path, limits: ReaderLimits = LIMITS) -> str:
+    """``fingerprint`` of a file on disk, without holding more than a text file of
+    ``limits.text_bytes`` in memory: any other file is hashed as it is read."""
+    fmt = format_of(path)
+    if fmt is not None and fmt.fingerprint == "text":
+        refusal = limits.size_refusal(fmt, os.path.getsize(path))
+        if refusal:
+            raise Unreadable(refusal)
+        return fingerprint(path, Path(path).read_bytes())
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 # A line ending in one of these words breaks off mid-phrase ("Brief aan de bewoners van de" /
@@ -97,14 +115,36 @@ def _names_the_file(title: str, path: str | Path) -> bool:
     return plain(title) == plain(Path(path).stem)
 
 
-def read_document(path: str | Path, source: str, ocr: OcrSettings | None = None) -> Document:
-    """Read and extract one file (``Unreadable`` or ``OSError`` if it cannot be); ``ocr``: how to read scans."""
+def read_document(path: str | Path, source: str, ocr: OcrSettings | None = None, limits: ReaderLimits = LIMITS) -> Document:
+    """Read and extract one file (``Unreadable`` or ``OSError`` if it cannot be); ``ocr``: how to read scans.
+
+    In this process: the build and uploads read through ``read_task`` in
+    reading processes of their own instead (``isolation.py``)."""
     raw = Path(path).read_bytes()
-    got: Extracted = extract(path, raw, ocr)
+    got: Extracted = extract(path, raw, ocr, limits=limits)
     title = got.title.strip()
     if not title or _names_the_file(title, path):
         title = document_title(got.text, path)
-    return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings)
+    return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings, got.date)
+
+
+def read_task(file: tuple[str, str], progress, ocr: OcrSettings | None = None, limits: ReaderLimits = LIMITS) -> Document | Failed:
+    """``read_document`` of (path, source) as a task of ``isolation.Workers``: the document, or why it could not be read."""
+    path, source = file
+    try:
+        return read_document(path, source, ocr, limits)
+    except (OSError, Unreadable) as exc:
+        return Failed(skip_reason(exc), getattr(exc, "details", ""))
+
+
+def _check_upload(upload: tuple[str, bytes], progress, ocr: OcrSettings | None = None, limits: ReaderLimits = LIMITS) -> Failed | None:
+    """Whether an upload can be read, as a task of ``isolation.Workers``: None, or why not. OCR's pages are reported to ``progress``."""
+    name, data = upload
+    try:
+        extract(name, data, ocr, progress, limits)
+    except Unreadable as exc:
+        return Failed(str(exc), getattr(exc, "details", ""))
+    return None
 
 
 def skip_reason(exc: Exception) -> str:
@@ -119,7 +159,8 @@ def scan_corpus(folder: Path, on_skip: Callable[[str, str], None] | None = None)
 
     Walks with ``os.scandir`` (one stat per file, nothing read), which is what
     lets an unchanged corpus of a hundred thousand files be recognised in
-    about a second. Hidden files and folders are passed over in silence; a
+    about a second. Hidden files and folders, and Office's lock files
+    ("~$nota.docx"), are passed over in silence; a
     file of a type no reader takes, and a symbolic link, are reported to
     ``on_skip(source, reason)``: a link is never followed, so the corpus
     folder cannot be used to read files elsewhere (nor walk in circles).
@@ -135,7 +176,7 @@ def scan_corpus(folder: Path, on_skip: Callable[[str, str], None] | None = None)
         with os.scandir(path) as entries:
             for entry in entries:
                 name = entry.name
-                if name[0] == ".":
+                if name[0] == "." or name.startswith("~$"):  # hidden, or the lock file Word keeps beside a document it has open
                     continue
                 if entry.is_symlink():
                     target = Path(os.path.realpath(entry.path))
@@ -215,7 +256,7 @@ def _refuse_a_copy(file_name: str, data: bytes, known: Mapping[str, str]) -> Non
 
 def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
                  known: Mapping[str, str] | None = None, ocr: OcrSettings | None = None,
-                 on_page: Callable[[int, int], None] | None = None) -> Path:
+                 on_page: Callable[[int, int], None] | None = None, isolation: IsolationSettings = IsolationSettings()) -> Path:
     """Save an uploaded or pasted file into the corpus folder and return its path.
 
     The name is reduced to a safe file name; an existing file is never
@@ -227,6 +268,10 @@ def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
     with the same content is refused, naming that document, and nothing is saved.
     ``ocr``: how scanned pages are read (their text is cached, so the update
     that follows does not recognise them again); ``on_page(done, total)`` after each.
+    It is read in a process of its own with a memory ceiling (``isolation``),
+    as the build reads: a file made to exhaust a reader is refused ("te groot
+    om te lezen") and costs this upload only. A refusal's ``__cause__`` is an
+    ``Unreadable``; its ``details`` has the traceback when a reader failed.
     """
     folder = Path(folder).resolve()
     if not folder.is_dir():
@@ -239,10 +284,12 @@ def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
         mb = f"{size / 1024 / 1024:.1f}".replace(".", ",")
         raise VraagbaakError(f"{file_name} is {mb} MB; maximaal {limit // 1024 // 1024} MB per bestand van dit type")
     _refuse_a_copy(file_name, data, known or {})  # before reading: a copy of a scan is not recognised again
-    try:
-        extract(file_name, data, ocr, on_page)
-    except Unreadable as exc:
-        raise VraagbaakError(f"{file_name} is niet leesbaar: {exc}") from exc
+    with Workers(1, isolation) as reader:
+        [problem] = reader.map(functools.partial(_check_upload, ocr=ocr), [(file_name, data)],
+                               on_progress=(lambda _, done, total: on_page(done, total)) if on_page else None)
+    if problem is not None:
+        cause = ReaderFailed(problem.reason, problem.details) if problem.details else Unreadable(problem.reason)
+        raise VraagbaakError(f"{file_name} is niet leesbaar: {problem.reason}") from cause
     if format_of(file_name).fingerprint == "text":
         data = decode_text(data).encode("utf-8")  # stored as UTF-8 whatever it came in
     stem, suffix = file_name.rsplit(".", 1)

@@ -9,7 +9,6 @@ rebuilds with the bundled model (build.py).
 from __future__ import annotations
 
 from .embeddings import DEFAULT_MODEL, model_available
-from .errors import build_command
 from .stores import locate
 
 __all__ = ["check_index"]
@@ -22,4 +21,4 @@ def check_index(spec, *, model_dir=None) -> list[str]:
     if model is None or model_available(model, model_dir):
         return problems
     return problems + [f"the index in {location} was built with model {model!r}, which cannot be found here; "
-                       f"rebuild it with the bundled model: {build_command(str(location), '--model', DEFAULT_MODEL)}"]
+                       f"rebuild it with the bundled model: {location.build_command('--model', DEFAULT_MODEL)}"]

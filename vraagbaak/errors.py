@@ -1,6 +1,6 @@
 """The exceptions users see: their messages are meant to be shown as they are."""
 
-__all__ = ["VraagbaakError", "IndexLoadError", "build_command"]
+__all__ = ["VraagbaakError", "IndexLoadError"]
 
 
 class VraagbaakError(Exception):
@@ -14,27 +14,3 @@ class VraagbaakError(Exception):
 class IndexLoadError(VraagbaakError):
     """The index on disk is missing, damaged or was built differently: rebuild it."""
 
-
-# The corpus folder an index folder was built from, written by every build
-# (``FolderLocation.remember_corpus``): a repair command names it, so that it
-# can be run as printed even when the index was built from another folder.
-CORPUS_FILE = "CORPUS"
-
-
-def build_command(index, *options: str) -> str:
-    """``python -m vraagbaak build ...`` that rebuilds or repairs ``index`` (a folder, or a ``milvus:`` spec)."""
-    import json
-    import shlex
-    from pathlib import Path
-
-    words = ["python", "-m", "vraagbaak", "build"]
-    if isinstance(index, str) and index.startswith("milvus:"):
-        words += ["--store", index]
-    else:
-        try:
-            corpus = json.loads((Path(index) / CORPUS_FILE).read_text(encoding="utf-8"))["corpus"]
-            words += ["--corpus", str(corpus)]
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # unknown (an index of an older version, or a damaged file): the CLI's default corpus
-        words += ["--index", str(index)]
-    return " ".join(shlex.quote(w) for w in [*words, *options])

@@ -1,4 +1,4 @@
-"""Filters: which documents a search may return, by document, folder and file type.
+"""Filters: which documents a search may return, by document, folder, file type and date.
 
 A filter is turned into a *scope* — the set of sources (paths relative to the
 corpus folder) a search may return — before anything is searched. The stores
@@ -9,11 +9,15 @@ hits of an unfiltered approximate search afterwards would not (txtai #915).
 The subfolders of the corpus folder are its collections: ``folder="team-a"``
 holds ``team-a/x.pdf`` and ``team-a/sub/y.txt``; ``""`` or ``"."`` names the
 corpus folder itself, i.e. every document.
+
+A date filter keeps the documents made on or after ``since`` and on or before
+``until`` (ISO days, ``DocumentRecord.date``); a document without a date (an
+index of an earlier version, until its next build) passes no date filter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 
 from .errors import VraagbaakError
@@ -70,20 +74,28 @@ def scope(
     folders: Iterable[str] = (),
     types: Iterable[str] = (),
     within: Iterable[str] | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    date_of: Callable[[str], str] | None = None,
 ) -> Scope | None:
     """The sources a search may return, or None for every document.
 
     ``source``: one document; ``folders``: documents in any of these folders;
     ``types``: documents of any of these types; ``within``: a set the caller
-    already allows (a user's collections). The filters combine with AND;
+    already allows (a user's collections); ``since``, ``until``: documents
+    made on or after, on or before these ISO days (``date_of(source)`` says
+    a document's; both ends included). The filters combine with AND;
     the values within one filter with OR. An empty filter restricts nothing.
     A folder, type or document the index does not hold is an error, so a
     typo never reads as "nothing found".
     """
     wanted_folders = [_normalise_folder(f) for f in folders if f is not None]
     wanted_types = [normalise_type(t) for t in types if t and t.strip()]
-    if source is None and not wanted_folders and not wanted_types and within is None:
+    dated = since is not None or until is not None
+    if source is None and not wanted_folders and not wanted_types and within is None and not dated:
         return None  # before touching ``sources``: an unfiltered search costs nothing here, however many documents
+    if dated and since is not None and until is not None and since > until:
+        raise VraagbaakError(f"de begindatum ({since}) ligt na de einddatum ({until})")
     known = set(sources)
     if source is not None and source not in known:
         raise VraagbaakError(f"no document {source!r} in this index")
@@ -96,7 +108,14 @@ def scope(
         allowed = {s for s in allowed if any(_in_folder(s, f) for f in wanted_folders)}
     if wanted_types:
         allowed = {s for s in allowed if type_of(s) in wanted_types}
+    if dated:
+        allowed = {s for s in allowed if _in_period(date_of(s), since, until)}
     return frozenset(allowed)
+
+
+def _in_period(day: str, since: str | None, until: str | None) -> bool:
+    """ISO days compare as text: "2024-03-12" >= "2024-01-01"."""
+    return bool(day) and (since is None or day >= since) and (until is None or day <= until)
 
 
 def _check_known(what: str, wanted: list[str], known: set[str]) -> None:

@@ -132,7 +132,6 @@ def _export_fp32(model_folder: Path, onnx_file: Path, table_file: Path) -> dict:
     # what tests/test_openvino_model.py checks.
     warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
     warnings.filterwarnings("ignore", message="Exporting aten::index")
-    logging.getLogger().setLevel(logging.ERROR)
     # Eager attention exports as plain MatMul/Softmax nodes that int8 quantisation
     # covers; SDPA measured slower after quantisation (BENCHMARKS.md).
     bert = AutoModel.from_pretrained(str(model_folder), local_files_only=True, attn_implementation="eager").eval()

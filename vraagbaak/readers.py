@@ -16,6 +16,10 @@ are offsets into ``Extracted.text``, headings the format marks are given as
 spans, and a PDF's pages as the offsets where they start. A file that cannot
 be read raises ``Unreadable`` with a short Dutch reason that the build, the CLI
 and the page show as they are ("versleuteld", "geen tekstlaag (gescand?)").
+A file beyond ``ReaderLimits`` (a web page too large, a DOCX or ODT whose parts
+unpack to too much) is refused before it is parsed: "te groot om te lezen: …".
+The build and uploads call these readers in processes of their own with a
+memory ceiling (``isolation.py``), for whatever the limits do not foresee.
 
 PDF text comes out of PDFium line by line, so the clean-up the format needs is
 done here (no library does this for PDFium's output): words hyphenated at a
@@ -32,10 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .ocr import OcrJob, OcrSettings, image_frames, letters, missing_reason, render_page
+from .isolation import size_nl
+from .ocr import OcrJob, OcrSettings, frame_count, frame_image, image_problem, letters, missing_reason, page_image, scan_problem
 
-__all__ = ["Extracted", "FORMATS", "Format", "ReaderFailed", "Unreadable", "SUFFIXES", "TEXT_SUFFIXES", "clean_pdf_pages",
-           "decode_text", "extract", "format_of", "read_markdown"]
+__all__ = ["Extracted", "FORMATS", "Format", "LIMITS", "ReaderFailed", "ReaderLimits", "Unreadable", "SUFFIXES", "TEXT_SUFFIXES",
+           "clean_pdf_pages", "decode_text", "extract", "format_of", "read_markdown"]
 
 
 class Unreadable(ValueError):
@@ -59,6 +64,7 @@ class Extracted:
     page_starts: tuple[int, ...] = ()  # offset in text where page 1, 2, ... starts; () if the format has no pages
     headings: tuple[tuple[int, int], ...] | None = None  # spans the format marks as headings; None: guess from the text
     title: str = ""  # the document's own title, if it has a usable one
+    date: str = ""  # the day the file's metadata says it was made, ISO ("2024-03-12"); "" if it says none (``dates``)
 
 
 # ------------------------------------------------------------------ text
@@ -280,10 +286,11 @@ def read_pdf(data: bytes, ocr: OcrJob | None = None) -> Extracted:
         raise Unreadable("beschadigd (geen leesbare PDF)") from exc
     try:
         title = _metadata_title(pdf)
-        pages = []
+        pages, sizes = [], []
         for page in pdf:
             textpage = page.get_textpage()
             pages.append(textpage.get_text_range())
+            sizes.append(page.get_size())
             if not title and len(pages) == 1:
                 title = _largest_type_title(textpage)
             textpage.close()
@@ -292,7 +299,7 @@ def read_pdf(data: bytes, ocr: OcrJob | None = None) -> Extracted:
         raise Unreadable("beschadigd (een pagina is onleesbaar)") from exc
     finally:
         pdf.close()
-    pages, missing = _recognise_scanned_pages(data, pages, ocr)
+    pages, missing = _recognise_scanned_pages(data, pages, sizes, ocr)
     if pages and title:
         pages[0] = join_title_lines(pages[0], title)
     text, starts = clean_pdf_pages(pages)
@@ -301,8 +308,10 @@ def read_pdf(data: bytes, ocr: OcrJob | None = None) -> Extracted:
     return Extracted(text, page_starts=starts, title=title[:200])
 
 
-def _recognise_scanned_pages(data: bytes, pages: list[str], ocr: OcrJob | None) -> tuple[list[str], str | None]:
-    """The pages with the scanned ones (no text layer) recognised: (pages, why OCR could not run, if it could not)."""
+def _recognise_scanned_pages(data: bytes, pages: list[str], sizes: list[tuple[float, float]],
+                             ocr: OcrJob | None) -> tuple[list[str], str | None]:
+    """The pages with the scanned ones (no text layer) recognised: (pages, why OCR could not run, if it could not).
+    Scans beyond OCR's limits (too many, a page too large) make the file unreadable."""
     settings = ocr.settings if ocr else OcrSettings(enabled=False)
     scanned = [n for n, page in enumerate(pages) if letters(page) < settings.min_letters]
     if not scanned:
@@ -310,7 +319,16 @@ def _recognise_scanned_pages(data: bytes, pages: list[str], ocr: OcrJob | None) 
     missing = missing_reason(settings) if ocr else "OCR staat uit"
     if missing:
         return pages, missing
-    recognised = ocr.pages(scanned, lambda n: render_page(data, n, settings.dpi))
+    problem = scan_problem({n: sizes[n] for n in scanned}, settings)
+    if problem:
+        raise Unreadable(problem)
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)  # opened once for all its scanned pages
+    try:
+        recognised = ocr.pages(scanned, lambda n: page_image(pdf, n, settings))
+    finally:
+        pdf.close()
     return [recognised.get(n, page) for n, page in enumerate(pages)], None
 
 
@@ -326,11 +344,17 @@ def read_image(data: bytes, ocr: OcrJob | None = None) -> Extracted:
     if missing:
         raise Unreadable(f"een afbeelding wordt alleen met OCR gelezen: {missing}")
     try:
-        frames = image_frames(data)
+        problem = image_problem(data, settings)
+        frames = frame_count(data)
     except (UnidentifiedImageError, OSError) as exc:
         raise Unreadable("beschadigd (geen leesbare afbeelding)") from exc
-    recognised = ocr.pages(list(range(len(frames))), lambda n: frames[n])
-    text, starts = clean_pdf_pages([recognised[n] for n in range(len(frames))])
+    if problem:
+        raise Unreadable(problem)
+    try:
+        recognised = ocr.pages(list(range(frames)), lambda n: frame_image(data, n, settings))  # one frame decoded at a time
+    except OSError as exc:  # a frame Pillow cannot decode (truncated, damaged)
+        raise Unreadable("beschadigd (geen leesbare afbeelding)") from exc
+    text, starts = clean_pdf_pages([recognised[n] for n in range(frames)])
     if not text.strip():
         raise Unreadable("geen tekst gevonden (OCR las niets)")
     return Extracted(text, page_starts=starts)
@@ -531,6 +555,59 @@ MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
+class ReaderLimits:
+    """What one file may cost a reader: beyond these it is refused before it is
+    parsed, as "te groot om te lezen". (OCR's limits, pages and pixels, are in
+    ``OcrSettings``; every reader also runs under a memory ceiling, ``isolation.py``.)"""
+
+    text_bytes: int = 50 * MB  # a .txt or .md file: 50 MB is some 25,000 pages, a dump rather than a document
+    # A web page: trafilatura took 2 s on 1 MB of article, 22 s on 5 MB and more
+    # than 10 minutes on 20 MB (BENCHMARKS.md); 5 MB is also the upload limit.
+    html_bytes: int = 5 * MB
+    # One part of a DOCX or ODT, unpacked, as its zip directory states it (Python's
+    # zipfile never unpacks more than that): the XML is parsed whole, and
+    # python-docx took 15 s and 0.17 GB for 20 MB of it. A 500-page report has 5-20 MB.
+    zip_part_bytes: int = 100 * MB
+    zip_total_bytes: int = 500 * MB  # all parts together, unpacked: both readers load every part (images too)
+
+    def refusal(self, fmt: "Format", data: bytes) -> str | None:
+        """Why a file of ``fmt`` is too large to read, or None."""
+        return self.size_refusal(fmt, len(data)) or (self._zip_refusal(data) if fmt.zipped else None)
+
+    def size_refusal(self, fmt: "Format", size: int) -> str | None:
+        """Why a file of ``fmt`` and ``size`` bytes is too large to read, or None (its size alone decides)."""
+        limit = getattr(self, fmt.size_limit) if fmt.size_limit else None
+        if limit is not None and size > limit:
+            return f"te groot om te lezen: {_size(size)}; hoogstens {_size(limit)} voor een {fmt.kind}"
+        return None
+
+    def _zip_refusal(self, data: bytes) -> str | None:
+        import io
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as package:
+                parts = package.infolist()
+        except (zipfile.BadZipFile, ValueError, EOFError):
+            return None  # not a zip after all: the reader says it is damaged
+        largest = max(parts, key=lambda part: part.file_size, default=None)
+        if largest is not None and largest.file_size > self.zip_part_bytes:
+            return (f"te groot om te lezen: het onderdeel {largest.filename} is uitgepakt {_size(largest.file_size)}; "
+                    f"hoogstens {_size(self.zip_part_bytes)}")
+        total = sum(part.file_size for part in parts)
+        if total > self.zip_total_bytes:
+            return f"te groot om te lezen: uitgepakt {_size(total)}; hoogstens {_size(self.zip_total_bytes)}"
+        return None
+
+
+LIMITS = ReaderLimits()
+
+
+def _size(n: int) -> str:
+    return size_nl(n)
+
+
+@dataclass(frozen=True)
 class Format:
     """One file format: everything the build, the upload form and the CLI know of it."""
 
@@ -541,6 +618,9 @@ class Format:
     fingerprint: str  # "text": the decoded text's sha256 (re-encoding is no change); "bytes": the file's
     ocr: bool = False  # its reader recognises scanned pages (takes an ``OcrJob``)
     label: str = ""  # how the upload form names it (default: its suffixes)
+    size_limit: str = ""  # the ``ReaderLimits`` field that bounds its size, if one does
+    zipped: bool = False  # a zip package: its parts' unpacked sizes are checked before it is parsed
+    kind: str = "bestand"  # how a reason names it: "te groot om te lezen: 40 MB; hoogstens 5 MB voor een webpagina"
 
     @property
     def name(self) -> str:
@@ -551,12 +631,12 @@ class Format:
 # carry fonts and images besides their text (a 300-page report with figures
 # is commonly 20-40 MB).
 FORMATS = (
-    Format((".txt",), read_text, "het lezen van de tekst", 5 * MB, "text"),
-    Format((".md",), read_markdown, "het lezen van de Markdown-tekst", 5 * MB, "text"),
+    Format((".txt",), read_text, "het lezen van de tekst", 5 * MB, "text", size_limit="text_bytes", kind="tekstbestand"),
+    Format((".md",), read_markdown, "het lezen van de Markdown-tekst", 5 * MB, "text", size_limit="text_bytes", kind="tekstbestand"),
     Format((".pdf",), read_pdf, "de PDF-lezer", 50 * MB, "bytes", ocr=True),
-    Format((".docx",), read_docx, "de Word-lezer", 50 * MB, "bytes"),
-    Format((".odt",), read_odt, "de OpenDocument-lezer", 50 * MB, "bytes"),
-    Format((".html", ".htm"), read_html, "de HTML-lezer", 5 * MB, "bytes", label="html"),
+    Format((".docx",), read_docx, "de Word-lezer", 50 * MB, "bytes", zipped=True),
+    Format((".odt",), read_odt, "de OpenDocument-lezer", 50 * MB, "bytes", zipped=True),
+    Format((".html", ".htm"), read_html, "de HTML-lezer", 5 * MB, "bytes", label="html", size_limit="html_bytes", kind="webpagina"),
     Format((".png", ".jpg", ".jpeg", ".tif", ".tiff"), read_image, "de OCR", 50 * MB, "bytes", ocr=True, label="scans (png, jpg, tiff)"),
 )
 _BY_SUFFIX = {suffix: f for f in FORMATS for suffix in f.suffixes}
@@ -570,29 +650,44 @@ def format_of(path: str | Path) -> Format | None:
 
 
 def extract(path: str | Path, data: bytes, ocr: OcrSettings | None = None,
-            on_page: Callable[[int, int], None] | None = None) -> Extracted:
+            on_page: Callable[[int, int], None] | None = None, limits: ReaderLimits = LIMITS) -> Extracted:
     """The text of a file of a supported type (``Unreadable`` if it has none we can read).
 
     ``ocr``: how to recognise scanned pages and images (None: not at all);
-    ``on_page(done, total)`` is called after each recognised page.
+    ``on_page(done, total)`` is called after each recognised page; ``limits``:
+    what a file may cost (a file beyond them is refused before it is parsed).
+    ``MemoryError`` is raised as it is: the caller that set a memory ceiling
+    (``isolation.py``) knows what it was.
     """
     fmt = format_of(path)
     if fmt is None:
         raise Unreadable("onbekend bestandstype")
     if not data.strip():
         raise Unreadable("leeg bestand")
+    refusal = limits.refusal(fmt, data)
+    if refusal:
+        raise Unreadable(refusal)
     try:
         if fmt.ocr:
             job = OcrJob(ocr, hashlib.sha256(data).hexdigest(), on_page) if ocr is not None else None
             extracted = fmt.read(data, job)
         else:
             extracted = fmt.read(data)
-    except Unreadable:
+    except (Unreadable, MemoryError):
         raise
-    except Exception as exc:  # ImportError, MemoryError, a library's own bug: this file only, never the build
+    except Exception as exc:  # ImportError, a library's own bug: this file only, never the build
         import traceback
 
         raise ReaderFailed(f"kon niet gelezen worden (fout in {fmt.reader_name})", traceback.format_exc()) from exc
     if not extracted.text.strip():
         raise Unreadable("leeg bestand" if fmt.fingerprint == "text" else "geen tekst gevonden")
-    return extracted
+    return _dated(extracted, path, data)
+
+
+def _dated(extracted: Extracted, path: str | Path, data: bytes) -> Extracted:
+    """The text with the day its file's metadata states it was made (``dates.stated_date``; never fails the file)."""
+    import dataclasses
+
+    from .dates import stated_date
+
+    return dataclasses.replace(extracted, date=stated_date(path, data))

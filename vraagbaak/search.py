@@ -24,8 +24,9 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from .embeddings import DEFAULT_MODEL, Embedder, backend_choice
-from .errors import IndexLoadError, VraagbaakError, build_command
+from .errors import IndexLoadError, VraagbaakError
 from .lexical import idf, tokenize
+from .stores import build_command
 from .stores.base import Passage, StoreReader
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
     "choose_answer",
     "fuse",
     "looks_like_contents",
-    "good_matches",
+    "split_weak",
     "hit_to_json",
 ]
 
@@ -117,12 +118,13 @@ class Hit:
     similarity: float | None = None  # e5 cosine of question and passage (None in lexical mode)
     page: int | None = None  # PDF page of the answer (else of the passage start); None for formats without pages
     also_in: tuple[str, ...] = ()  # other files with the same content (copies), shown once as this hit
+    date: str = ""  # the day its document was made, ISO "2024-03-12" (``DocumentRecord.date``; ``dates.dutch_date`` says it in Dutch)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-JSON_KEYS = ("rank", "score", "similarity", "source", "title", "heading", "page", "text", "start", "end", "answer",
+JSON_KEYS = ("rank", "score", "similarity", "source", "title", "date", "heading", "page", "text", "start", "end", "answer",
              "answer_start", "answer_end", "also_in")
 
 
@@ -148,13 +150,18 @@ def check_question(question) -> str:
     return question
 
 
-def good_matches(hits: list["Hit"], threshold: float = NO_MATCH_SIMILARITY) -> list["Hit"]:
-    """The hits strong enough to be answers, ranked 1, 2, 3 … without gaps; [] means nothing in the corpus answers.
+def split_weak(hits: list[Hit], settings: RankingSettings) -> tuple[list[Hit], list[Hit]]:
+    """(answers, weak matches): both ranked from 1 in their own list.
 
-    Lexical hits carry no cosine and are all kept.
+    An answer's e5 cosine reaches ``settings.no_match_similarity``; no answer
+    means nothing in the corpus answers the question. Lexical hits carry no
+    cosine and are all answers. The caller's hits are left as they were.
     """
-    good = [h for h in hits if h.similarity is None or h.similarity >= threshold]
-    return [replace(h, rank=rank) for rank, h in enumerate(good, start=1)]
+    answers, weak = [], []
+    for h in hits:
+        (answers if h.similarity is None or h.similarity >= settings.no_match_similarity else weak).append(h)
+    return ([replace(h, rank=rank) for rank, h in enumerate(answers, start=1)],
+            [replace(h, rank=rank) for rank, h in enumerate(weak, start=1)])
 
 
 def match_words(hit: "Hit", no_match: float = NO_MATCH_SIMILARITY) -> str:
@@ -283,8 +290,8 @@ class Searcher:
         records = self.store.document_records
         if self._copies[0] is not records:
             first, copies = {}, {}
-            for source, row in sorted(records.rows().items()):
-                original = first.setdefault(row[2], source)  # row[2]: the content's sha256
+            for source, record in sorted(records.items()):
+                original = first.setdefault(record.sha256, source)
                 if original != source:
                     copies[source] = original
             self._copies = (records, copies)
@@ -354,11 +361,13 @@ class Searcher:
 
     def _hits(self, found: _Candidates, query_vector, n_answers: int, terms: list[str]) -> list[Hit]:
         hits = []
+        records = self.store.document_records
         for rank, (p, score) in enumerate(zip(found.passages, found.scores), start=1):
             sim = None if found.similarities is None else round(float(found.similarities[rank - 1]), 4)
+            record = records.get(p.source)
             hits.append(
                 Hit(rank, round(float(score), 4), p.source, p.title, p.text, p.start, p.end, p.heading,
-                    id=f"{p.source}#{p.id}", similarity=sim, page=p.page_at(p.start))
+                    id=f"{p.source}#{p.id}", similarity=sim, page=p.page_at(p.start), date=record.date if record else "")
             )
         if n_answers and hits:
             sims = found.sentence_sims

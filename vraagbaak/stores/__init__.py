@@ -6,6 +6,6 @@ Import the contract from here; ``locate`` turns ``--store``/``--index`` into a
 
 from . import base
 from .base import *  # noqa: F403 - the contract is this package's interface: base.__all__ names it once
-from .factory import locate
+from .factory import build_command, evaluation_store, locate
 
-__all__ = [*base.__all__, "locate"]
+__all__ = [*base.__all__, "build_command", "evaluation_store", "locate"]

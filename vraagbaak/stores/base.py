@@ -18,12 +18,13 @@ Three roles:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, NamedTuple, Protocol, runtime_checkable
+from typing import Iterable, Iterator, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -90,8 +91,13 @@ class StoreConfig:
         return cls(**json.loads(text))
 
 
-@dataclass(frozen=True)
-class DocumentRecord:
+class DocumentRecord(NamedTuple):
+    """A document as a store records it, read by name.
+
+    A NamedTuple rather than a dataclass: a store makes one per document when
+    it opens (``Documents``), and a hundred thousand of them load in a tenth
+    of a second only as tuples (BENCHMARKS.md, "Loading the document records")."""
+
     source: str  # path relative to the corpus folder, "/" separators
     title: str
     sha256: str
@@ -99,6 +105,7 @@ class DocumentRecord:
     mtime_ns: int  # equal stat, unchanged file, without reading it
     first_row: int = 0  # its passages are rows first_row .. first_row + rows - 1
     rows: int = 0
+    date: str = ""  # the day it was made, ISO "2024-03-12": as its metadata states, else its file's (``dates``); "" in an index of an earlier version until its next build
 
 
 @dataclass(frozen=True)
@@ -131,30 +138,51 @@ class Passage:
         return page
 
 
-class Documents(Mapping):
-    """source -> DocumentRecord, kept as the rows a store read (a hundred
-    thousand documents load in a tenth of a second; dataclasses are made on access)."""
+_as_record = tuple.__new__  # a row of a store's own query, in DocumentRecord's field order, as one: skips NamedTuple's argument handling
 
-    def __init__(self, rows: list[tuple]):
-        self._rows = {r[0]: r for r in rows}
+
+class Documents(Mapping):
+    """source -> DocumentRecord of every document a store holds.
+
+    Made from the rows a store reads (a query's cursor, or records), each in
+    ``DocumentRecord``'s field order: a hundred thousand documents load in a
+    tenth of a second or two (BENCHMARKS.md, "Loading the document records")."""
+
+    def __init__(self, rows: Iterable[tuple]):
+        # Python's cyclic garbage collector would otherwise walk the growing heap
+        # about a hundred times while 100,000 records are made (it doubled the
+        # load time); tuples of strings and numbers make no cycles to collect.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._records: dict[str, DocumentRecord] = {r[0]: _as_record(DocumentRecord, r) for r in rows}
+        finally:
+            if was_enabled:
+                gc.enable()
 
     def __getitem__(self, source: str) -> DocumentRecord:
-        return DocumentRecord(*self._rows[source])
+        return self._records[source]
+
+    def get(self, source: str, default=None) -> DocumentRecord | None:
+        return self._records.get(source, default)
 
     def __contains__(self, source) -> bool:
-        return source in self._rows
+        return source in self._records
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
+        return iter(self._records)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._records)
 
-    def rows(self) -> dict[str, tuple]:
-        return self._rows
+    def values(self):
+        return self._records.values()
+
+    def items(self):
+        return self._records.items()
 
     def titles(self) -> dict[str, str]:
-        return {source: r[1] for source, r in self._rows.items()}
+        return {source: r.title for source, r in self._records.items()}
 
 
 class Health(NamedTuple):
@@ -228,7 +256,7 @@ class StoreWriter(Protocol):
     live_rows: int  # passages the index will hold when committed
 
     def touch(self, record: DocumentRecord) -> None:
-        """Same text, new size or modification time: remember the new stat."""
+        """Same text: remember its new size and modification time, and its date (when given)."""
 
     def remove(self, source: str) -> None: ...
 
@@ -252,6 +280,7 @@ class Location(Protocol):
     """Where an index lives: a folder, or a Milvus collection."""
 
     error_log: Path  # where tracebacks of skipped files go
+    upload_folder: Path  # where the web page's uploads wait until they are added (emptied at each start)
 
     def check_writable(self) -> None: ...
 
@@ -281,3 +310,13 @@ class Location(Protocol):
 
     def health(self) -> Health:
         """Read the whole index and say what is wrong (``vraagbaak check``)."""
+
+    def build_command(self, *options: str) -> str:
+        """The ``python -m vraagbaak build ...`` line that builds or repairs this index (for messages)."""
+
+
+def build_line(*words: str) -> str:
+    """``python -m vraagbaak build WORDS`` as one shell line, each word quoted as needed."""
+    import shlex
+
+    return " ".join(shlex.quote(str(w)) for w in ["python", "-m", "vraagbaak", "build", *words])

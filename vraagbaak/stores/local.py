@@ -43,9 +43,9 @@ from typing import Iterable
 
 import numpy as np
 
-from ..errors import CORPUS_FILE, IndexLoadError, VraagbaakError, build_command
+from ..errors import IndexLoadError, VraagbaakError
 from ..lexical import bm25_scores, idf
-from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, quantise_sentences
+from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, build_line, quantise_sentences
 
 __all__ = ["FolderLocation", "LocalStore", "LocalWriter", "StoreSettings", "index_exists", "new_ann_index", "ann_search_parameters"]
 
@@ -83,6 +83,22 @@ class StoreSettings:
     # candidate is still scored on all terms. Corpora under ~10,000 passages
     # never reach it. Lexical mode reads every list.
     lexical_pool_postings: int = 25_000
+
+
+# The corpus folder an index folder was built from, written by every build
+# (``FolderLocation.remember_corpus``): a repair command names it, so that it
+# can be run as printed even when the index was built from another folder.
+CORPUS_FILE = "CORPUS"
+
+
+def build_command(root: str | Path, *options: str) -> str:
+    """``python -m vraagbaak build --corpus C --index ROOT OPTIONS`` for the index folder ``root``."""
+    words = []
+    try:
+        words += ["--corpus", str(json.loads((Path(root) / CORPUS_FILE).read_text(encoding="utf-8"))["corpus"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # unknown (an index of an older version, or a damaged file): the CLI's default corpus
+    return build_line(*words, "--index", str(root), *options)
 
 
 def _rebuild_hint(root: Path) -> str:
@@ -143,7 +159,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     id INTEGER PRIMARY KEY, source TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
     sha256 TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    first_row INTEGER NOT NULL, rows INTEGER NOT NULL, lexical_length INTEGER NOT NULL);
+    first_row INTEGER NOT NULL, rows INTEGER NOT NULL, lexical_length INTEGER NOT NULL, date TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY, doc INTEGER NOT NULL, heading TEXT NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
@@ -152,7 +168,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(stems, content='', detail=
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical_terms USING fts5vocab(lexical, 'row');
 """
 _COUNTERS = ("rows", "sentence_rows", "dead_rows", "lexical_tokens")
-_DOCUMENT_COLUMNS = "source, title, sha256, size, mtime_ns, first_row, rows"  # the fields of DocumentRecord
+_DOCUMENT_COLUMNS = "source, title, sha256, size, mtime_ns, first_row, rows, date"  # the fields of DocumentRecord, in order
+
+
+def _document_columns(con: sqlite3.Connection) -> str:
+    """``_DOCUMENT_COLUMNS``, with "" for a date in an index written before documents had one (its next build adds them)."""
+    has_date = "date" in {r[1] for r in con.execute("PRAGMA table_info(documents)")}
+    return _DOCUMENT_COLUMNS if has_date else _DOCUMENT_COLUMNS.replace("date", "'' AS date")
 
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -258,12 +280,12 @@ class LocalStore:
 
     def _load_documents(self, rows: list[tuple] | None = None) -> None:
         if rows is None:
-            rows = self._con.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents").fetchall()
-        self.document_records = Documents(rows)
+            rows = self._con.execute(f"SELECT {_document_columns(self._con)} FROM documents")  # Documents reads the cursor
+        self.document_records = records = Documents(rows)
         n = self.counts["rows"]
-        first = np.fromiter((r[5] for r in rows), np.int64, len(rows))
-        count = np.fromiter((r[6] for r in rows), np.int64, len(rows))
-        if len(rows) and int((first + count).max()) > n:
+        first = np.fromiter((r.first_row for r in records.values()), np.int64, len(records))
+        count = np.fromiter((r.rows for r in records.values()), np.int64, len(records))
+        if len(records) and int((first + count).max()) > n:
             raise ValueError(f"a document points past the {n} committed rows")
         # Live rows are the union of the documents' ranges: +1 at each start, -1 after each end.
         marks = np.zeros(n + 1, np.int64)
@@ -534,7 +556,7 @@ class LocalWriter:
         self._files = {name: f.open_append(self.counts[rows[name]]) for name, f in self._vector_files.items()}
         con.execute("BEGIN IMMEDIATE")
         # the documents as they will be committed, handed to the reader that commit() returns
-        self._documents: dict[str, tuple] = dict(documents or {})
+        self._documents: dict[str, DocumentRecord] = dict(documents or {})
         self.checkpointed = fresh and documents is not None  # a resumed unfinished generation holds committed work
 
     @classmethod
@@ -563,8 +585,10 @@ class LocalWriter:
         con.execute("PRAGMA synchronous = NORMAL")
         if "pages" not in {r[1] for r in con.execute("PRAGMA table_info(passages)")}:
             con.execute("ALTER TABLE passages ADD COLUMN pages TEXT NOT NULL DEFAULT ''")  # instant in SQLite
+        if "date" not in {r[1] for r in con.execute("PRAGMA table_info(documents)")}:  # added in round 4: the build fills it in
+            con.execute("ALTER TABLE documents ADD COLUMN date TEXT NOT NULL DEFAULT ''")
         fresh = store.generation != _current_or_none(store.root)
-        return cls(store.root, store.generation, con, fresh=fresh, documents=store.document_records.rows(), settings=store.settings)
+        return cls(store.root, store.generation, con, fresh=fresh, documents=store.document_records, settings=store.settings)
 
     # ------------------------------------------------------------ changes
 
@@ -586,23 +610,23 @@ class LocalWriter:
         self.counts["lexical_tokens"] -= lexical_length
 
     def touch(self, record: DocumentRecord) -> None:
-        """Same text, new size or modification time: remember the new stat."""
-        self._con.execute(
-            "UPDATE documents SET size = ?, mtime_ns = ? WHERE source = ?", (record.size, record.mtime_ns, record.source)
-        )
+        """Same text: remember its new size and modification time, and its date (when given)."""
         old = self._documents[record.source]
-        self._documents[record.source] = old[:3] + (record.size, record.mtime_ns) + old[5:]
+        new = old._replace(size=record.size, mtime_ns=record.mtime_ns, date=record.date or old.date)
+        self._con.execute("UPDATE documents SET size = ?, mtime_ns = ?, date = ? WHERE source = ?",
+                          (new.size, new.mtime_ns, new.date, new.source))
+        self._documents[record.source] = new
 
     def add(self, record: DocumentRecord, chunks: list[Passage], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
         """Append a document's passages (rows in order) with their vectors."""
         first_row, first_sentence = self.counts["rows"], self.counts["sentence_rows"]
         lexical_length = sum(len(c.terms.split()) for c in chunks)
         cur = self._con.execute(
-            "INSERT INTO documents (source, title, sha256, size, mtime_ns, first_row, rows, lexical_length) VALUES (?,?,?,?,?,?,?,?)",
-            (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks), lexical_length),
+            "INSERT INTO documents (source, title, sha256, size, mtime_ns, first_row, rows, lexical_length, date) VALUES (?,?,?,?,?,?,?,?,?)",
+            (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks), lexical_length, record.date),
         )
         doc_id = cur.lastrowid
-        self._documents[record.source] = (record.source, record.title, record.sha256, record.size, record.mtime_ns, first_row, len(chunks))
+        self._documents[record.source] = record._replace(first_row=first_row, rows=len(chunks))
         ranges, sentence_rows = _sentence_rows(chunks, sentence_vectors, first_sentence)
         rows = [
             (first_row + i, doc_id, c.heading, c.start, c.end, c.text,
@@ -946,6 +970,11 @@ class FolderLocation:
         """Where a build writes the tracebacks of files it skipped because a reader failed."""
         return self.root / ERROR_LOG
 
+    @property
+    def upload_folder(self) -> Path:
+        """Where the web page's uploads wait until they are added: inside the index folder, on the index's disk."""
+        return self.root / "uploads"
+
     def check_writable(self) -> None:
         check_writable(self.root)
 
@@ -968,7 +997,7 @@ class FolderLocation:
         return f"{CURRENT} named no sound generation; using {adopted}, the newest sound one" if adopted else None
 
     def remember_corpus(self, corpus_dir: Path) -> None:
-        """Record the corpus folder, for the repair commands of error messages (``errors.build_command``)."""
+        """Record the corpus folder, for the repair commands of error messages (``build_command``)."""
         path = self.root / CORPUS_FILE
         text = json.dumps({"corpus": str(Path(corpus_dir).resolve())})
         try:
@@ -995,6 +1024,9 @@ class FolderLocation:
 
     def update(self, store: LocalStore) -> LocalWriter:
         return LocalWriter.update(store)
+
+    def build_command(self, *options: str) -> str:
+        return build_command(self.root, *options)
 
     def health(self) -> Health:
         """Every problem of the folder, each with the command that repairs it (``vraagbaak check``).

@@ -13,8 +13,8 @@ One collection holds three kinds of entity (field ``kind``):
               its sentence vectors (8-bit codes, base64 in ``codes``), its
               BM25 terms (``terms``, from which Milvus's BM25 function makes
               ``sparse``) and its vector (``vector``, HNSW)
-    document  id < 0 (from a hash of the source): title, hash, stat and the
-              row range [first_row, first_row + rows) of its current version
+    document  id < 0 (from a hash of the source): title, hash, stat, date and
+              the row range [first_row, first_row + rows) of its current version
     meta      id 0: the StoreConfig (model, dimension, prompts, chunking,
               format version, backend), the next free row, the commit time
 
@@ -50,9 +50,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import IndexLoadError, VraagbaakError, build_command
+from ..errors import IndexLoadError, VraagbaakError
 from ..lexical import bm25_scores
-from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, quantise_sentences, text_key
+from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, build_line, quantise_sentences, text_key
 
 __all__ = ["MilvusLocation", "MilvusSettings", "MilvusStore", "MilvusWriter", "TOKEN_ENV", "parse_milvus"]
 
@@ -209,6 +209,20 @@ class MilvusLocation:
 
         return Path(platformdirs.user_log_dir("vraagbaak")) / f"{self.name}-errors.log"
 
+    @property
+    def upload_folder(self) -> Path:
+        """Where the web page's uploads wait until they are added: the user's cache folder (a Milvus
+        index has no folder of ours), one per index address."""
+        import hashlib
+
+        import platformdirs
+
+        digest = hashlib.sha256(self.spec.encode()).hexdigest()[:12]
+        return Path(platformdirs.user_cache_dir("vraagbaak")) / "uploads" / f"{self.name}-{digest}"
+
+    def build_command(self, *options: str) -> str:
+        return build_line("--store", self.spec, *options)
+
     def check_writable(self) -> None:
         if self.is_lite:
             try:
@@ -251,7 +265,7 @@ class MilvusLocation:
     def open(self) -> "MilvusStore":
         collection = self.collection()
         if collection is None:
-            raise IndexLoadError(f"no index {self.name!r} in {self.uri}: build it with: {build_command(self.spec)}")
+            raise IndexLoadError(f"no index {self.name!r} in {self.uri}: build it with: {self.build_command()}")
         return MilvusStore(self, collection)
 
     def recover(self) -> None:
@@ -278,7 +292,7 @@ class MilvusLocation:
 
     def update(self, store: "MilvusStore") -> "MilvusWriter":
         snapshot = store._snapshot
-        return MilvusWriter(self, store.collection, store.meta, fresh=False, documents=snapshot.records.rows(), lexical=snapshot.lexical)
+        return MilvusWriter(self, store.collection, store.meta, fresh=False, documents=snapshot.records, lexical=snapshot.lexical)
 
     def health(self) -> Health:
         """Opening is the whole check: Milvus keeps its own files sound."""
@@ -348,13 +362,13 @@ def _create_collection(client, name: str, dimension: int, settings: MilvusSettin
 def _read_meta(client, collection: str, spec: str) -> dict:
     found = client.get(collection, ids=[META_ID], output_fields=["data"])
     if not found:
-        raise IndexLoadError(f"the index in {spec} is damaged (no meta entity); rebuild it with: {build_command(spec)}")
+        raise IndexLoadError(f"the index in {spec} is damaged (no meta entity); rebuild it with: {build_line('--store', spec)}")
     meta = json.loads(found[0]["data"])
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexLoadError(
             f"the index in {spec} has format version {version}, this Vraagbaak reads {FORMAT_VERSION}; "
-            f"rebuild it with: {build_command(spec)}"
+            f"rebuild it with: {build_line('--store', spec)}"
         )
     return meta
 
@@ -368,9 +382,8 @@ def _iterate(client, collection: str, filter_: str, fields: list[str], batch: in
         it.close()
 
 
-def _document_rows(client, collection: str) -> tuple[list[tuple], dict[str, int], list[str]]:
-    """(source, title, sha256, size, mtime_ns, first_row, rows) of every document,
-    its BM25 length by source, and the sources of removed documents whose rows
+def _document_rows(client, collection: str) -> tuple[list[DocumentRecord], dict[str, int], list[str]]:
+    """The record of every document, its BM25 length by source, and the sources of removed documents whose rows
     a commit is deleting."""
     out, lexical, removed = [], {}, []
     for e in _iterate(client, collection, f"kind == {DOCUMENT}", ["source", "data"]):
@@ -378,7 +391,9 @@ def _document_rows(client, collection: str) -> tuple[list[tuple], dict[str, int]
         if d.get("removed"):
             removed.append(e["source"])
         else:
-            out.append((e["source"], d["title"], d["sha256"], d["size"], d["mtime_ns"], d["first_row"], d["rows"]))
+            # "date": added in round 4, without a schema change (the entity's JSON); the next build fills it in
+            out.append(DocumentRecord(e["source"], d["title"], d["sha256"], d["size"], d["mtime_ns"], d["first_row"], d["rows"],
+                                      d.get("date", "")))
             lexical[e["source"]] = d["lexical_length"]
     return out, lexical, removed
 
@@ -391,7 +406,7 @@ def _recover(client, collection: str, settings: MilvusSettings) -> None:
         return  # the last build committed (or wrote nothing): no scan, nothing written
     clean = meta["clean_upto"]
     docs, _, removed = _document_rows(client, collection)
-    ranges = {r[0]: (r[5], r[5] + r[6]) for r in docs}
+    ranges = {r.source: (r.first_row, r.first_row + r.rows) for r in docs}
     for source in removed:  # a commit killed while deleting a removed document: finish it
         _delete_document(client, collection, source)
     for source, (a, b) in ranges.items():
@@ -428,14 +443,14 @@ def _delete_other_versions(client, collection: str, source: str, keep: tuple[int
 class _Snapshot:
     """The committed documents as one reader sees them: replaced whole on refresh."""
 
-    def __init__(self, rows: list[tuple], lexical: dict[str, int], meta: dict):
-        """``rows``: the 7 fields of DocumentRecord per document; ``lexical``: its BM25 length by source."""
-        self.records = Documents(rows)
+    def __init__(self, records: list[DocumentRecord], lexical: dict[str, int], meta: dict):
+        """``lexical``: each document's BM25 length by source."""
+        self.records = Documents(records)
         self.lexical = lexical
-        self.passage_count = sum(r[6] for r in rows)
+        self.passage_count = sum(r.rows for r in records)
         self.lexical_tokens = sum(lexical.values())
         self.updated = meta.get("updated", "")
-        order = sorted((r[5], r[5] + r[6]) for r in rows if r[6] > 0)
+        order = sorted((r.first_row, r.first_row + r.rows) for r in records if r.rows > 0)
         self.starts = np.array([o[0] for o in order], np.int64)
         self.ends = np.array([o[1] for o in order], np.int64)
 
@@ -708,11 +723,11 @@ class MilvusWriter:
         self.meta = dict(meta)
         self.config = StoreConfig.from_json(meta["config"])
         self._next_row = meta["next_row"]
-        self._documents: dict[str, tuple] = dict(documents or {})  # source -> 7-tuple, as committed so far
+        self._documents: dict[str, DocumentRecord] = dict(documents or {})  # as committed so far
         self._lexical = dict(lexical or {})  # source -> BM25 length, as committed so far
         self._removed: set[str] = set()  # flipped to "gone" at commit
         self._replaced: set[str] = set()  # their old rows are deleted at commit
-        self._live_rows = sum(r[6] for r in self._documents.values())
+        self._live_rows = sum(r.rows for r in self._documents.values())
 
     @classmethod
     def create(cls, location: MilvusLocation, config: StoreConfig) -> "MilvusWriter":
@@ -735,7 +750,7 @@ class MilvusWriter:
 
     def touch(self, record: DocumentRecord) -> None:
         old = self._documents[record.source]
-        self._documents[record.source] = old[:3] + (record.size, record.mtime_ns) + old[5:]
+        self._documents[record.source] = old._replace(size=record.size, mtime_ns=record.mtime_ns, date=record.date or old.date)
         self._upsert_document(self._documents[record.source])
 
     def remove(self, source: str) -> None:
@@ -744,7 +759,7 @@ class MilvusWriter:
         self._lexical.pop(source, None)
         if old is not None:
             self._removed.add(source)
-            self._live_rows -= old[6]
+            self._live_rows -= old.rows
 
     def add(self, record: DocumentRecord, chunks: list[Passage], vectors: np.ndarray, sentence_vectors: list[np.ndarray]) -> None:
         """Write a document's new rows, then flip its entity to them."""
@@ -759,18 +774,19 @@ class MilvusWriter:
             self._removed.discard(record.source)
         if was_removed or record.source in self._documents:
             self._replaced.add(record.source)
-        row = (record.source, record.title, record.sha256, record.size, record.mtime_ns, first, len(chunks))
+        row = record._replace(first_row=first, rows=len(chunks))
         if record.source in self._documents:
-            self._live_rows -= self._documents[record.source][6]
+            self._live_rows -= self._documents[record.source].rows
         self._documents[record.source] = row
         self._lexical[record.source] = sum(len(c.terms.split()) for c in chunks)
         self._live_rows += len(chunks)
         self._upsert_document(row)
 
-    def _upsert_document(self, row: tuple) -> None:
+    def _upsert_document(self, record: DocumentRecord) -> None:
         self._begin()
-        source = row[0]
-        data = dict(zip(("title", "sha256", "size", "mtime_ns", "first_row", "rows"), row[1:]), lexical_length=self._lexical[source])
+        data = record._asdict()
+        source = data.pop("source")
+        data["lexical_length"] = self._lexical[source]
         self._client.upsert(self.collection, [_record_entity(DOCUMENT, _document_id(source), source, data, self.config.dimension)])
 
     def commit(self) -> MilvusStore:
@@ -788,7 +804,7 @@ class MilvusWriter:
             self._client.upsert(self.collection, tombstones[lo : lo + self.settings.insert_batch])
         for source in sorted(self._replaced - self._removed):
             r = self._documents[source]
-            _delete_other_versions(self._client, self.collection, source, (r[5], r[5] + r[6]))
+            _delete_other_versions(self._client, self.collection, source, (r.first_row, r.first_row + r.rows))
         for source in sorted(self._removed):
             _delete_document(self._client, self.collection, source)
         self.meta.update(next_row=self._next_row, clean_upto=self._next_row, updated=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

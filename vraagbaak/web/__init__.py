@@ -1,0 +1,9 @@
+"""The web page, in three layers that each stand alone:
+
+- ``render``: hits, messages and the status line as HTML (no Gradio);
+- ``page``: the Gradio page, its layout and callbacks, over ``LiveIndex.view``;
+- ``server``: FastAPI around the page: sessions, the login, the access guard (``make_app``);
+
+and ``uploads``, the upload folder the page and the server share.
+Import from the module you need (``from vraagbaak.web.server import make_app``).
+"""
