@@ -277,9 +277,6 @@ def test_a_refusal_is_styled_as_one_and_replaced_by_the_next_success(chromium, s
     page.context.close()
 
 
-# The title fixes are branch newcomer's (a8a14bc, not in main when this was written): with it merged this test
-# passes (tried on a scratch merge), and strict=True then fails the suite until this marker is removed.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="needs branch newcomer's title fixes (a8a14bc)")
 def test_titles_read_as_titles_on_the_page(chromium, shared):
     """The fixtures a new user made: a PDF whose title runs over three lines, and a photographed letter (OCR)."""
     page = open_page(chromium, shared, "anna")

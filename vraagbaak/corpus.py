@@ -85,12 +85,34 @@ def file_fingerprint(path: str | Path, limits: ReaderLimits = LIMITS) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+# A line ending in one of these words breaks off mid-phrase ("Brief aan de bewoners van de" /
+# "Lindenlaan"): a title taken from it goes on to the next line.
+_OPEN_ENDINGS = frozenset(
+    "de het een der des van aan voor in op met en of te ter ten bij naar over om door tot uit onder tegen "
+    "zonder na als dat die dit deze zijn haar hun ons onze mijn uw jouw je".split())
+
+
 def document_title(text: str, path: str | Path) -> str:
-    for line in text.splitlines():
-        line = line.strip().lstrip("#").strip()
-        if line:
-            return line[:200]
-    return Path(path).stem
+    """The first line of the text, continued while it breaks off mid-phrase (at most three lines); else the file name."""
+    lines = [line.strip().lstrip("#").strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return Path(path).stem
+    title = lines[0]
+    for following in lines[1:3]:
+        last = title.split()[-1].lower() if title.split() else ""
+        if last not in _OPEN_ENDINGS and not title.endswith(("-", ",")):
+            break
+        title = f"{title} {following}"
+    return title[:200]
+
+
+def _names_the_file(title: str, path: str | Path) -> bool:
+    """A metadata title that is only the file's own name ("knelpunten-scan" for knelpunten-scan.pdf)."""
+    def plain(name: str) -> str:
+        return " ".join(name.replace("-", " ").replace("_", " ").lower().split())
+
+    return plain(title) == plain(Path(path).stem)
 
 
 def read_document(path: str | Path, source: str, ocr: OcrSettings | None = None, limits: ReaderLimits = LIMITS) -> Document:
@@ -100,7 +122,9 @@ def read_document(path: str | Path, source: str, ocr: OcrSettings | None = None,
     reading processes of their own instead (``isolation.py``)."""
     raw = Path(path).read_bytes()
     got: Extracted = extract(path, raw, ocr, limits=limits)
-    title = got.title.strip() or document_title(got.text, path)
+    title = got.title.strip()
+    if not title or _names_the_file(title, path):
+        title = document_title(got.text, path)
     return Document(source, title, got.text, fingerprint(path, raw), got.page_starts, got.headings, got.date)
 
 

@@ -40,7 +40,7 @@ from .isolation import size_nl
 from .ocr import OcrJob, OcrSettings, frame_count, frame_image, image_problem, letters, missing_reason, page_image, scan_problem
 
 __all__ = ["Extracted", "FORMATS", "Format", "LIMITS", "ReaderFailed", "ReaderLimits", "Unreadable", "SUFFIXES", "TEXT_SUFFIXES",
-           "clean_pdf_pages", "decode_text", "extract", "format_of"]
+           "clean_pdf_pages", "decode_text", "extract", "format_of", "read_markdown"]
 
 
 class Unreadable(ValueError):
@@ -90,6 +90,34 @@ def decode_text(raw: bytes) -> str:
 
 def read_text(data: bytes) -> Extracted:
     return Extracted(decode_text(data))
+
+
+def read_markdown(data: bytes) -> Extracted:
+    """Markdown as its text with the headings' marks taken off ("## Respijtzorg" -> "Respijtzorg"),
+    the headings marked as such; everything else stays as written. markdown-it-py (CommonMark)
+    finds the headings, so a "#" inside a code block or a paragraph is left alone."""
+    from markdown_it import MarkdownIt
+
+    text = decode_text(data)
+    lines = text.split("\n")
+    tokens = MarkdownIt("commonmark").parse(text)
+    replaced: dict[int, str] = {}  # line number -> the heading's own words ("" drops a setext underline)
+    for opening, inline in zip(tokens, tokens[1:]):
+        if opening.type == "heading_open" and opening.map:
+            first, end = opening.map
+            replaced[first] = " ".join(inline.content.split())
+            for line in range(first + 1, end):
+                replaced[line] = ""
+    if not replaced:
+        return Extracted(text)  # no heading marked: guessed from the text, as for .txt
+    kept, headings, offset = [], [], 0
+    for n, line in enumerate(lines):
+        line = replaced.get(n, line)
+        if replaced.get(n):
+            headings.append((offset, offset + len(line)))
+        kept.append(line)
+        offset += len(line) + 1
+    return Extracted("\n".join(kept), headings=tuple(headings))
 
 
 # ----------------------------------------------------------- structured
@@ -272,6 +300,8 @@ def read_pdf(data: bytes, ocr: OcrJob | None = None) -> Extracted:
     finally:
         pdf.close()
     pages, missing = _recognise_scanned_pages(data, pages, sizes, ocr)
+    if pages and title:
+        pages[0] = join_title_lines(pages[0], title)
     text, starts = clean_pdf_pages(pages)
     if len(re.findall(r"\w", text)) < 10 * max(1, len(pages)):  # a page of text has hundreds of letters
         raise Unreadable("geen tekstlaag (gescand?)" + (f"; {missing}" if missing else ""))
@@ -379,6 +409,20 @@ def _largest_type_title(textpage) -> str:
     return title if len(re.findall(r"[^\W\d_]", title)) >= 4 else ""
 
 
+def join_title_lines(page: str, title: str) -> str:
+    """Page one with the document's title on one line where the page sets it over
+    several ("Jaarverslag" / "Jongerencentrum De" / "Schakel 2023"): otherwise its
+    last line would read as a section heading of its own."""
+    words = title.split()
+    if len(words) < 2:
+        return page
+    match = re.search(r"\s+".join(map(re.escape, words)), page[: 2 * _TITLE_CHARS])
+    if match is None or "\n" not in match.group(0):
+        return page
+    # a blank line after it: joined, the title is as long as a line of body text and would run into it
+    return page[: match.start()] + " ".join(words) + "\n\n" + page[match.end() :].lstrip(" ")
+
+
 def _normalise(page: str) -> str:
     # U+FFFE is PDFium's mark for a hyphen at a line end that it already joined:
     # dropped inside a word ("maat-schappelijk"), kept before a capital ("Meinen-Bodewits")
@@ -464,7 +508,7 @@ def _paragraphs(lines: list[str], full: int) -> list[str]:
         else:
             current = f"{current} {line}" if current else line
         following = lines[i + 1] if i + 1 < len(lines) else ""
-        continues = bool(following) and (
+        continues = bool(following) and not _heading_after_sentence(line, following, full) and (
             following[0].islower() or len(line) >= 0.75 * full or bool(_LINE_END_HYPHEN.search(line))
         )
         if not continues:
@@ -473,6 +517,14 @@ def _paragraphs(lines: list[str], full: int) -> list[str]:
     if current:
         paragraphs.append(current)
     return paragraphs
+
+
+def _heading_after_sentence(line: str, following: str, full: int) -> bool:
+    """A full line that ends a sentence, followed by a short line without end punctuation
+    that starts with a capital ("... in het jaar 2023." / "Bezoekers"): that line heads
+    what follows and is no part of this paragraph."""
+    return (line[-1] in ".!?:" and len(following) < 0.5 * full and following[0].isupper()
+            and following[-1] not in ".!?:;,")
 
 
 def clean_pdf_pages(pages: list[str]) -> tuple[str, tuple[int, ...]]:
@@ -579,7 +631,8 @@ class Format:
 # carry fonts and images besides their text (a 300-page report with figures
 # is commonly 20-40 MB).
 FORMATS = (
-    Format((".txt", ".md"), read_text, "het lezen van de tekst", 5 * MB, "text", size_limit="text_bytes", kind="tekstbestand"),
+    Format((".txt",), read_text, "het lezen van de tekst", 5 * MB, "text", size_limit="text_bytes", kind="tekstbestand"),
+    Format((".md",), read_markdown, "het lezen van de Markdown-tekst", 5 * MB, "text", size_limit="text_bytes", kind="tekstbestand"),
     Format((".pdf",), read_pdf, "de PDF-lezer", 50 * MB, "bytes", ocr=True),
     Format((".docx",), read_docx, "de Word-lezer", 50 * MB, "bytes", zipped=True),
     Format((".odt",), read_odt, "de OpenDocument-lezer", 50 * MB, "bytes", zipped=True),
