@@ -46,6 +46,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from . import messages
 from .errors import VraagbaakError
 from .evaluate import Question, metrics
 from .search import check_question, join_passages
@@ -310,7 +311,7 @@ def parse_since(value: str) -> str:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise VraagbaakError(f"--since {value!r}: give a date (2026-01-31), a date and time (2026-01-31T09:00) or a number of days (30d)") from None
+        raise VraagbaakError(messages.bad_since(value)) from None
     return _iso(moment.timestamp())  # a time without a zone is this machine's local time
 
 
@@ -328,7 +329,7 @@ def feedback_folder(index, path: str | Path | None = None) -> Path:
     if path is not None:
         return Path(path)
     if str(index).startswith("milvus:"):
-        raise VraagbaakError("a Milvus index has no folder of ours: name a folder for the judgments with --feedback PATH")
+        raise VraagbaakError(messages.MILVUS_FEEDBACK_NEEDS_FOLDER)
     return Path(index)
 
 
@@ -371,7 +372,7 @@ class Feedback:
                 con.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?), ('salt', ?)", (str(_FORMAT), secrets.token_hex(32)))
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('retention_days', ?)", (str(int(settings.retention_days)),))
         except (OSError, sqlite3.Error) as exc:
-            raise VraagbaakError(f"cannot keep judgments in {folder}: {exc}") from exc
+            raise VraagbaakError(messages.judgments_not_kept(folder, exc)) from exc
         feedback = cls(path, settings, con, clock)
         feedback.purge()
         return feedback
@@ -387,7 +388,7 @@ class Feedback:
             con = _connect(path)
             days = con.execute("SELECT value FROM meta WHERE key = 'retention_days'").fetchone()
         except sqlite3.Error as exc:
-            raise VraagbaakError(f"the judgments file {path} cannot be read: {exc}") from exc
+            raise VraagbaakError(messages.judgments_unreadable(path, exc)) from exc
         settings = FeedbackSettings(retention_days=int(days[0]) if days else FeedbackSettings.retention_days)
         feedback = cls(path, settings, con, clock)
         try:
@@ -475,7 +476,7 @@ class Feedback:
             with self._lock, self._con:
                 return self._con.execute(sql, params).rowcount
         except sqlite3.Error as exc:
-            raise VraagbaakError(f"the judgments file {self.path} cannot be written: {exc}") from exc
+            raise VraagbaakError(messages.judgments_not_written(self.path, exc)) from exc
 
     # ------------------------------------------------------------ reading and deleting
 
@@ -507,7 +508,7 @@ class Feedback:
             with self._lock:
                 self._con.execute("VACUUM")
         except sqlite3.Error as exc:
-            raise VraagbaakError(f"the judgments file {self.path} cannot be emptied: {exc}") from exc
+            raise VraagbaakError(messages.judgments_not_emptied(self.path, exc)) from exc
         self._checkpoint()
         return deleted
 
