@@ -85,7 +85,6 @@ _FORMAT = 1
 QUALITY_MODE, QUALITY_K = "hybrid", 10
 REMOVED = "het document staat niet meer in de index"
 CHANGED = "de passage staat niet meer zo in het document (tekst of indeling gewijzigd sinds het oordeel)"
-REFUSED = "Dit resultaat is je niet getoond bij deze vraag (of het is te lang geleden): zoek de vraag opnieuw en geef dan je oordeel."
 
 # The documents a reader may see: a set of sources, or a predicate such as ``Account.may_see`` (which also
 # covers documents removed since); None: every document.
@@ -424,7 +423,7 @@ class Feedback:
         unless they may still see its document."""
         verdict = _JUDGMENT_WORDS.get(str(judgment).strip().lower()) if isinstance(judgment, str) else None
         if verdict is None:
-            raise FeedbackRefused(f"Onbekend oordeel {str(judgment)[:40]!r}: kies positive of negative.")
+            raise FeedbackRefused(messages.unknown_judgment(judgment))
         question, shown = self._shown(viewer, question, hit, visible)
         record = Judgment(question, shown.source, shown.text_sha256, shown.start, shown.end, shown.answer,
                           shown.answer_start, shown.answer_end, shown.page, shown.rank, verdict, _iso(self.clock()),
@@ -457,14 +456,14 @@ class Feedback:
     def _shown(self, viewer: str, question: str, hit: str, visible: Visible) -> tuple[str, ShownHit]:
         """(the question as searched, the hit ``hit`` as shown to ``viewer`` for it), or ``FeedbackRefused``."""
         if not isinstance(viewer, str) or not isinstance(hit, str) or len(hit) > 4096:
-            raise FeedbackRefused(REFUSED)
+            raise FeedbackRefused(messages.JUDGMENT_NOT_SHOWN)
         try:
             question = check_question(question)
         except VraagbaakError as exc:
             raise FeedbackRefused(str(exc)) from None
         shown = self.shown_hits.find(viewer, question, hit)
         if shown is None or not _visibility(visible)(shown.source):
-            raise FeedbackRefused(REFUSED)  # the same words either way: a refusal tells nothing about other documents
+            raise FeedbackRefused(messages.JUDGMENT_NOT_SHOWN)  # the same words either way: a refusal tells nothing about other documents
         return question, shown
 
     def _judge_key(self, viewer: str, question: str, hit: ShownHit) -> str:

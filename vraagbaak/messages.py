@@ -17,24 +17,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
-    "AS_IS_NEEDS_INDEX", "DELETE_NEEDS_YES", "EMPTY_QUESTION", "EVAL_NEEDS_CORPUS", "INTERRUPTED", "K_OUT_OF_RANGE",
-    "MILVUS_FEEDBACK_NEEDS_FOLDER", "MILVUS_NEEDS_URI", "NO_INDEX_YET", "PASSWORD_TOO_SHORT", "POINTER_MISSING",
-    "POINTER_UNREADABLE", "QUESTION_ANSWER_EMPTY", "QUESTION_NOT_AN_OBJECT", "QUESTION_QUERY_EMPTY", "QUESTION_SOURCES_EMPTY",
-    "adopted_generation", "all_is_well", "backend_differs", "bad_question_lines", "bad_since", "bad_user_name", "bm25_choice",
-    "converting_bundled_model", "corpus_missing", "duplicate_upload", "error_line", "file_type_unreadable",
-    "generation_cannot_be_read", "generation_fails_integrity", "generation_file_missing", "health_count_mismatch",
-    "health_current_missing", "health_current_unsound", "health_generation_problem", "health_left_over", "health_no_generation",
-    "index_damaged", "index_folder_is_a_file", "index_folder_not_writable", "index_format_differs", "index_is_a_file",
-    "index_missing", "index_model_differs", "index_model_missing", "index_model_not_loadable", "index_unreadable",
-    "judgments_not_emptied", "judgments_not_kept", "judgments_not_written", "judgments_unreadable", "making_openvino_model",
-    "milvus_bad_name", "milvus_cannot_open", "milvus_failed", "milvus_folder_not_made", "milvus_foreign_collection",
-    "milvus_index_missing", "model_dimension_differs", "model_missing_rebuilding", "model_not_loadable", "no_judgments",
-    "no_questions", "no_readable_files", "no_token_states", "no_user", "no_users", "not_a_date", "not_a_precision",
-    "open_host_needs_accounts", "openvino_bundled_only", "problem_line", "question_file_unreadable", "question_line",
-    "question_too_long", "rebuilding_unreadable_index", "repaired", "resplit", "since_after_until", "skipped",
-    "too_many_same_name", "unknown_backend", "unknown_document", "unknown_filter_value", "unknown_fusion", "unknown_mode",
-    "unknown_role", "unreadable_upload", "upload_folder_missing", "upload_too_big", "user_exists", "users_file_unreadable",
-    "with_log",
+    "ACCOUNT_GONE", "AS_IS_NEEDS_INDEX", "DELETE_NEEDS_YES", "EDITORS_ONLY", "EMPTY_QUESTION", "EVAL_NEEDS_CORPUS", "INTERRUPTED",
+    "JUDGMENTS_EDITORS_ONLY", "JUDGMENT_NOT_SHOWN", "K_OUT_OF_RANGE", "LOGINS_BUSY", "LOGIN_FROM_ELSEWHERE", "LOGIN_WRONG",
+    "LOGOUT_BY_BUTTON", "LOG_IN_FIRST", "MILVUS_FEEDBACK_NEEDS_FOLDER", "MILVUS_NEEDS_URI", "NOT_FOUND", "NOT_UPLOADED",
+    "NO_INDEX_YET", "OTHER_SESSION", "PASSWORD_TOO_SHORT", "PASTE_THE_TEXT", "POINTER_MISSING", "POINTER_UNREADABLE",
+    "QUESTION_ANSWER_EMPTY", "QUESTION_NOT_AN_OBJECT", "QUESTION_QUERY_EMPTY", "QUESTION_SOURCES_EMPTY", "REQUEST_TOO_LARGE",
+    "SHARED_STATES_OFF", "SOURCE_NOT_OPENABLE", "adopted_generation", "all_is_well", "backend_differs", "bad_question_lines",
+    "bad_since", "bad_user_name", "bm25_choice", "choose_a_file", "converting_bundled_model", "corpus_missing",
+    "duplicate_upload", "error_line", "file_type_unreadable", "generation_cannot_be_read", "generation_fails_integrity",
+    "generation_file_missing", "health_count_mismatch", "health_current_missing", "health_current_unsound",
+    "health_generation_problem", "health_left_over", "health_no_generation", "index_damaged", "index_folder_is_a_file",
+    "index_folder_not_writable", "index_format_differs", "index_is_a_file", "index_missing", "index_model_differs",
+    "index_model_missing", "index_model_not_loadable", "index_unreadable", "judgments_not_emptied", "judgments_not_kept",
+    "judgments_not_written", "judgments_unreadable", "making_openvino_model", "milvus_bad_name", "milvus_cannot_open",
+    "milvus_failed", "milvus_folder_not_made", "milvus_foreign_collection", "milvus_index_missing", "model_dimension_differs",
+    "model_missing_rebuilding", "model_not_loadable", "no_judgments", "no_questions", "no_readable_files", "no_token_states",
+    "no_user", "no_users", "not_a_date", "not_a_precision", "not_added", "not_uploaded_here", "open_host_needs_accounts",
+    "openvino_bundled_only", "problem_line", "question_file_unreadable", "question_line", "question_too_long",
+    "rebuilding_unreadable_index", "repaired", "resplit", "since_after_until", "skipped", "too_many_attempts",
+    "too_many_same_name", "unknown_backend", "unknown_document", "unknown_filter_value", "unknown_fusion", "unknown_judgment",
+    "unknown_mode", "unknown_role", "unreadable_upload", "upload_folder_missing", "upload_too_big", "user_exists",
+    "users_file_unreadable", "with_log",
 ]
 
 
@@ -166,6 +169,49 @@ def not_a_date(what: str, value: object) -> str:
 
 def since_after_until(since: str, until: str) -> str:
     return f"de begindatum ({since}) ligt na de einddatum ({until})"
+
+
+# ------------------------------------------------------------------ the page and its server
+# What the page, its login and its routes refuse; "je", as the page speaks to its users.
+
+EDITORS_ONLY = "Alleen een redacteur mag teksten toevoegen en de index bijwerken."
+JUDGMENTS_EDITORS_ONLY = "Alleen een redacteur mag de oordelen over resultaten inzien."
+ACCOUNT_GONE = "Log opnieuw in: dit account bestaat niet (meer)."
+LOG_IN_FIRST = "Log eerst in."
+OTHER_SESSION = "Deze sessie hoort bij een ander account: laad de pagina opnieuw."
+NOT_UPLOADED = "Dit bestand is niet via deze pagina geüpload; upload het opnieuw."
+SOURCE_NOT_OPENABLE = "Dit bestand staat niet in de index, of mag niet worden geopend."
+LOGIN_FROM_ELSEWHERE = "Inloggen kan alleen vanaf de inlogpagina van Vraagbaak zelf."
+LOGINS_BUSY = "Er wordt nu erg vaak tegelijk ingelogd. Wacht een paar seconden en probeer het opnieuw."
+LOGIN_WRONG = "Naam of wachtwoord klopt niet."
+LOGOUT_BY_BUTTON = "Uitloggen gaat met de knop op de pagina."
+SHARED_STATES_OFF = "Gedeelde paginastanden staan uit."
+NOT_FOUND = "Niet gevonden."
+REQUEST_TOO_LARGE = "Dit verzoek is te groot."
+PASTE_THE_TEXT = "Niet toegevoegd: plak ook de tekst zelf, niet alleen een titel."
+JUDGMENT_NOT_SHOWN = ("Dit resultaat is je niet getoond bij deze vraag (of het is te lang geleden): zoek de vraag opnieuw "
+                      "en geef dan je oordeel.")
+
+
+def too_many_attempts(wait: str) -> str:
+    """``wait``: how long, in words ("een minuut")."""
+    return f"Te veel mislukte pogingen. Wacht {wait} en probeer het dan opnieuw."
+
+
+def choose_a_file(suffixes: Iterable[str]) -> str:
+    return f"Kies een bestand ({', '.join(suffixes)}) of plak een tekst."
+
+
+def not_added(problem: object) -> str:
+    return f"Niet toegevoegd: {problem}"
+
+
+def not_uploaded_here(name: str) -> str:
+    return not_added(f"{name}: dit bestand is niet via deze pagina geüpload; upload het opnieuw.")
+
+
+def unknown_judgment(judgment: object) -> str:
+    return f"Onbekend oordeel {str(judgment)[:40]!r}: kies positive of negative."
 
 
 # ------------------------------------------------------------------ the index on disk or in Milvus

@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     from .accounts import Account
     from .api import Index
 
-__all__ = ["NO_INDEX_YET", "Results", "View"]
+__all__ = ["Results", "View"]
 
-NO_INDEX_YET = messages.NO_INDEX_YET  # the page says it too, without an error
 
 
 @dataclass(frozen=True)
