@@ -99,7 +99,7 @@ def _example(parameter: inspect.Parameter):
     if name in ("suffixes", "backends", "roles", "modes", "fusions", "precisions", "known", "changed", "problems"):
         return ["a", "b"] if name != "problems" else ["regel 1: x"]
     if name in ("length", "limit", "version", "reads", "rows", "expected", "dimension", "used_dimension", "passages",
-                "minutes", "number", "limit_mb", "agreement", "needed"):
+                "minutes", "number", "limit_mb", "agreement", "needed", "seconds"):
         return 3
     if name == "command":
         return "python -m vraagbaak build --corpus corpus --index index"

@@ -22,22 +22,22 @@ __all__ = [
     "LOGOUT_BY_BUTTON", "LOG_IN_FIRST", "MILVUS_FEEDBACK_NEEDS_FOLDER", "MILVUS_NEEDS_URI", "NOT_FOUND", "NOT_UPLOADED",
     "NO_INDEX_YET", "OTHER_SESSION", "PASSWORD_TOO_SHORT", "PASTE_THE_TEXT", "POINTER_MISSING", "POINTER_UNREADABLE",
     "QUESTION_ANSWER_EMPTY", "QUESTION_NOT_AN_OBJECT", "QUESTION_QUERY_EMPTY", "QUESTION_SOURCES_EMPTY", "REQUEST_TOO_LARGE",
-    "SHARED_STATES_OFF", "SOURCE_NOT_OPENABLE", "adopted_generation", "all_is_well", "backend_differs", "bad_question_lines",
-    "bad_since", "bad_user_name", "bm25_choice", "choose_a_file", "converting_bundled_model", "corpus_missing",
-    "duplicate_upload", "error_line", "file_type_unreadable", "generation_cannot_be_read", "generation_fails_integrity",
-    "generation_file_missing", "health_count_mismatch", "health_current_missing", "health_current_unsound",
-    "health_generation_problem", "health_left_over", "health_no_generation", "index_damaged", "index_folder_is_a_file",
-    "index_folder_not_writable", "index_format_differs", "index_is_a_file", "index_missing", "index_model_differs",
-    "index_model_missing", "index_model_not_loadable", "index_unreadable", "judgments_not_emptied", "judgments_not_kept",
-    "judgments_not_written", "judgments_unreadable", "making_openvino_model", "milvus_bad_name", "milvus_cannot_open",
-    "milvus_failed", "milvus_folder_not_made", "milvus_foreign_collection", "milvus_index_missing", "model_dimension_differs",
-    "model_missing_rebuilding", "model_not_loadable", "no_judgments", "no_questions", "no_readable_files", "no_token_states",
-    "no_user", "no_users", "not_a_date", "not_a_precision", "not_added", "not_uploaded_here", "open_host_needs_accounts",
-    "openvino_bundled_only", "problem_line", "question_file_unreadable", "question_line", "question_too_long",
-    "rebuilding_unreadable_index", "repaired", "resplit", "since_after_until", "skipped", "too_many_attempts",
-    "too_many_same_name", "unknown_backend", "unknown_document", "unknown_filter_value", "unknown_fusion", "unknown_judgment",
-    "unknown_mode", "unknown_role", "unreadable_upload", "upload_folder_missing", "upload_too_big", "user_exists",
-    "users_file_unreadable", "with_log",
+    "SHARED_STATES_OFF", "SOURCE_NOT_OPENABLE", "UPDATE_CRASHED", "WATCHING_CRASHED", "adopted_generation", "all_is_well",
+    "backend_differs", "bad_question_lines", "bad_since", "bad_user_name", "bm25_choice", "choose_a_file",
+    "converting_bundled_model", "corpus_missing", "duplicate_upload", "error_line", "file_type_unreadable",
+    "generation_cannot_be_read", "generation_fails_integrity", "generation_file_missing", "health_count_mismatch",
+    "health_current_missing", "health_current_unsound", "health_generation_problem", "health_left_over", "health_no_generation",
+    "index_damaged", "index_folder_is_a_file", "index_folder_not_writable", "index_format_differs", "index_is_a_file",
+    "index_missing", "index_model_differs", "index_model_missing", "index_model_not_loadable", "index_unreadable",
+    "judgments_not_emptied", "judgments_not_kept", "judgments_not_written", "judgments_unreadable", "making_openvino_model",
+    "milvus_bad_name", "milvus_cannot_open", "milvus_failed", "milvus_folder_not_made", "milvus_foreign_collection",
+    "milvus_index_missing", "model_dimension_differs", "model_missing_rebuilding", "model_not_loadable", "no_file_events",
+    "no_judgments", "no_questions", "no_readable_files", "no_token_states", "no_user", "no_users", "not_a_date",
+    "not_a_precision", "not_added", "not_uploaded_here", "open_host_needs_accounts", "openvino_bundled_only", "problem_line",
+    "question_file_unreadable", "question_line", "question_too_long", "rebuilding_unreadable_index", "repaired", "resplit",
+    "since_after_until", "skipped", "too_many_attempts", "too_many_same_name", "unknown_backend", "unknown_document",
+    "unknown_filter_value", "unknown_fusion", "unknown_judgment", "unknown_mode", "unknown_role", "unreadable_upload",
+    "update_failed", "upload_folder_missing", "upload_too_big", "user_exists", "users_file_unreadable", "with_log",
 ]
 
 
@@ -125,6 +125,20 @@ def too_many_same_name(file_name: str) -> str:
 def skipped(source: str, reason: str) -> str:
     """A file a build or watcher leaves out (the page says it the same way)."""
     return f"Overgeslagen: {source}: {reason}"
+
+
+def no_file_events(folder: object, why: str, seconds: float) -> str:
+    """A watcher that gets no file events (``why``) and scans the folder instead."""
+    return f"Map {folder}: {why}; de map wordt elke {seconds:.0f} s gescand"
+
+
+def update_failed(error: object) -> str:
+    return f"Bijwerken lukte niet: {error}"
+
+
+# A bug, not the user's doing: logged with its traceback, and the watcher goes on
+WATCHING_CRASHED = "het volgen van de map met teksten liep vast door een fout in Vraagbaak"
+UPDATE_CRASHED = "het bijwerken van de index liep vast door een fout in Vraagbaak"
 
 
 def with_log(reason: str, log: object) -> str:
