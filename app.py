@@ -15,6 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no requests to oth
 
 import click  # noqa: E402 - after the environment above
 
+from vraagbaak import messages  # noqa: E402
 from vraagbaak.cli import (  # noqa: E402 - light: no model, no torch, no gradio
     backend_option, corpus_option, model_dir_option, model_option, no_ocr_option, setup_logging, store_option, user_errors,
     users_option,
@@ -50,8 +51,7 @@ def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, fe
     """Vraagbaak: search Dutch texts in the browser."""
     setup_logging()
     if not users_file and not open_to_all and not _loopback(host):
-        raise VraagbaakError(f"--host {host} lets other machines in; give --users FILE (accounts), or --open if everyone "
-                             "on the network may read every document")
+        raise VraagbaakError(messages.open_host_needs_accounts(host))
     from vraagbaak.live import LiveIndex
     from vraagbaak.ocr import OcrSettings
 
@@ -96,7 +96,7 @@ def _accounts(path):
 
     accounts = Accounts(path)
     if not accounts.names():
-        raise VraagbaakError(f"no users in {path}; add one with: python -m vraagbaak users add NAME --role redacteur --users {path}")
+        raise VraagbaakError(messages.no_users(path))
     return accounts
 
 

@@ -148,4 +148,4 @@ def test_browser_log_in_search_open_a_source_and_log_out(shared):
 def test_a_non_loopback_host_without_users_is_refused():
     result = subprocess.run([sys.executable, "app.py", "--host", "0.0.0.0"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: --host 0.0.0.0 lets other machines in"), result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("fout: --host 0.0.0.0 laat andere computers toe"), result.stderr

@@ -49,10 +49,10 @@ def test_the_users_file_is_readable_by_its_owner_only_and_changes_count_at_once(
 
 
 @pytest.mark.parametrize("name, password, role, message", [
-    ("anna", PASSWORD, "lezer", "exists already"),
-    ("carla", "kort", "lezer", "at least 8 characters"),
-    ("carla", PASSWORD, "beheerder", "unknown role"),
-    (" carla", PASSWORD, "lezer", "user name"),
+    ("anna", PASSWORD, "lezer", "bestaat al"),
+    ("carla", "kort", "lezer", "minstens 8 tekens"),
+    ("carla", PASSWORD, "beheerder", "onbekende rol"),
+    (" carla", PASSWORD, "lezer", "gebruikersnaam"),
 ])
 def test_bad_accounts_are_refused(accounts, name, password, role, message):
     with pytest.raises(VraagbaakError, match=message):
@@ -100,7 +100,7 @@ def test_users_commands(tmp_path):
     assert run(cli, ["users", "passwd", "carla", "--users", str(users)], input="nog-geheimer\n").exit_code == 0
     assert Accounts(users).check("carla", "nog-geheimer")
     short = run(cli, ["users", "add", "dirk", "--role", "lezer", "--users", str(users)], input="kort\n")
-    assert short.exit_code == 2 and "at least 8 characters" in short.output
+    assert short.exit_code == 2 and "minstens 8 tekens" in short.output
     assert run(cli, ["users", "remove", "carla", "--users", str(users)]).exit_code == 0
     assert Accounts(users).names() == []
 

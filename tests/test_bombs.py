@@ -212,4 +212,4 @@ def test_app_serves_with_bombs_in_the_corpus(tmp_path):
         assert [h["source"] for h in hits] == ["wijkteam.txt"]
         assert httpx.get(url, timeout=30).status_code == 200
     log = (tmp_path / "app.log").read_text()
-    assert "skipped groot.pdf: te groot om te lezen" in log and "skipped stroom.pdf: kon niet gelezen worden" in log
+    assert "Overgeslagen: groot.pdf: te groot om te lezen" in log and "Overgeslagen: stroom.pdf: kon niet gelezen worden" in log

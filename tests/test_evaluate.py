@@ -70,8 +70,8 @@ def test_bad_question_lines_are_reported_by_number(tmp_path):
         read_questions(path)
     message = str(info.value)
     for n in (2, 4, 5, 6):
-        assert f"line {n}:" in message
-    assert "line 1:" not in message and "line 3:" not in message
+        assert f"regel {n}:" in message
+    assert "regel 1:" not in message and "regel 3:" not in message
 
 
 def test_eval_command_prints_exactly_the_metric_object(fake, corpus, tmp_path):
@@ -97,7 +97,7 @@ def test_eval_reports_bad_lines_as_a_user_error(tmp_path, corpus):
     path = tmp_path / "q.jsonl"
     path.write_text("{kapot\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["eval", str(path), "--corpus", str(corpus)])
-    assert result.exit_code == 2 and "line 1:" in result.stderr
+    assert result.exit_code == 2 and "regel 1:" in result.stderr
 
 
 def test_eval_takes_several_question_files_and_modes_and_prints_one_table(fake, corpus, tmp_path):
@@ -130,7 +130,7 @@ def test_eval_as_is_measures_the_index_with_its_own_ranking(fake, corpus, tmp_pa
     assert as_is["hit@10"] == 0.0  # its own ranking: the other documents never come up
     default = Index.load(narrow.path, ranking=RankingSettings()).search("wat is preventie?", k=10)
     assert {h.source for h in default} & set(others)  # the default ranking would have found them
-    for args, fragment in ((["--as-is"], "--index"), (["--as-is", "--index", narrow.path, "--corpus", corpus], "without --corpus"),
+    for args, fragment in ((["--as-is"], "--index"), (["--as-is", "--index", narrow.path, "--corpus", corpus], "zonder --corpus"),
                            (["--index", narrow.path], "--as-is")):
         result = _run("eval", questions, *args)
         assert result.exit_code == 2 and fragment in result.stderr

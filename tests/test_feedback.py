@@ -399,6 +399,6 @@ def test_a_folder_without_write_permission_is_a_clear_error(tmp_path):
         pytest.skip("root writes anywhere")
     folder = tmp_path / "alleen-lezen"
     folder.mkdir(mode=0o500)
-    with pytest.raises(VraagbaakError, match="cannot keep judgments"):
+    with pytest.raises(VraagbaakError, match="kunnen niet worden bewaard"):
         Feedback.open(folder)
 

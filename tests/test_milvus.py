@@ -200,7 +200,7 @@ def test_a_reader_keeps_answering_while_a_writer_updates(fake, corpus, spec):
 
 def test_other_model_is_refused_and_new_chunking_builds_a_new_collection(fake, corpus, spec):
     build(corpus, spec)
-    with pytest.raises(IndexLoadError, match="built with model 'fake'"):
+    with pytest.raises(IndexLoadError, match="gemaakt met model 'fake'"):
         Index.load(store=spec, model="other")
     location = MilvusLocation(spec)
     first = location.collection()
@@ -215,16 +215,16 @@ def test_format_version_mismatch_is_one_clear_line(fake, corpus, spec):
     store = index.store
     meta = dict(store.meta, format_version=99)
     store._client.upsert(store.collection, [milvus_store._record_entity(2, META_ID, "", meta, store.config.dimension)])
-    with pytest.raises(IndexLoadError, match="format version 99, this Vraagbaak reads"):
+    with pytest.raises(IndexLoadError, match="formaatversie 99, deze Vraagbaak leest"):
         Index.load(store=spec)
 
 
 def test_missing_index_and_bad_names_are_clear(fake, corpus, spec, tmp_path):
-    with pytest.raises(IndexLoadError, match="no index 'vraagbaak' in .*build it with"):
+    with pytest.raises(IndexLoadError, match="er is geen index 'vraagbaak' in .*maak hem met"):
         Index.load(store=spec)
-    with pytest.raises(VraagbaakError, match="index name"):
+    with pytest.raises(VraagbaakError, match="indexnaam"):
         Index.load(store=f"{spec}#bad-name")
-    with pytest.raises(VraagbaakError, match="cannot open Milvus at http://127.0.0.1:9"):
+    with pytest.raises(VraagbaakError, match="Milvus op http://127.0.0.1:9 kan niet worden geopend"):
         Index.load(store="milvus:http://127.0.0.1:9")
 
 
@@ -248,7 +248,7 @@ def test_cli_build_and_ask_on_milvus(fake, corpus, spec):
     hits = json.loads(run("ask", "wat is preventie?", "--store", spec, "--json", "--weak").stdout)
     assert len(hits) == 5 and hits[0]["answer"]
     missing = run("ask", "wat is preventie?", "--store", spec + "#leeg")
-    assert missing.exit_code == 2 and missing.stderr.startswith("error: no index 'leeg'")
+    assert missing.exit_code == 2 and missing.stderr.startswith("fout: er is geen index 'leeg'")
 
 
 def test_sentence_codes_fit_milvus_field_limit():

@@ -70,9 +70,9 @@ def test_which_backend_an_index_gets(monkeypatch):
     assert resolve_backend("some/other-model") == "torch"
     monkeypatch.setenv("VRAAGBAAK_BACKEND", "torch")
     assert resolve_backend(DEFAULT_MODEL, recorded="openvino-int8") == "torch"
-    with pytest.raises(VraagbaakError, match="unknown backend 'onnx'; choose one of openvino, torch .*replaced by openvino"):
+    with pytest.raises(VraagbaakError, match="onbekende backend 'onnx'; kies openvino of torch .*vervangen door openvino"):
         resolve_backend(DEFAULT_MODEL, "onnx")
-    with pytest.raises(VraagbaakError, match="bundled model only; use --backend torch"):
+    with pytest.raises(VraagbaakError, match="meegeleverde model; gebruik --backend torch"):
         resolve_backend("some/other-model", "openvino")
 
 
@@ -109,7 +109,7 @@ def test_the_precision_follows_the_cpu_and_its_isa_limit(monkeypatch):
     assert resolve_backend(DEFAULT_MODEL) == resolve_backend(DEFAULT_MODEL, recorded="openvino-int8") == "openvino-fp32"
     assert resolve_backend(DEFAULT_MODEL, recorded="torch") == "torch"  # a precision of OpenVINO's only
     monkeypatch.setenv("VRAAGBAAK_PRECISION", "int4")
-    with pytest.raises(VraagbaakError, match="VRAAGBAAK_PRECISION='int4' is not a precision; choose one of int8, fp32"):
+    with pytest.raises(VraagbaakError, match="VRAAGBAAK_PRECISION='int4' is geen precisie; kies int8 of fp32"):
         resolve_backend(DEFAULT_MODEL)
 
 

@@ -125,13 +125,13 @@ def test_check_finds_each_damage_and_names_the_repair(built, damage):
     result = run("check", "--index", built)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
-    assert lines and all(line.startswith("problem: ") and "python -m vraagbaak build" in line for line in lines), lines
+    assert lines and all(line.startswith("probleem: ") and "python -m vraagbaak build" in line for line in lines), lines
 
 
 def test_check_names_what_a_killed_build_left(built):
     shutil.copytree(generation(built), built / "g000009")  # a generation no pointer names
     result = run("check", "--index", built)
-    assert result.exit_code == 1 and "g000009 is left over from an interrupted build" in result.stderr
+    assert result.exit_code == 1 and "g000009 is overgebleven van een onderbroken build" in result.stderr
 
 
 def test_build_without_model_rebuilds_an_index_whose_model_is_gone_and_says_so(built, corpus, monkeypatch):
@@ -146,5 +146,5 @@ def test_build_without_model_rebuilds_an_index_whose_model_is_gone_and_says_so(b
     embeddings.register_embedder("fake", FakeEmbedder)
     result = run("build", "--corpus", corpus, "--index", built, "--json")
     assert result.exit_code == 0, result.output
-    assert "cannot be found here; rebuilding it with the bundled model" in result.stderr
+    assert "dat hier niet te vinden is; hij wordt opnieuw gemaakt met het meegeleverde model" in result.stderr
     assert run("check", "--index", built).exit_code == 0

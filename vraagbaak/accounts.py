@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from . import messages
 from .errors import VraagbaakError
 from .filters import folder_of
 
@@ -99,7 +100,7 @@ class Accounts:
                 try:
                     data = json.loads(self.path.read_text(encoding="utf-8"))
                 except (OSError, ValueError) as exc:
-                    raise VraagbaakError(f"the users file {self.path} cannot be read: {exc}") from exc
+                    raise VraagbaakError(messages.users_file_unreadable(self.path, exc)) from exc
                 self._cache = (mtime, data.get("users", {}))
             return self._cache[1]
 
@@ -130,11 +131,11 @@ class Accounts:
     def add(self, name: str, password: str, role: str, collections: Iterable[str] | None = None) -> None:
         _check_name(name)
         if role not in ROLES:
-            raise VraagbaakError(f"unknown role {role!r}; choose {' or '.join(ROLES)}")
+            raise VraagbaakError(messages.unknown_role(role, ROLES))
         _check_password(password)
         users = dict(self._users())
         if name in users:
-            raise VraagbaakError(f"user {name!r} exists already; change the password with: users passwd {name}")
+            raise VraagbaakError(messages.user_exists(name))
         folders = None if collections is None else sorted({c.strip().strip("/") for c in collections if c.strip()})
         users[name] = {"password_hash": _hasher().hash(password), "role": role, "collections": folders}
         self._write(users)
@@ -142,13 +143,13 @@ class Accounts:
     def remove(self, name: str) -> None:
         users = dict(self._users())
         if users.pop(name, None) is None:
-            raise VraagbaakError(f"no user {name!r} in {self.path}")
+            raise VraagbaakError(messages.no_user(name, self.path))
         self._write(users)
 
     def set_password(self, name: str, password: str) -> None:
         users = dict(self._users())
         if name not in users:
-            raise VraagbaakError(f"no user {name!r} in {self.path}")
+            raise VraagbaakError(messages.no_user(name, self.path))
         _check_password(password)
         users[name] = dict(users[name], password_hash=_hasher().hash(password))
         self._write(users)
@@ -174,12 +175,12 @@ class Accounts:
 
 def _check_name(name: str) -> None:
     if not name or not name.strip() or name != name.strip() or any(ch in name for ch in ":/\\\n\t"):
-        raise VraagbaakError(f"a user name is a word without spaces at its ends, ':' or slashes, not {name!r}")
+        raise VraagbaakError(messages.bad_user_name(name))
 
 
 def _check_password(password: str) -> None:
     if len(password) < 8:
-        raise VraagbaakError("a password has at least 8 characters")
+        raise VraagbaakError(messages.PASSWORD_TOO_SHORT)
 
 
 class LoginThrottle:

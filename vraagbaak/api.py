@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
+from . import messages
 from .build import CHECKPOINT_SECONDS, BuildOptions, BuildReport, build_index
 from .chunking import ChunkingSettings
 from .embeddings import backend_choice, load_embedder
@@ -58,10 +59,7 @@ class Index:
         location = locate(store if store is not None else index_dir)
         opened = location.open()
         if model is not None and model != opened.config.model:
-            raise IndexLoadError(
-                f"the index in {location} was built with model {opened.config.model!r}, not {model!r}; "
-                f"rebuild it with: {location.build_command('--model', model)}"
-            )
+            raise IndexLoadError(messages.index_model_differs(location, opened.config.model, model, location.build_command("--model", model)))
         return cls(opened, model_dir, ranking=ranking, backend=backend)
 
     @classmethod

@@ -24,9 +24,9 @@ import bisect
 import contextlib
 import dataclasses
 import functools
+import logging
 import multiprocessing
 import os
-import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -35,6 +35,7 @@ from typing import Callable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 
+from . import messages
 from .chunking import ChunkingSettings, chunk_document, passage_context
 from .corpus import CorpusFile, Document, Unreadable, file_fingerprint, read_task, scan_corpus, skip_reason
 from .dates import file_date, stated_date
@@ -49,6 +50,9 @@ from .readers import SUFFIXES, format_of
 from .stores import DocumentRecord, Location, Passage, StoreConfig, StoreReader, locate, text_key
 
 __all__ = ["BuildOptions", "BuildReport", "BuildSettings", "build_index", "unchanged_report"]
+
+# Warnings and notes of a build go to the package's logger: the entry points show them on stderr (cli.setup_logging)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,6 @@ class BuildSettings:
 # the vector files and one SQLite commit: 10-60 ms, well under 1% of a minute
 # of embedding (BENCHMARKS.md). The HNSW index waits for the final commit.
 CHECKPOINT_SECONDS = 60.0
-# In Dutch: the page shows it after "Index bijwerken" as it is, and so does the command line
-NO_READABLE_FILES = f"De map met teksten bevat geen leesbare bestanden ({', '.join(SUFFIXES)})."
 
 
 @dataclass
@@ -391,8 +393,8 @@ def log_failure(log_file: Path, source: str, details: str) -> Path:
     """Append a reader's or splitter's traceback to the index's error log; return the log's path."""
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_file, "a", encoding="utf-8") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {source}\n{details.rstrip()}\n")
+        with open(log_file, "a", encoding="utf-8") as out:
+            out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {source}\n{details.rstrip()}\n")
     except OSError:
         pass  # a log that cannot be written must not stop the build it reports on
     return log_file
@@ -405,7 +407,7 @@ def _open_existing(location: Location):
     try:
         return location.open()
     except IndexLoadError as exc:
-        print(f"warning: {exc}; building a new index", file=sys.stderr)
+        log.warning(messages.rebuilding_unreadable_index(exc))
         return None
 
 
@@ -477,8 +479,8 @@ class _Build:
         if source in self.files:  # a file of the corpus (not a link or an unknown type): its stat says when to try it again
             self.report.unreadable[source] = [self.files[source].size, self.files[source].mtime_ns]
         if details:  # a failure, not a bad file: the traceback goes to the log, one line to the user
-            reason = f"{reason}; details in {log_failure(self.location.error_log, source, details)}"
-        (self.options.on_skip or (lambda s, r: print(f"warning: skipped {s}: {r}", file=sys.stderr)))(source, reason)
+            reason = messages.with_log(reason, log_failure(self.location.error_log, source, details))
+        (self.options.on_skip or (lambda s, r: log.warning(messages.skipped(s, r))))(source, reason)
 
     def run(self) -> tuple[StoreReader, BuildReport]:
         t0 = time.perf_counter()
@@ -488,7 +490,7 @@ class _Build:
         with self.location.lock():
             repaired = self.location.recover()
             if repaired:
-                print(f"note: {repaired}", file=sys.stderr)
+                log.warning(messages.repaired(repaired))
             self.location.remember_corpus(self.corpus_dir)
             current = _open_existing(self.location)
             model = self.options.model or self._model_of(current)
@@ -501,7 +503,7 @@ class _Build:
                                 sentences=sentences)
             self.report.unreadable.update({s: list(self.options.unreadable[s]) for s in plan.still_unreadable})
             if plan.new_generation and plan.reuse is not None and store is current:
-                print(resplit_note(store.config.chunking, chunking.to_dict(), store.passage_count), file=sys.stderr)
+                log.warning(resplit_note(store.config.chunking, chunking.to_dict(), store.passage_count))
             # A first build shows its documents from the first checkpoint on; a
             # rebuild (another model, chunking) keeps the old index until it is done.
             store = self._apply(plan, store, model, backend, chunking, publish_early=current is None, resumed=store is not current)
@@ -517,8 +519,7 @@ class _Build:
         model = current.config.model
         if model_available(model, self.options.model_dir):
             return model
-        print(f"note: the index was built with model {model!r}, which cannot be found here; "
-              f"rebuilding it with the bundled model {DEFAULT_MODEL}", file=sys.stderr)
+        log.warning(messages.model_missing_rebuilding(model, DEFAULT_MODEL))
         return DEFAULT_MODEL
 
     def _continue_unfinished(self, current, model: str, backend: str, chunking: ChunkingSettings, sentences: str | None = None):
@@ -550,7 +551,7 @@ class _Build:
             report.passages_total = store.passage_count
             return store  # nothing changed: not a byte written, no model loaded
         if not plan.files:
-            raise VraagbaakError(NO_READABLE_FILES)
+            raise VraagbaakError(messages.no_readable_files(SUFFIXES))
         embedder = None
         if to_split or plan.new_generation:
             embedder = load_embedder(model, self.options.model_dir, backend or None)
@@ -561,8 +562,7 @@ class _Build:
                                  ranking=self.options.ranking, probes=probe_vectors(embedder),
                                  sentences="late" if self.options.tuning.late_chunking and can_pool_sentences(embedder) else "")
         if config.sentences == "late" and embedder and not can_pool_sentences(embedder):
-            raise VraagbaakError(f"the index's sentence vectors come from their passages' token states, which model {model!r} "
-                                 f"does not give here; rebuild it with: {self.location.build_command('--rebuild')}")
+            raise VraagbaakError(messages.no_token_states(model, self.location.build_command("--rebuild")))
         writer = self.location.create(config) if plan.new_generation else self.location.update(store)
         try:
             for source in touched + undated:
@@ -580,7 +580,7 @@ class _Build:
             for source in plan.removed + unreadable:
                 writer.remove(source)
             if writer.live_rows == 0:
-                raise VraagbaakError(NO_READABLE_FILES)
+                raise VraagbaakError(messages.no_readable_files(SUFFIXES))
             committed = writer.commit()
             report.written = True
         except BaseException:
@@ -686,10 +686,7 @@ def resplit_note(old: dict, new: dict, passages: int) -> str:
     # round 3's indexes re-embedded 0.2-12% of their passages (opening passages
     # whose title or heading is no longer put in front twice).
     minutes = passages * 0.0033 / 2 / 60
-    return (f"note: the index was built with other passage settings ({', '.join(changed)}); every document is read and split "
-            f"again, and the vectors of unchanged texts are reused: about {max(1, round(minutes))} min for {passages:,} passages "
-            f"on 2 cores (about 30 min a million), plus embedding the passages whose text changed. "
-            f"The old index answers until the new one is complete.")
+    return messages.resplit(changed, max(1, round(minutes)), passages)
 
 
 def _groups(results: list, texts: int, late: bool = False) -> Iterator[list]:

@@ -16,15 +16,17 @@ never used.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import struct
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from . import messages
 
 __all__ = [
     "MODEL_NAME",
@@ -285,7 +287,9 @@ def convert(source: Path, target: Path) -> None:
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+    # At WARNING: a one-time wait the user should see, on stderr through the entry points' logging set-up
+    # (cli.setup_logging), and through Python's last-resort handler where nothing set logging up
+    logging.getLogger(__name__).warning(message)
 
 
 def _is_complete(folder: Path) -> bool:
@@ -308,7 +312,7 @@ def ensure_bundled_model(model_dir: Path | None = None, progress=None) -> Path:
     with FileLock(str(folder) + ".lock"):
         if _is_complete(folder):  # another process finished while we waited
             return folder
-        (progress or _say)(f"Converting the bundled multilingual-e5-small model once into {folder} (about 20 s)…")
+        (progress or _say)(messages.converting_bundled_model(folder))
         staging = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
         try:
             convert(source_file(), staging)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from . import messages
 from .accounts import ROLES, Accounts
 from .api import Index
 from .dates import dutch_date
@@ -36,8 +37,11 @@ def setup_logging() -> None:
     """The one logging set-up of the entry points (this CLI, app.py): the package's own logger
     ("vraagbaak") prints its warnings on stderr, as they are; the root logger is left alone."""
     logger = logging.getLogger("vraagbaak")
-    if not any(getattr(handler, "vraagbaak", False) for handler in logger.handlers):
-        handler = logging.StreamHandler()
+    ours = [handler for handler in logger.handlers if getattr(handler, "vraagbaak", False)]
+    if ours:
+        ours[0].setStream(sys.stderr)  # the stderr of now (a command run in-process, as tests do, swaps it per run)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler.vraagbaak = True
         logger.addHandler(handler)
@@ -51,10 +55,10 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except VraagbaakError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(messages.error_line(exc), err=True)
             sys.exit(2)
         except KeyboardInterrupt:
-            click.echo("interrupted; the index keeps what was committed (a build continues from its last checkpoint when run again)", err=True)
+            click.echo(messages.INTERRUPTED, err=True)
             sys.exit(130)
 
     return wrapper
@@ -160,7 +164,7 @@ def watch(corpus_dir, index_dir, model, model_dir, backend, no_ocr, rescan):
 
     live = LiveIndex(corpus_dir, index_dir, model=model, model_dir=model_dir, backend=backend, ocr=OcrSettings(enabled=not no_ocr))
     if scan_corpus(corpus_dir, lambda source, reason: None):
-        r = live.update(progress=True, on_skip=lambda source, reason: click.echo(f"Overgeslagen: {source}: {reason}", err=True))
+        r = live.update(progress=True, on_skip=lambda source, reason: click.echo(messages.skipped(source, reason), err=True))
         click.echo(f"Index {index_dir}: {r.passages_total} passages uit {len(live.current.documents)} documenten; "
                    f"{r.passages_embedded} passages nu ingebed, {r.passages_reused} hergebruikt.")
     else:  # a server set up before the first file arrives
@@ -226,10 +230,10 @@ def check(index_dir, model_dir):
 
     problems = check_index(index_dir, model_dir=model_dir)
     for problem in problems:
-        click.echo(f"problem: {problem}", err=True)
+        click.echo(messages.problem_line(problem), err=True)
     if problems:
         sys.exit(1)
-    click.echo(f"{index_dir}: all is well")
+    click.echo(messages.all_is_well(index_dir))
 
 
 @cli.command("eval")
@@ -366,7 +370,7 @@ def _read_feedback(index_dir, feedback_dir, *, required: bool = True):
     folder = feedback_folder(index_dir, feedback_dir)
     opened = Feedback.read(folder)
     if opened is None and required:
-        raise VraagbaakError(f"no judgments in {folder} (no {FEEDBACK_FILE}): the page keeps them only when started with --feedback")
+        raise VraagbaakError(messages.no_judgments(folder, FEEDBACK_FILE))
     return opened
 
 
@@ -472,7 +476,7 @@ def feedback_delete(index_dir, feedback_dir, yes):
         return
     if not yes:
         if not sys.stdin.isatty():
-            raise VraagbaakError("add --yes to delete every judgment without being asked")
+            raise VraagbaakError(messages.DELETE_NEEDS_YES)
         click.confirm(f"Alle {len(kept.judgments())} oordelen in {kept.path} verwijderen?", abort=True)
     click.echo(f"{kept.delete_all()} oordelen verwijderd uit {kept.path}.")
 
@@ -481,11 +485,11 @@ def _eval_index(corpus_dir: Path | None, index_dir: str | None, as_is: bool, **o
     """The index eval measures: ``index_dir`` as it is (``--as-is``), or one it builds of ``corpus_dir``."""
     if as_is:
         if index_dir is None or corpus_dir is not None:
-            raise VraagbaakError("--as-is evaluates an existing index as it is: name it with --index, without --corpus")
+            raise VraagbaakError(messages.AS_IS_NEEDS_INDEX)
         options.pop("progress")
         return Index.load(index_dir, **options)
     if corpus_dir is None:
-        raise VraagbaakError("name the corpus the questions are about with --corpus, or evaluate an existing index with --index I --as-is")
+        raise VraagbaakError(messages.EVAL_NEEDS_CORPUS)
     # eval measures this version's ranking, not one that an earlier build recorded in its index
     return Index.build(corpus_dir, _eval_index_dir(corpus_dir, options["backend"], index_dir), ranking=RankingSettings(), **options)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+from . import messages
 from .errors import VraagbaakError
 from .isolation import Failed, IsolationSettings, Workers
 from .ocr import OcrSettings
@@ -167,7 +168,7 @@ def scan_corpus(folder: Path, on_skip: Callable[[str, str], None] | None = None)
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise VraagbaakError(f"corpus folder not found: {folder}")
+        raise VraagbaakError(messages.corpus_missing(folder))
     skip = on_skip or _warn_skip
     root = folder.resolve()
     files: list[CorpusFile] = []
@@ -214,7 +215,7 @@ def read_corpus(folder: Path, on_skip=None) -> list[Document]:
 
 
 def _warn_skip(source: str, reason: str) -> None:
-    log.warning("skipped %s: %s", source, reason)
+    log.warning(messages.skipped(source, reason))
 
 
 # ------------------------------------------------------------- adding texts
@@ -239,7 +240,7 @@ def safe_file_name(name: str, default_suffix: str = ".txt") -> str:
         stem, suffix = base, default_suffix.lstrip(".")
     suffix = "." + suffix.lower()
     if suffix not in SUFFIXES:
-        raise VraagbaakError(f"{suffix}-bestanden kunnen niet worden gelezen; wel {', '.join(SUFFIXES)}")
+        raise VraagbaakError(messages.file_type_unreadable(suffix, SUFFIXES))
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_stem.lower()).strip("-")[:80] or "tekst"
     return slug + suffix
@@ -251,7 +252,7 @@ def _refuse_a_copy(file_name: str, data: bytes, known: Mapping[str, str]) -> Non
     except Unreadable:
         return  # not text after all: reading it says so
     if same is not None:
-        raise VraagbaakError(f"{file_name} staat er al in: de inhoud is gelijk aan {same}; niets opgeslagen")
+        raise VraagbaakError(messages.duplicate_upload(file_name, same))
 
 
 def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
@@ -275,21 +276,20 @@ def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
     """
     folder = Path(folder).resolve()
     if not folder.is_dir():
-        raise VraagbaakError(f"de map met teksten bestaat niet: {folder}")
-    # Messages in Dutch: they are shown on the (Dutch) web page.
+        raise VraagbaakError(messages.upload_folder_missing(folder))
     file_name = safe_file_name(name)
     size = len(data) if size is None else size
     limit = upload_limit(file_name)
     if max(size, len(data)) > limit:
         mb = f"{size / 1024 / 1024:.1f}".replace(".", ",")
-        raise VraagbaakError(f"{file_name} is {mb} MB; maximaal {limit // 1024 // 1024} MB per bestand van dit type")
+        raise VraagbaakError(messages.upload_too_big(file_name, mb, limit // 1024 // 1024))
     _refuse_a_copy(file_name, data, known or {})  # before reading: a copy of a scan is not recognised again
     with Workers(1, isolation) as reader:
         [problem] = reader.map(functools.partial(_check_upload, ocr=ocr), [(file_name, data)],
                                on_progress=(lambda _, done, total: on_page(done, total)) if on_page else None)
     if problem is not None:
         cause = ReaderFailed(problem.reason, problem.details) if problem.details else Unreadable(problem.reason)
-        raise VraagbaakError(f"{file_name} is niet leesbaar: {problem.reason}") from cause
+        raise VraagbaakError(messages.unreadable_upload(file_name, problem.reason)) from cause
     if format_of(file_name).fingerprint == "text":
         data = decode_text(data).encode("utf-8")  # stored as UTF-8 whatever it came in
     stem, suffix = file_name.rsplit(".", 1)
@@ -302,4 +302,4 @@ def add_document(folder: Path, name: str, data: bytes, size: int | None = None,
             return candidate
         except FileExistsError:
             continue
-    raise VraagbaakError(f"te veel bestanden met de naam {file_name}")
+    raise VraagbaakError(messages.too_many_same_name(file_name))

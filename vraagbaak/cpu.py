@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from . import messages
 from .errors import VraagbaakError
 
 __all__ = ["PRECISIONS", "PRECISION_ENV", "cpu_flags", "int8_support", "openvino_precision", "quiet_torch_threads", "usable_cores"]
@@ -124,6 +125,6 @@ def openvino_precision(environ: dict | None = None) -> str:
     chosen = environ.get(PRECISION_ENV, "").strip().lower()
     if chosen:
         if chosen not in PRECISIONS:
-            raise VraagbaakError(f"{PRECISION_ENV}={chosen!r} is not a precision; choose one of {', '.join(PRECISIONS)}")
+            raise VraagbaakError(messages.not_a_precision(PRECISION_ENV, chosen, PRECISIONS))
         return chosen
     return "int8" if int8_support(environ=environ) in _INT8_FASTEST else "fp32"

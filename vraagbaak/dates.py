@@ -32,6 +32,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from . import messages
 from .errors import VraagbaakError
 
 __all__ = ["MONTHS", "dutch_date", "dutch_moment", "file_date", "parse_day", "stated_date"]
@@ -108,7 +109,7 @@ def parse_day(value, what: str = "datum") -> str | None:
             day = _day(dutch.group(3), dutch.group(2), dutch.group(1))
         if day is not None:
             return day.isoformat()
-    raise VraagbaakError(f"{what} {str(value)[:40]!r} is geen datum; schrijf bijvoorbeeld 2024-03-12 of 12-03-2024")
+    raise VraagbaakError(messages.not_a_date(what, value))
 
 
 def dutch_date(value) -> str:

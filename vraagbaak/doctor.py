@@ -8,6 +8,7 @@ rebuilds with the bundled model (build.py).
 
 from __future__ import annotations
 
+from . import messages
 from .embeddings import DEFAULT_MODEL, model_available
 from .stores import locate
 
@@ -20,5 +21,4 @@ def check_index(spec, *, model_dir=None) -> list[str]:
     problems, model = location.health()
     if model is None or model_available(model, model_dir):
         return problems
-    return problems + [f"the index in {location} was built with model {model!r}, which cannot be found here; "
-                       f"rebuild it with the bundled model: {location.build_command('--model', DEFAULT_MODEL)}"]
+    return problems + [messages.index_model_missing(location, model, location.build_command("--model", DEFAULT_MODEL))]

@@ -9,6 +9,7 @@ they need no model (the pattern of simonw's ``llm``).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from . import messages
 from .bundled_model import MODEL_NAME as DEFAULT_MODEL
 from .bundled_model import ensure_bundled_model
 from .cpu import PRECISION_ENV, PRECISIONS, openvino_precision, quiet_torch_threads
@@ -76,7 +78,7 @@ class SentenceTransformerEmbedder:
         try:
             self.model = SentenceTransformer(path, device="cpu", local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise VraagbaakError(f"cannot load embedding model {name!r}: {exc}".splitlines()[0]) from exc
+            raise VraagbaakError(messages.model_not_loadable(name, str(exc).splitlines()[0] if str(exc) else "")) from exc
         self.dimension = int(self.model.get_embedding_dimension())
         # token_states' mean is the passage vector only for a mean-pooling model (e5 is one; CLS-pooled ones are not)
         pooling = [m for m in self.model if hasattr(m, "get_config_dict") and "pooling_mode" in m.get_config_dict()]
@@ -180,10 +182,9 @@ def resolve_backend(name: str | None, backend: str | None = None, recorded: str 
         choice = backend_choice(recorded)
     choice = choice or ("openvino" if name == DEFAULT_MODEL else "torch")
     if choice not in BACKENDS:
-        hint = " (the onnx backend was replaced by openvino: faster int8, see BENCHMARKS.md)" if choice == "onnx" else ""
-        raise VraagbaakError(f"unknown backend {choice!r}; choose one of {', '.join(BACKENDS)}{hint}")
+        raise VraagbaakError(messages.unknown_backend(choice, BACKENDS))
     if choice == "openvino" and name != DEFAULT_MODEL:
-        raise VraagbaakError(f"the OpenVINO backend is made for the bundled model only; use --backend torch for {name!r}")
+        raise VraagbaakError(messages.openvino_bundled_only(name))
     if choice == "torch":
         return "torch"
     kept = recorded.removeprefix("openvino-") if recorded and backend_choice(recorded) == "openvino" else None
@@ -336,6 +337,6 @@ def model_available(name: str, model_dir: str | Path | None = None) -> bool:
 
 
 def _say(message: str) -> None:
-    import sys
-
-    print(message, file=sys.stderr)
+    # At WARNING: a one-time wait the user should see, on stderr through the entry points' logging set-up
+    # (cli.setup_logging), and through Python's last-resort handler where nothing set logging up
+    logging.getLogger(__name__).warning(message)

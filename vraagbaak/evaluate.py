@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import messages
 from .errors import VraagbaakError
 
 __all__ = ["Question", "read_questions", "normalise", "metrics", "evaluate", "table", "METRIC_KEYS"]
@@ -42,7 +43,7 @@ def read_questions(path: str | Path) -> list[Question]:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise VraagbaakError(f"cannot read question file {path}: {exc}") from exc
+        raise VraagbaakError(messages.question_file_unreadable(path, exc)) from exc
     questions, problems = [], []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
@@ -50,21 +51,21 @@ def read_questions(path: str | Path) -> list[Question]:
         try:
             d = json.loads(line)
             if not isinstance(d, dict):
-                raise ValueError("not a JSON object")
+                raise ValueError(messages.QUESTION_NOT_AN_OBJECT)
             query, sources, answer = d.get("query"), d.get("sources"), d.get("answer")
             if not isinstance(query, str) or not query.strip():
-                raise ValueError("'query' must be a non-empty string")
+                raise ValueError(messages.QUESTION_QUERY_EMPTY)
             if not isinstance(sources, list) or not sources or not all(isinstance(s, str) for s in sources):
-                raise ValueError("'sources' must be a non-empty list of file names")
+                raise ValueError(messages.QUESTION_SOURCES_EMPTY)
             if answer is not None and (not isinstance(answer, str) or not answer.strip()):
-                raise ValueError("'answer' must be a non-empty string when given")
+                raise ValueError(messages.QUESTION_ANSWER_EMPTY)
             questions.append(Question(query, tuple(sources), answer))
         except ValueError as exc:
-            problems.append(f"line {n}: {exc}")
+            problems.append(messages.question_line(n, exc))
     if problems:
-        raise VraagbaakError(f"{path}: {len(problems)} bad line(s): " + "; ".join(problems[:10]))
+        raise VraagbaakError(messages.bad_question_lines(path, problems))
     if not questions:
-        raise VraagbaakError(f"{path} holds no questions")
+        raise VraagbaakError(messages.no_questions(path))
     return questions
 
 

@@ -46,6 +46,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from . import messages
 from .errors import VraagbaakError
 from .evaluate import Question, metrics
 from .search import check_question, join_passages
@@ -84,7 +85,6 @@ _FORMAT = 1
 QUALITY_MODE, QUALITY_K = "hybrid", 10
 REMOVED = "het document staat niet meer in de index"
 CHANGED = "de passage staat niet meer zo in het document (tekst of indeling gewijzigd sinds het oordeel)"
-REFUSED = "Dit resultaat is je niet getoond bij deze vraag (of het is te lang geleden): zoek de vraag opnieuw en geef dan je oordeel."
 
 # The documents a reader may see: a set of sources, or a predicate such as ``Account.may_see`` (which also
 # covers documents removed since); None: every document.
@@ -310,7 +310,7 @@ def parse_since(value: str) -> str:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise VraagbaakError(f"--since {value!r}: give a date (2026-01-31), a date and time (2026-01-31T09:00) or a number of days (30d)") from None
+        raise VraagbaakError(messages.bad_since(value)) from None
     return _iso(moment.timestamp())  # a time without a zone is this machine's local time
 
 
@@ -328,7 +328,7 @@ def feedback_folder(index, path: str | Path | None = None) -> Path:
     if path is not None:
         return Path(path)
     if str(index).startswith("milvus:"):
-        raise VraagbaakError("a Milvus index has no folder of ours: name a folder for the judgments with --feedback PATH")
+        raise VraagbaakError(messages.MILVUS_FEEDBACK_NEEDS_FOLDER)
     return Path(index)
 
 
@@ -371,7 +371,7 @@ class Feedback:
                 con.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?), ('salt', ?)", (str(_FORMAT), secrets.token_hex(32)))
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('retention_days', ?)", (str(int(settings.retention_days)),))
         except (OSError, sqlite3.Error) as exc:
-            raise VraagbaakError(f"cannot keep judgments in {folder}: {exc}") from exc
+            raise VraagbaakError(messages.judgments_not_kept(folder, exc)) from exc
         feedback = cls(path, settings, con, clock)
         feedback.purge()
         return feedback
@@ -387,7 +387,7 @@ class Feedback:
             con = _connect(path)
             days = con.execute("SELECT value FROM meta WHERE key = 'retention_days'").fetchone()
         except sqlite3.Error as exc:
-            raise VraagbaakError(f"the judgments file {path} cannot be read: {exc}") from exc
+            raise VraagbaakError(messages.judgments_unreadable(path, exc)) from exc
         settings = FeedbackSettings(retention_days=int(days[0]) if days else FeedbackSettings.retention_days)
         feedback = cls(path, settings, con, clock)
         try:
@@ -423,7 +423,7 @@ class Feedback:
         unless they may still see its document."""
         verdict = _JUDGMENT_WORDS.get(str(judgment).strip().lower()) if isinstance(judgment, str) else None
         if verdict is None:
-            raise FeedbackRefused(f"Onbekend oordeel {str(judgment)[:40]!r}: kies positive of negative.")
+            raise FeedbackRefused(messages.unknown_judgment(judgment))
         question, shown = self._shown(viewer, question, hit, visible)
         record = Judgment(question, shown.source, shown.text_sha256, shown.start, shown.end, shown.answer,
                           shown.answer_start, shown.answer_end, shown.page, shown.rank, verdict, _iso(self.clock()),
@@ -456,14 +456,14 @@ class Feedback:
     def _shown(self, viewer: str, question: str, hit: str, visible: Visible) -> tuple[str, ShownHit]:
         """(the question as searched, the hit ``hit`` as shown to ``viewer`` for it), or ``FeedbackRefused``."""
         if not isinstance(viewer, str) or not isinstance(hit, str) or len(hit) > 4096:
-            raise FeedbackRefused(REFUSED)
+            raise FeedbackRefused(messages.JUDGMENT_NOT_SHOWN)
         try:
             question = check_question(question)
         except VraagbaakError as exc:
             raise FeedbackRefused(str(exc)) from None
         shown = self.shown_hits.find(viewer, question, hit)
         if shown is None or not _visibility(visible)(shown.source):
-            raise FeedbackRefused(REFUSED)  # the same words either way: a refusal tells nothing about other documents
+            raise FeedbackRefused(messages.JUDGMENT_NOT_SHOWN)  # the same words either way: a refusal tells nothing about other documents
         return question, shown
 
     def _judge_key(self, viewer: str, question: str, hit: ShownHit) -> str:
@@ -475,7 +475,7 @@ class Feedback:
             with self._lock, self._con:
                 return self._con.execute(sql, params).rowcount
         except sqlite3.Error as exc:
-            raise VraagbaakError(f"the judgments file {self.path} cannot be written: {exc}") from exc
+            raise VraagbaakError(messages.judgments_not_written(self.path, exc)) from exc
 
     # ------------------------------------------------------------ reading and deleting
 
@@ -507,7 +507,7 @@ class Feedback:
             with self._lock:
                 self._con.execute("VACUUM")
         except sqlite3.Error as exc:
-            raise VraagbaakError(f"the judgments file {self.path} cannot be emptied: {exc}") from exc
+            raise VraagbaakError(messages.judgments_not_emptied(self.path, exc)) from exc
         self._checkpoint()
         return deleted
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 
+from . import messages
 from .errors import VraagbaakError
 
 __all__ = ["Scope", "folder_of", "list_folders", "list_types", "normalise_type", "scope", "type_of"]
@@ -95,10 +96,10 @@ def scope(
     if source is None and not wanted_folders and not wanted_types and within is None and not dated:
         return None  # before touching ``sources``: an unfiltered search costs nothing here, however many documents
     if dated and since is not None and until is not None and since > until:
-        raise VraagbaakError(f"de begindatum ({since}) ligt na de einddatum ({until})")
+        raise VraagbaakError(messages.since_after_until(since, until))
     known = set(sources)
     if source is not None and source not in known:
-        raise VraagbaakError(f"Het document {source!r} staat niet in de index.")
+        raise VraagbaakError(messages.unknown_document(source))
     _check_known("de map", "mappen", [f for f in wanted_folders if f], set(list_folders(known)))
     _check_known("het bestandstype", "bestandstypen", wanted_types, {type_of(s) for s in known})
     allowed = set(known) if within is None else known & set(within)
@@ -119,8 +120,6 @@ def _in_period(day: str, since: str | None, until: str | None) -> bool:
 
 
 def _check_known(what: str, plural: str, wanted: list[str], known: set[str]) -> None:
-    # In Dutch, as the page and the API show it to the people who typed the name
     unknown = [w for w in wanted if w not in known]
     if unknown:
-        have = f"wel: {', '.join(sorted(known))}" if known else f"er zijn geen {plural}"
-        raise VraagbaakError(f"{what.capitalize()} {unknown[0]!r} staat niet in de index ({have}).")
+        raise VraagbaakError(messages.unknown_filter_value(what, unknown[0], known, plural))

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from . import messages
 from .api import Index
 from .build import BuildOptions, BuildReport, log_failure, unchanged_report
 from .corpus import add_document
@@ -24,7 +25,7 @@ from .isolation import IsolationSettings
 from .ocr import OcrSettings
 from .stores import locate
 from .progress import BuildProgress, terminal_printer
-from .view import NO_INDEX_YET, View
+from .view import View
 
 __all__ = ["LiveIndex"]
 
@@ -159,7 +160,7 @@ class LiveIndex:
         callers; the page and the API go through ``view``, which splits them)."""
         index = self._current  # one read: a concurrent swap cannot split a search
         if index is None:
-            raise VraagbaakError(NO_INDEX_YET)
+            raise VraagbaakError(messages.NO_INDEX_YET)
         return index.search(question, **kwargs)
 
 

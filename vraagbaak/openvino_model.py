@@ -50,6 +50,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import messages
+
 __all__ = ["OpenVinoEmbedder", "ensure_openvino_model", "export_openvino", "openvino_folder"]
 
 # Batches of texts of nearly the same token count, at most 2,048 tokens (about
@@ -206,7 +208,7 @@ def ensure_openvino_model(model_folder: Path, precision: str = "int8", progress=
         for stale in folder.parent.glob(folder.name + ".tmp-*"):  # a killed export's; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         if progress:
-            progress(f"Making the {precision} model once in {folder} (about a minute)…")
+            progress(messages.making_openvino_model(precision, folder))
         staging = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
         try:
             export_openvino(model_folder, staging, precision)

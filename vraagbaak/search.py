@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from . import messages
 from .cpu import PRECISION_ENV
 from .embeddings import AGREEMENT, DEFAULT_MODEL, Embedder, backend_choice, probe_agreement
 from .errors import IndexLoadError, VraagbaakError
@@ -194,10 +195,10 @@ def relevance(hit: Hit, no_match: float = NO_MATCH_SIMILARITY) -> str:
 def check_question(question) -> str:
     # In Dutch, the language of the people who ask: the page shows these as they are.
     if not isinstance(question, str) or not question.strip():
-        raise VraagbaakError("Typ eerst een vraag, bijvoorbeeld: wat is preventie?")
+        raise VraagbaakError(messages.EMPTY_QUESTION)
     question = " ".join(question.split())
     if len(question) > MAX_QUESTION_CHARS:
-        raise VraagbaakError(f"De vraag is {len(question)} tekens lang; stel hem in hoogstens {MAX_QUESTION_CHARS} tekens.")
+        raise VraagbaakError(messages.question_too_long(len(question), MAX_QUESTION_CHARS))
     return question
 
 
@@ -289,10 +290,7 @@ class Searcher:
                 raise
             except VraagbaakError as exc:
                 model, root = self.store.config.model, self.store.root
-                raise IndexLoadError(
-                    f"the index in {root} was built with model {model!r}, which cannot be loaded here ({exc}); "
-                    f"install that model, or rebuild the index with the bundled one: {build_command(root, '--model', DEFAULT_MODEL)}"
-                ) from exc
+                raise IndexLoadError(messages.index_model_not_loadable(root, model, exc, build_command(root, "--model", DEFAULT_MODEL))) from exc
             check_embedder(self.store, embedder)
             self._embedder = embedder
         return self._embedder
@@ -317,9 +315,9 @@ class Searcher:
         ``answers`` = how many of them get an answer sentence (default all)."""
         question = check_question(question)
         if mode not in MODES:
-            raise VraagbaakError(f"Onbekende zoekwijze {mode!r}; kies {', '.join(MODES[:-1])} of {MODES[-1]}.")
+            raise VraagbaakError(messages.unknown_mode(mode, MODES))
         if not isinstance(k, int) or not 1 <= k <= 100:
-            raise VraagbaakError("Het aantal resultaten (k) is een heel getal van 1 tot en met 100.")
+            raise VraagbaakError(messages.K_OUT_OF_RANGE)
         if within is not None and not within:
             return []  # the filters leave no document
         n_answers = k if answers is None else min(answers, k)
@@ -581,19 +579,13 @@ def check_embedder(store, embedder: Embedder) -> None:
         if agreement is None or agreement < AGREEMENT:
             rebuild = build_command(store.root, "--backend", backend_choice(backend) or backend)
             choice = backend_choice(c.backend)
-            instead = f"search it with --backend {choice}, or rebuild it with: " if choice else "rebuild it with: "
-            differ = "" if agreement is None else f", whose vectors differ from its own here (cosine {agreement:.3f}, at least {AGREEMENT} needed)"
-            if choice and choice == backend_choice(backend):  # the same runtime in another precision: VRAAGBAAK_PRECISION chose it
-                instead = f"search it without {PRECISION_ENV}, or rebuild it with: "
-            raise IndexLoadError(
-                f"the index in {store.root} was built with the {c.backend or 'default'} backend, not {backend or 'default'}{differ}; {instead}{rebuild}"
-            )
+            same_runtime = choice and choice == backend_choice(backend)  # in another precision: VRAAGBAAK_PRECISION chose it
+            raise IndexLoadError(messages.backend_differs(
+                store.root, c.backend or "default", backend or "default", rebuild, agreement=agreement, needed=AGREEMENT,
+                search_with=choice, without_env=PRECISION_ENV if same_runtime else None))
     if embedder.name != c.model or embedder.dimension != c.dimension or embedder.prompts != c.prompts:
-        raise IndexLoadError(
-            f"the index in {store.root} was built with model {c.model!r} "
-            f"(dimension {c.dimension}), not {embedder.name!r} (dimension {embedder.dimension}); "
-            f"rebuild it with: {build_command(store.root, '--rebuild')}"
-        )
+        raise IndexLoadError(messages.model_dimension_differs(store.root, c.model, c.dimension, embedder.name, embedder.dimension,
+                                                              build_command(store.root, "--rebuild")))
 
 
 # The answering sentence: the passage sentence closest to the question, with
@@ -673,7 +665,7 @@ def fuse(features: Features, settings: RankingSettings = RankingSettings()) -> n
     if settings.fusion == "zscore":
         return _standardised(features, settings)
     if settings.fusion != "weighted":
-        raise VraagbaakError(f"unknown fusion {settings.fusion!r}; choose one of {', '.join(FUSIONS)}")
+        raise VraagbaakError(messages.unknown_fusion(settings.fusion, FUSIONS))
     top = float(features.lexical.max())
     lexical = features.lexical / top if top > 0 else np.zeros_like(features.lexical)
     score = (features.dense + settings.lexical_weight * lexical + settings.sentence_weight * features.best_sentence

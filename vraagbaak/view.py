@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from . import messages
 from .errors import VraagbaakError
 from .filters import list_folders, list_types
 from .search import Hit, split_weak
@@ -22,9 +23,8 @@ if TYPE_CHECKING:
     from .accounts import Account
     from .api import Index
 
-__all__ = ["NO_INDEX_YET", "Results", "View"]
+__all__ = ["Results", "View"]
 
-NO_INDEX_YET = "Er is nog geen index: voeg teksten toe en werk de index bij."
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class View:
         index's no-match rule (``search.split_weak``) into answers and weak matches.
         The filters are ``Index.search``'s (``since``/``until``: a date or "2024-01-31")."""
         if self.index is None:
-            raise VraagbaakError(NO_INDEX_YET)
+            raise VraagbaakError(messages.NO_INDEX_YET)
         found = self.index.search(question, k=k, mode=mode, source=source, folders=folders, types=types, since=since, until=until,
                                   within=self.visible)
         hits, weak = split_weak(found, self.index.ranking)

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from . import messages
 from .build import BuildReport
 from .errors import VraagbaakError
 from .live import LiveIndex
@@ -149,10 +150,10 @@ class Watcher:
                     first = True
                 except Exception as exc:  # noqa: BLE001 - no events to be had (watch limit, folder gone, a filesystem without them)
                     if not isinstance(exc, OSError):
-                        log.exception("watching the corpus folder failed")
+                        log.exception(messages.WATCHING_CRASHED)
                     why = _why_no_events(exc)
                     if self._status.events or not self._status.why_no_events:
-                        self._say(f"Map {self._corpus}: {why}; de map wordt elke {self.settings.rescan_seconds or 60:.0f} s gescand")
+                        self._say(messages.no_file_events(self._corpus, why, self.settings.rescan_seconds or 60))
                     self._set(events=False, why_no_events=why)
                     first = self._rescan_only(first)
         finally:
@@ -238,11 +239,11 @@ class Watcher:
             report = self.live.update(progress=progress, on_skip=self._skipped, retry_skipped=False)
         except VraagbaakError as exc:
             if str(exc) != self._status.error:
-                self._say(f"Bijwerken lukte niet: {exc}")
+                self._say(messages.update_failed(exc))
             self._set(error=str(exc), progress=None)
             return
         except Exception as exc:  # noqa: BLE001 - a bug must not end the watching; the traceback goes to the log
-            log.exception("updating the index failed")
+            log.exception(messages.UPDATE_CRASHED)
             self._set(error=f"{type(exc).__name__}: {exc}", progress=None)
             return
         with self._lock:
@@ -258,7 +259,7 @@ class Watcher:
     def _skipped(self, source: str, reason: str) -> None:
         if self._told.get(source) != reason:
             self._told[source] = reason
-            self._say(f"Overgeslagen: {source}: {reason}")
+            self._say(messages.skipped(source, reason))
 
     def _set(self, **values) -> None:
         with self._lock:

@@ -43,6 +43,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .. import messages
 from ..errors import IndexLoadError, VraagbaakError
 from ..lexical import idf, stored_scores, term_length
 from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, build_line, quantise_sentences
@@ -99,10 +100,6 @@ def build_command(root: str | Path, *options: str) -> str:
     except (OSError, ValueError, KeyError, TypeError):
         pass  # unknown (an index of an older version, or a damaged file): the CLI's default corpus
     return build_line(*words, "--index", str(root), *options)
-
-
-def _rebuild_hint(root: Path) -> str:
-    return f"rebuild it with: {build_command(root)}"
 
 
 def _pages_to_json(pages, start: int) -> str:
@@ -193,21 +190,16 @@ def _read_current(root: Path) -> str:
         current = json.loads((root / CURRENT).read_text(encoding="utf-8"))
         version, generation = current.get("format_version"), current["generation"]
     except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
-        raise IndexLoadError(f"the index in {root} is damaged (unreadable {CURRENT}); {_rebuild_hint(root)}") from exc
+        raise IndexLoadError(messages.index_damaged(root, f"{CURRENT} is onleesbaar", build_command(root))) from exc
     if version != FORMAT_VERSION:
-        raise IndexLoadError(
-            f"the index in {root} has format version {version}, this Vraagbaak reads {FORMAT_VERSION}; {_rebuild_hint(root)}"
-        )
+        raise IndexLoadError(messages.index_format_differs(root, version, FORMAT_VERSION, build_command(root)))
     return generation
 
 
 def _missing_index_error(root: Path) -> IndexLoadError:
     if (root / "manifest.json").is_file():  # written by Vraagbaak 0.1 (format 2)
-        return IndexLoadError(
-            f"the index in {root} has format version 2 (Vraagbaak 0.1), this Vraagbaak reads {FORMAT_VERSION}; "
-            + _rebuild_hint(root)
-        )
-    return IndexLoadError(f"no index in {root}: build it with: {build_command(root)}")
+        return IndexLoadError(messages.index_format_differs(root, "2 (Vraagbaak 0.1)", FORMAT_VERSION, build_command(root)))
+    return IndexLoadError(messages.index_missing(root, build_command(root)))
 
 
 # ------------------------------------------------------------------ reader
@@ -255,7 +247,7 @@ class LocalStore:
         just committed it) spares reading the documents table again."""
         root = Path(root)
         if root.exists() and not root.is_dir():
-            raise IndexLoadError(f"{root} is a file, not an index folder; build an index with: python -m vraagbaak build --index FOLDER")
+            raise IndexLoadError(messages.index_is_a_file(root))
         if not (root / CURRENT).is_file():
             raise _missing_index_error(root)
         generation = _read_current(root)
@@ -274,7 +266,7 @@ class LocalStore:
         except IndexLoadError:
             raise
         except Exception as exc:  # any failure to read our own files means damage
-            raise IndexLoadError(f"the index in {root} is damaged ({type(exc).__name__}: {exc}); {_rebuild_hint(root)}") from exc
+            raise IndexLoadError(messages.index_damaged(root, f"{type(exc).__name__}: {exc}", build_command(root))) from exc
 
     def close(self) -> None:
         """Let go of the SQLite connection (the mapped vectors go with the object)."""
@@ -890,13 +882,14 @@ def read_pointer(root: Path, name: str = CURRENT) -> tuple[str | None, str]:
     """(generation, "") that CURRENT (or NEXT) names, or (None, what is wrong with it)."""
     path = root / name
     if not path.is_file():
-        return None, "is missing"
+        return None, messages.POINTER_MISSING
     try:
         return _read_current(root) if name == CURRENT else json.loads(path.read_text(encoding="utf-8"))["generation"], ""
     except IndexLoadError as exc:
-        return None, "cannot be read" if "unreadable" in str(exc) else str(exc).split(";")[0]
+        # unreadable (raised from the error reading it), else of another format: its message up to the command
+        return None, messages.POINTER_UNREADABLE if exc.__cause__ is not None else str(exc).split(";")[0]
     except (OSError, ValueError, KeyError, TypeError):
-        return None, "cannot be read"
+        return None, messages.POINTER_UNREADABLE
 
 
 def _current_or_none(root: Path) -> str | None:
@@ -940,18 +933,18 @@ def generation_problem(root: Path, generation: str, *, thorough: bool = True) ->
     """
     path = root / generation / DB
     if not path.is_file():
-        return f"{generation}/{DB} is missing"
+        return messages.generation_file_missing(generation, DB)
     try:
         con = _connect(path, readonly=not os.access(path.parent, os.W_OK))
         try:
             verdict = con.execute("PRAGMA integrity_check").fetchone()[0] if thorough else "ok"
             if verdict != "ok":
-                return f"{generation}/{DB} fails SQLite's integrity check ({verdict})"
+                return messages.generation_fails_integrity(generation, DB, verdict)
             LocalStore(root, generation, con).close()  # reads the config and maps every committed vector row
         finally:
             con.close()
     except Exception as exc:  # noqa: BLE001 - any failure to read our own files is damage
-        return f"{generation} cannot be read ({type(exc).__name__}: {exc})"
+        return messages.generation_cannot_be_read(generation, f"{type(exc).__name__}: {exc}")
     return None
 
 
@@ -1017,14 +1010,14 @@ def discard_generation(root: Path, generation: str) -> None:
 def check_writable(root: Path) -> None:
     """A clear error before any work when the index folder cannot be written."""
     if root.exists() and not root.is_dir():
-        raise VraagbaakError(f"--index {root} is a file, not a folder: choose a folder for the index")
+        raise VraagbaakError(messages.index_folder_is_a_file(root))
     try:
         root.mkdir(parents=True, exist_ok=True)
         probe = root / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise VraagbaakError(f"cannot write to the index folder {root}: {exc.strerror or exc}") from exc
+        raise VraagbaakError(messages.index_folder_not_writable(root, exc.strerror or exc)) from exc
 
 
 class FolderLocation:
@@ -1067,7 +1060,7 @@ class FolderLocation:
             return None
         adopted = adopt_sound_generation(self.root)
         discard_unfinished_generations(self.root)
-        return f"{CURRENT} named no sound generation; using {adopted}, the newest sound one" if adopted else None
+        return messages.adopted_generation(CURRENT, adopted) if adopted else None
 
     def remember_corpus(self, corpus_dir: Path) -> None:
         """Record the corpus folder, for the repair commands of error messages (``build_command``)."""
@@ -1107,27 +1100,27 @@ class FolderLocation:
         ``build`` adopts a sound generation when CURRENT names none, deletes
         what a killed build left and rebuilds a damaged generation.
         """
-        root, fix = self.root, f"repair it with: {build_command(self.root)}"
+        root, fix = self.root, build_command(self.root)
         if not root.is_dir():
-            return Health([f"no index in {root}: build it with: {build_command(root)}"], None)
+            return Health([messages.index_missing(root, build_command(root))], None)
         problems, model = [], None
         current, why = read_pointer(root, CURRENT)
         if current is None:
-            problems.append(f"{root}/{CURRENT} {why}; {fix}")
+            problems.append(messages.health_current_unsound(root, CURRENT, why, fix))
         elif not (root / current).is_dir():
-            problems.append(f"{root}/{CURRENT} names {current}, which is missing; {fix}")
+            problems.append(messages.health_current_missing(root, CURRENT, current, fix))
         unfinished = unfinished_generation_name(root)
         for generation in list_generations(root):
             problem = generation_problem(root, generation)
             if problem:
-                problems.append(f"{root}: {problem}; {fix}")
+                problems.append(messages.health_generation_problem(root, problem, fix))
             elif generation != current and generation != unfinished:
-                problems.append(f"{root}: {generation} is left over from an interrupted build; {fix}")
+                problems.append(messages.health_left_over(root, generation, fix))
             elif generation == current:
                 mismatch, model = self._count_mismatch(generation, fix)
                 problems += mismatch
         if current is not None and not list_generations(root):
-            problems.append(f"{root} holds no generation of the index; {fix}")
+            problems.append(messages.health_no_generation(root, fix))
         return Health(problems, model)
 
     def _count_mismatch(self, generation: str, fix: str) -> tuple[list[str], str]:
@@ -1140,5 +1133,5 @@ class FolderLocation:
         finally:
             store.close()
         if rows != expected:
-            return [f"{self.root}: {generation} has {rows} passages in {DB} but its counters say {expected}; {fix}"], model
+            return [messages.health_count_mismatch(self.root, generation, rows, DB, expected, fix)], model
         return [], model

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import messages
 from ..errors import IndexLoadError, VraagbaakError
 from ..lexical import stored_scores, term_length
 from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, build_line, quantise_sentences, text_key
@@ -85,9 +86,9 @@ def parse_milvus(spec: str) -> tuple[str, str]:
     uri, _, name = rest.partition("#")
     name = name or DEFAULT_NAME
     if not uri:
-        raise VraagbaakError("--store milvus: needs a URI: milvus:./vraagbaak.db or milvus:http://host:19530")
+        raise VraagbaakError(messages.MILVUS_NEEDS_URI)
     if not _NAME.match(name):
-        raise VraagbaakError(f"index name {name!r}: use letters, digits and _ (Milvus collection names), starting with a letter")
+        raise VraagbaakError(messages.milvus_bad_name(name))
     return uri, name
 
 
@@ -153,7 +154,7 @@ def _milvus_errors(cls):
                 if not type(exc).__module__.startswith(("pymilvus", "grpc")):
                     raise
                 where = next((o.uri for o in (self, getattr(self, "location", None), *args) if hasattr(o, "uri")), "")
-                raise VraagbaakError(f"Milvus at {where} failed: {_first_line(exc)}") from exc
+                raise VraagbaakError(messages.milvus_failed(where, _first_line(exc))) from exc
 
         return guarded
 
@@ -181,7 +182,7 @@ class MilvusLocation:
         self.uri, self.name = parse_milvus(spec)
         settings = settings or MilvusSettings(lexical=os.environ.get(BM25_ENV) or MilvusSettings.lexical)
         if settings.lexical not in ("project", "milvus"):
-            raise VraagbaakError(f"{BM25_ENV}={settings.lexical!r}: choose project or milvus")
+            raise VraagbaakError(messages.bm25_choice(BM25_ENV, settings.lexical))
         self.spec, self.settings = spec, settings
         self._client = None
 
@@ -228,7 +229,7 @@ class MilvusLocation:
             try:
                 os.makedirs(os.path.dirname(os.path.abspath(self.uri)), exist_ok=True)
             except OSError as exc:
-                raise VraagbaakError(f"cannot create the folder of {self.uri}: {exc.strerror or exc}") from exc
+                raise VraagbaakError(messages.milvus_folder_not_made(self.uri, exc.strerror or exc)) from exc
         self.client  # connecting is the check: a server that refuses us says so here
 
     def lock(self):
@@ -252,7 +253,7 @@ class MilvusLocation:
             return None
         if self.name in client.list_aliases().get("aliases", []):
             return client.describe_alias(self.name)["collection_name"]
-        raise IndexLoadError(f"{self.name!r} in {self.uri} is a Milvus collection that Vraagbaak did not make; choose another index name: milvus:{self.uri}#NAME")
+        raise IndexLoadError(messages.milvus_foreign_collection(self.name, self.uri))
 
     def exists(self) -> bool:
         return self.collection() is not None
@@ -265,7 +266,7 @@ class MilvusLocation:
     def open(self) -> "MilvusStore":
         collection = self.collection()
         if collection is None:
-            raise IndexLoadError(f"no index {self.name!r} in {self.uri}: build it with: {self.build_command()}")
+            raise IndexLoadError(messages.milvus_index_missing(self.name, self.uri, self.build_command()))
         return MilvusStore(self, collection)
 
     def recover(self) -> None:
@@ -317,7 +318,7 @@ def _connect(uri: str):
     try:
         return MilvusClient(uri=uri, token=os.environ.get(TOKEN_ENV, ""))
     except Exception as exc:  # connection refused, Lite folder open in another process, bad token
-        raise VraagbaakError(f"cannot open Milvus at {uri}: {_first_line(exc)}") from exc
+        raise VraagbaakError(messages.milvus_cannot_open(uri, _first_line(exc))) from exc
 
 
 def _first_line(exc: Exception) -> str:
@@ -362,14 +363,11 @@ def _create_collection(client, name: str, dimension: int, settings: MilvusSettin
 def _read_meta(client, collection: str, spec: str) -> dict:
     found = client.get(collection, ids=[META_ID], output_fields=["data"])
     if not found:
-        raise IndexLoadError(f"the index in {spec} is damaged (no meta entity); rebuild it with: {build_line('--store', spec)}")
+        raise IndexLoadError(messages.index_damaged(spec, "geen meta-entiteit", build_line("--store", spec)))
     meta = json.loads(found[0]["data"])
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
-        raise IndexLoadError(
-            f"the index in {spec} has format version {version}, this Vraagbaak reads {FORMAT_VERSION}; "
-            f"rebuild it with: {build_line('--store', spec)}"
-        )
+        raise IndexLoadError(messages.index_format_differs(spec, version, FORMAT_VERSION, build_line("--store", spec)))
     return meta
 
 
@@ -493,7 +491,7 @@ class MilvusStore:
         except IndexLoadError:
             raise
         except Exception as exc:
-            raise IndexLoadError(f"cannot read the index {location.spec}: {_first_line(exc)}") from exc
+            raise IndexLoadError(messages.index_unreadable(location.spec, _first_line(exc))) from exc
         self._checked = time.monotonic()
 
     # --------------------------------------------------------- freshness

@@ -22,13 +22,14 @@ from ..accounts import Account, Accounts, may_read_judgments, may_update
 from ..corpus import SUFFIXES, upload_limit
 from ..dates import parse_day
 from ..errors import VraagbaakError
+from .. import messages
 from ..feedback import Feedback, hit_key, quality
 from ..live import LiveIndex
 from ..progress import BuildProgress, describe_nl
 from ..search import check_question, hit_to_json
 from ..sources import link
-from ..view import NO_INDEX_YET, View
-from .render import (EDITORS_ONLY, error, limits_text, message_html, ok, quality_html, refused, render_hits, result_message,
+from ..view import View
+from .render import (error, limits_text, message_html, ok, quality_html, refused, render_hits, result_message,
                      status_html, upload_label)
 from .uploads import UploadFolder
 
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 UPLOAD_MAX_AGE = 3600  # seconds an upload waits to be added before Gradio's cache cleaning deletes it
 EXAMPLES = ["wat is preventie?", "Hoeveel sociaal werkers zijn er in Nederland?", "Wat is positieve gezondheid?"]
-JUDGMENTS_EDITORS_ONLY = "Alleen een redacteur mag de oordelen over resultaten inzien."
 
 
 def status_line(view: View) -> str:
@@ -134,9 +134,9 @@ def quality_panel(view: View, feedback: Feedback) -> str:
     """The quality panel's figures and plot for ``view``'s account (a redacteur: ``may_read_judgments``), over the
     judgments about documents they may see."""
     if not may_read_judgments(view.account):
-        raise gr.Error(JUDGMENTS_EDITORS_ONLY, print_exception=False)
+        raise gr.Error(messages.JUDGMENTS_EDITORS_ONLY, print_exception=False)
     if not view.built:
-        return message_html([NO_INDEX_YET])
+        return message_html([messages.NO_INDEX_YET])
     account = view.account
     return quality_html(quality(feedback, view.index, visible=account.may_see if account is not None else None))
 
@@ -154,7 +154,7 @@ def _update_lines(r, done_text: str) -> str:
 def update_index(live: LiveIndex, progress, done_text: str = "Index bijgewerkt.", notes=(), account: Account | None = None) -> tuple:
     """Bring the index up to date: (message, status, and each list), for the page."""
     if not may_update(account):
-        return message_html([refused(EDITORS_ONLY)]), *lists(live.view(account))
+        return message_html([refused(messages.EDITORS_ONLY)]), *lists(live.view(account))
     skipped = []
 
     def report(p: BuildProgress):
@@ -180,13 +180,13 @@ def add_texts(live: LiveIndex, uploads: UploadFolder | None, files, title: str, 
     one the upload route handed to ``session``: any other path is refused
     unopened. Each upload is deleted as soon as it is saved or refused."""
     if not may_update(account):
-        return message_html([refused(EDITORS_ONLY)]), *lists(live.view(account)), None
+        return message_html([refused(messages.EDITORS_ONLY)]), *lists(live.view(account)), None
     saved, problems = _save_uploads(live, uploads, session, files or [], progress)
     saved_text, text_problems = _save_pasted(live, title, text, has_files=bool(files))
     saved += saved_text
     problems = [refused(p) for p in problems + text_problems]
     if not saved:
-        message = message_html(problems or [f"Kies een bestand ({', '.join(SUFFIXES)}) of plak een tekst."])
+        message = message_html(problems or [messages.choose_a_file(SUFFIXES)])
         return message, *lists(live.view(account)), None
     notes = problems + [ok(f"Opgeslagen als {name}.") for name in saved]
     return *update_index(live, progress, "Toegevoegd en doorzoekbaar.", notes, account), None
@@ -215,7 +215,7 @@ def _save_uploads(live: LiveIndex, uploads: UploadFolder | None, session: str | 
         where, name = _upload_of(f)
         path = uploads.claim(session, where) if uploads is not None else None
         if path is None:
-            problems.append(f"Niet toegevoegd: {name}: dit bestand is niet via deze pagina geüpload; upload het opnieuw.")
+            problems.append(messages.not_uploaded_here(name))
             continue
         progress(n / len(files), desc=f"Lezen: {name}")
         try:
@@ -224,7 +224,7 @@ def _save_uploads(live: LiveIndex, uploads: UploadFolder | None, session: str | 
             size = path.stat().st_size
             saved.append(live.add(name, data, size=size, on_page=_ocr_progress(progress, name)).name)
         except VraagbaakError as exc:
-            problems.append(f"Niet toegevoegd: {exc}")
+            problems.append(messages.not_added(exc))
         finally:
             uploads.discard(path)
     return saved, problems
@@ -237,9 +237,9 @@ def _save_pasted(live: LiveIndex, title, text, has_files: bool) -> tuple[list[st
         try:
             return [live.add((title or "geplakte tekst") + ".txt", body.encode("utf-8")).name], []
         except VraagbaakError as exc:
-            return [], [f"Niet toegevoegd: {exc}"]
+            return [], [messages.not_added(exc)]
     if title and title.strip() and not has_files:
-        return [], ["Niet toegevoegd: plak ook de tekst zelf, niet alleen een titel."]
+        return [], [messages.PASTE_THE_TEXT]
     return [], []
 
 
@@ -254,7 +254,7 @@ def callbacks(live: LiveIndex, accounts: Accounts | None = None, uploads: Upload
             return None
         account = accounts.get(getattr(request, "username", None))
         if account is None:  # removed from the users file since logging in
-            raise gr.Error("Log opnieuw in: dit account bestaat niet (meer).", print_exception=False)
+            raise gr.Error(messages.ACCOUNT_GONE, print_exception=False)
         return account
 
     def viewer(account: Account | None, request: gr.Request | None) -> str:
@@ -305,7 +305,7 @@ def callbacks(live: LiveIndex, accounts: Accounts | None = None, uploads: Upload
     def refresh(request: gr.Request, progress=gr.Progress()):
         account = user(request)
         if not may_update(account):
-            raise gr.Error(EDITORS_ONLY, print_exception=False)  # the /update API: an error, not a message
+            raise gr.Error(messages.EDITORS_ONLY, print_exception=False)  # the /update API: an error, not a message
         return update_index(live, progress, account=account)
 
     def add(files, title, text, request: gr.Request, progress=gr.Progress()):

@@ -23,14 +23,13 @@ from ..readers import FORMATS
 from ..search import NO_MATCH_SIMILARITY, STRONG_MATCH_SIMILARITY, relevance
 from ..sources import link
 
-__all__ = ["CSS", "EDITORS_ONLY", "JUDGMENT_BUTTONS", "NO_MATCH_TEXT", "dutch_datetime", "error", "limits_text",
+__all__ = ["CSS", "JUDGMENT_BUTTONS", "NO_MATCH_TEXT", "dutch_datetime", "error", "limits_text",
            "message_html", "model_words", "no_match_text", "ok", "quality_html", "refused", "render_hits",
            "result_message", "status_html", "upload_label", "weeks_svg"]
 
 BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "openvino-fp32": "fp32 via OpenVINO", "torch": "fp32 via PyTorch"}  # as indexes record them
 
 NO_MATCH_TEXT = "Geen passage in de teksten beantwoordt deze vraag goed."
-EDITORS_ONLY = "Alleen een redacteur mag teksten toevoegen en de index bijwerken."
 # The two judgment buttons of each hit: (the judgment sent, the words on the button)
 JUDGMENT_BUTTONS = (("positive", "Beantwoordt mijn vraag"), ("negative", "Niet wat ik zoek"))
 SCALE_HINT = (f"Gelijkenis van vraag en passage volgens het taalmodel (e5-cosinus, van 0 tot 1; ongerelateerde "

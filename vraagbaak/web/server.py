@@ -48,6 +48,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection
 
+from .. import messages
 from ..accounts import Accounts, Logins, may_update
 from ..feedback import Feedback
 from ..live import LiveIndex
@@ -55,7 +56,6 @@ from ..readers import FORMATS
 from ..sources import SOURCE_ROUTE, disposition, media_type, resolve_source
 from ..stores import locate
 from .page import build_page
-from .render import EDITORS_ONLY
 from .uploads import UploadFolder
 
 __all__ = ["FRAMEWORK_UPLOAD_LIMIT", "SESSION_COOKIE", "SESSION_SECONDS", "Guard", "Sessions", "make_app"]
@@ -68,8 +68,6 @@ SESSION_SECONDS = 8 * 3600  # a working day: log in in the morning, not again at
 SESSION_COOKIE = "vraagbaak-sessie"
 MAX_EVENT_BODY = 64 * 1024 * 1024  # an event's JSON (a pasted text is at most 5 MB): the guard reads no more
 LOGIN_MESSAGE = "Log in met je Vraagbaak-account (vraag het de beheerder als je er geen hebt)."
-NOT_UPLOADED = "Dit bestand is niet via deze pagina geüpload; upload het opnieuw."
-OTHER_SESSION = "Deze sessie hoort bij een ander account: laad de pagina opnieuw."
 
 
 class Sessions:
@@ -187,11 +185,11 @@ def _source_route(live: LiveIndex, accounts: Accounts | None, sessions: Sessions
     def open_source(requested: str, request: Request):
         account = accounts.get(sessions.user(request)) if accounts is not None else None
         if accounts is not None and account is None:
-            return PlainTextResponse("Log eerst in.", status_code=401)
+            return PlainTextResponse(messages.LOG_IN_FIRST, status_code=401)
         view = live.view(account)
         path = resolve_source(live.corpus_dir, requested, view.documents)
         if path is None:
-            return PlainTextResponse("Dit bestand staat niet in de index, of mag niet worden geopend.", status_code=404)
+            return PlainTextResponse(messages.SOURCE_NOT_OPENABLE, status_code=404)
         headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
         if path.suffix.lower() in (".html", ".htm"):
             headers["Content-Security-Policy"] = "sandbox"  # a stored page's scripts never run in our origin
@@ -246,20 +244,20 @@ def _login_routes(app: FastAPI, sessions: Sessions, accounts: Accounts, logins: 
 
     async def login(request: Request):
         if not _same_origin(request, trust_forwarded_host=bool(proxies)):
-            return JSONResponse({"detail": "Inloggen kan alleen vanaf de inlogpagina van Vraagbaak zelf."}, status_code=403)
+            return JSONResponse({"detail": messages.LOGIN_FROM_ELSEWHERE}, status_code=403)
         form = await request.form()
         name, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         address = request.client.host if request.client else ""
         result = await logins.check(name, password, address)
         if result.wait > 0:
             wait = _wait_words(result.wait)
-            return JSONResponse({"detail": f"Te veel mislukte pogingen. Wacht {wait} en probeer het dan opnieuw."},
+            return JSONResponse({"detail": messages.too_many_attempts(wait)},
                                 status_code=429, headers={"Retry-After": str(max(1, round(result.wait)))})
         if result.busy:
-            return JSONResponse({"detail": "Er wordt nu erg vaak tegelijk ingelogd. Wacht een paar seconden en probeer het opnieuw."},
+            return JSONResponse({"detail": messages.LOGINS_BUSY},
                                 status_code=429, headers={"Retry-After": "2"})
         if result.account is None:
-            return JSONResponse({"detail": "Naam of wachtwoord klopt niet."}, status_code=400)
+            return JSONResponse({"detail": messages.LOGIN_WRONG}, status_code=400)
         response = JSONResponse({"success": True})
         response.set_cookie(SESSION_COOKIE, sessions.start(result.account.name), max_age=int(sessions.seconds), path="/",
                             httponly=True, samesite="lax", secure=request.url.scheme == "https")
@@ -274,7 +272,7 @@ def _login_routes(app: FastAPI, sessions: Sessions, accounts: Accounts, logins: 
         return response
 
     def logout_by_get():
-        return PlainTextResponse("Uitloggen gaat met de knop op de pagina.", status_code=405, headers={"Allow": "POST"})
+        return PlainTextResponse(messages.LOGOUT_BY_BUTTON, status_code=405, headers={"Allow": "POST"})
 
     for path in ("/login", "/login/"):
         app.post(path)(login)
@@ -343,9 +341,9 @@ class Guard:
         request = HTTPConnection(scope)
         path = scope["path"].rstrip("/")
         if path.endswith("/deep_link") or (scope["type"] == "http" and "deep_link" in request.query_params):
-            return await _refuse(scope, receive, send, 404, "Gedeelde paginastanden staan uit.")
+            return await _refuse(scope, receive, send, 404, messages.SHARED_STATES_OFF)
         if self._serves_an_upload(path):
-            return await _refuse(scope, receive, send, 404, "Niet gevonden.")
+            return await _refuse(scope, receive, send, 404, messages.NOT_FOUND)
         account, session = None, None
         if self.accounts is not None:
             session = self.sessions.token(request)
@@ -353,12 +351,12 @@ class Guard:
             if account is None:
                 return await self._anonymous(scope, receive, send, path)
             if not all(self.session_hashes.claim(h, account.name) for h in _session_hashes_named(path, request)):
-                return await _refuse(scope, receive, send, 403, OTHER_SESSION)
+                return await _refuse(scope, receive, send, 403, messages.OTHER_SESSION)
         if scope["type"] != "http" or scope["method"] != "POST" or path in ("/login", "/logout"):
             return await self.app(scope, receive, send)
         if path.endswith("/upload"):
             if not may_update(account):
-                return await _refuse(scope, receive, send, 403, EDITORS_ONLY)
+                return await _refuse(scope, receive, send, 403, messages.EDITORS_ONLY)
             return await self._upload(scope, receive, send, session)
         return await self._event(scope, receive, send, account, session)
 
@@ -381,7 +379,7 @@ class Guard:
             return await HTMLResponse(login_page(), headers={"Cache-Control": "no-store"})(scope, receive, send)
         if scope["type"] == "http" and scope["method"] == "POST" and path in ("/login", "/logout"):
             return await self.app(scope, receive, send)
-        return await _refuse(scope, receive, send, 401, "Log eerst in.")
+        return await _refuse(scope, receive, send, 401, messages.LOG_IN_FIRST)
 
     async def _upload(self, scope, receive, send, session):
         """Pass the upload on, and record the paths the upload route hands to this session."""
@@ -415,17 +413,17 @@ class Guard:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > MAX_EVENT_BODY:
-                return await _refuse(scope, receive, send, 413, "Dit verzoek is te groot.")
+                return await _refuse(scope, receive, send, 413, messages.REQUEST_TOO_LARGE)
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
         if account is not None and not all(self.session_hashes.claim(h, account.name) for h in _body_session_hashes(body)):
-            return await _refuse(scope, receive, send, 403, OTHER_SESSION)
+            return await _refuse(scope, receive, send, 403, messages.OTHER_SESSION)
         files = _named_files(body)
         if files and not may_update(account):
-            return await _refuse(scope, receive, send, 403, EDITORS_ONLY)
+            return await _refuse(scope, receive, send, 403, messages.EDITORS_ONLY)
         if any(not self.uploads.uploaded_by(session, f) for f in files):
-            return await _refuse(scope, receive, send, 403, NOT_UPLOADED)
+            return await _refuse(scope, receive, send, 403, messages.NOT_UPLOADED)
         replayed = False
 
         async def replay():
