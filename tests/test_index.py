@@ -368,14 +368,17 @@ def test_new_chunking_settings_resplit_but_reuse_vectors(fake, corpus, tmp_path)
     assert build(corpus, tmp_path / "idx").report.passages_embedded > 0  # back to the defaults
 
 
-def test_an_index_from_before_a_new_setting_is_resplit(fake, corpus, tmp_path):
+def test_an_index_from_before_a_new_setting_is_resplit(fake, corpus, tmp_path, caplog):
     first = build(corpus, tmp_path / "idx")
     chunking = dict(first.store.config.chunking)
     del chunking["min_chars"]  # as written by a version without that setting
     _edit_config(tmp_path / "idx", chunking=chunking)
-    again = build(corpus, tmp_path / "idx")
+    with caplog.at_level("WARNING", logger="vraagbaak"):
+        again = build(corpus, tmp_path / "idx")
     assert again.report.model_loaded  # it had to split the documents again
     assert "min_chars" in again.store.config.chunking
+    # a few passages take seconds: the note does not promise a minute
+    assert any("(min_chars)" in r.message and "minder dan een minuut" in r.message for r in caplog.records), caplog.text
 
 
 def test_documents_are_split_in_a_process_pool(fake, corpus, tmp_path):

@@ -686,7 +686,7 @@ def resplit_note(old: dict, new: dict, passages: int) -> str:
     # round 3's indexes re-embedded 0.2-12% of their passages (opening passages
     # whose title or heading is no longer put in front twice).
     minutes = passages * 0.0033 / 2 / 60
-    return messages.resplit(changed, max(1, round(minutes)), passages)
+    return messages.resplit(changed, round(minutes), passages)
 
 
 def _groups(results: list, texts: int, late: bool = False) -> Iterator[list]:

@@ -274,9 +274,10 @@ def adopted_generation(current_file: str, adopted: str) -> str:
 
 
 def resplit(changed: Iterable[str], minutes: int, passages: int) -> str:
-    """A build that reads and splits every document again (other passage settings)."""
+    """A build that reads and splits every document again (other passage settings); ``minutes`` 0: under a minute."""
+    took = f"ongeveer {minutes} min" if minutes else "minder dan een minuut"
     return (f"let op: de index is gemaakt met andere instellingen voor passages ({', '.join(changed)}); elk document wordt "
-            f"opnieuw gelezen en gesplitst, en de vectoren van ongewijzigde teksten worden hergebruikt: ongeveer {minutes} min "
+            f"opnieuw gelezen en gesplitst, en de vectoren van ongewijzigde teksten worden hergebruikt: {took} "
             f"voor {_thousands(passages)} passages op 2 kernen (ongeveer 30 min per miljoen), plus het inbedden van de passages waarvan "
             f"de tekst is gewijzigd. De oude index blijft antwoorden tot de nieuwe klaar is.")
 
