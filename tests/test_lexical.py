@@ -109,3 +109,24 @@ def test_a_compound_question_finds_its_passage_through_bm25():
     assert int(np.argmax(scores)) == 0 and scores[0] > 1.5 * sorted(scores)[-2]  # it holds tuin, bed and huur
     plain = set(tokenize([docs[0]], compounds=False)[0])
     assert {"tuin", "bed"}.isdisjoint(plain)  # without the compound's parts only "huur" would match
+
+
+def test_stored_scores_equal_bm25_over_the_parsed_terms():
+    """The counting shortcut of ``stored_scores`` against ``bm25_scores`` of the same passages'
+    term lists: words, compound parts after the marker, repeats, neighbours that share a prefix."""
+    import random
+
+    from vraagbaak.lexical import PARTS, bm25_scores, stored_scores, term_length, term_list
+
+    rng = random.Random(7)
+    vocab = [f"w{i}" for i in range(25)]  # "w1" and "w12": a term must not match inside another
+    for _ in range(500):
+        stored = []
+        for _ in range(6):
+            words = [rng.choice(vocab) for _ in range(rng.randint(0, 12))]
+            parts = [rng.choice(vocab) for _ in range(rng.randint(0, 4))]
+            stored.append(" ".join(words + ([PARTS, *parts] if parts else [])))
+        question = [rng.choice(vocab) for _ in range(rng.randint(1, 5))]
+        df = {t: rng.randint(0, 6) for t in vocab}
+        expected = bm25_scores(question, [term_list(t) for t in stored], df, 60, 7.5, [term_length(t) for t in stored])
+        np.testing.assert_allclose(stored_scores(question, stored, df, 60, 7.5), expected, atol=1e-6)

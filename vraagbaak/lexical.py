@@ -151,8 +151,36 @@ def bm25_scores(query_terms: list[str], passages_terms: list[list[str]], df: dic
 
 
 def stored_scores(query_terms: list[str], stored: list[str], df: dict[str, int], n: int, mean_length: float) -> np.ndarray:
-    """``bm25_scores`` of passages given their stored terms (``passage_terms``)."""
-    return bm25_scores(query_terms, [term_list(t) for t in stored], df, n, mean_length, [term_length(t) for t in stored])
+    """``bm25_scores`` of passages given their stored terms (``passage_terms``), the same
+    numbers, without making a list and a Counter of every passage's terms: a hybrid question
+    scores some 300 candidates of about 100 terms each for its handful of terms, and counting
+    them all was the largest part of a search at 100,000 passages (BENCHMARKS.md, Round 4,
+    cpus). Each question term is counted with ``str.count`` in the passage's terms with
+    doubled separators (so that neighbouring matches do not share a space)."""
+    scores = np.zeros(len(stored), np.float32)
+    terms = [t for t in query_terms if df.get(t, 0) > 0]
+    if not terms or n <= 0 or mean_length <= 0:
+        return scores
+    weights = [(f" {t} ", idf(df[t], n)) for t in terms]
+    marker = f" {PARTS} "
+    for i, text in enumerate(stored):
+        spaced = f" {text} "
+        cut = spaced.find(marker)
+        length = _word_count(spaced[:cut] if cut >= 0 else spaced[:-1])
+        doubled = spaced.replace(" ", "  ")
+        norm = K1 * ((1 - B) + B * length / mean_length)
+        total = 0.0
+        for needle, weight in weights:
+            count = doubled.count(needle)
+            if count:
+                total += weight * count / (norm + count)
+        scores[i] = total
+    return scores
+
+
+def _word_count(spaced_words: str) -> int:
+    """The words of " a b c" (each preceded by one space)."""
+    return spaced_words.count(" ") if spaced_words.strip() else 0
 
 
 def idf(df: int, n: int) -> float:
