@@ -135,6 +135,52 @@ def plan_changes(files: list[CorpusFile], store: StoreReader | None, model: str,
     )
 
 
+def resplit_note(old: dict, new: dict, passages: int) -> str:
+    """What a build says when the index's passages are made differently now (another
+    chunking setting, or one an earlier version did not have): every document is
+    read and split again, and only texts that changed are embedded anew."""
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    # Measured (BENCHMARKS.md, round 4): reading and splitting again took 31 s of
+    # CPU for law-text's 9,567 passages (3.3 ms a passage; two processes split);
+    # round 3's indexes re-embedded 0.2-12% of their passages (opening passages
+    # whose title or heading is no longer put in front twice).
+    minutes = passages * 0.0033 / 2 / 60
+    return messages.resplit(changed, round(minutes), passages)
+
+def document_date(file: CorpusFile) -> str:
+    """The day a corpus file's metadata says it was made, else the day it was last modified (``dates``)."""
+    return stated_date(file.path) or file_date(file.mtime_ns)
+
+def _undated(plan: Plan, store) -> list[str]:
+    """Unchanged documents an earlier version indexed without a date: given theirs from the file's metadata, nothing embedded."""
+    if store is None or plan.new_generation:
+        return []
+    records = store.document_records
+    return [source for source in plan.unchanged if not records[source].date]
+
+def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[str], list[str]]:
+    """Files in the store whose stat changed are read and hashed here (as git
+    does): (same text, only touched; now unreadable; to split)."""
+    touched, unreadable, to_split = [], [], []
+    known = store.document_records if store is not None and not plan.new_generation else {}
+    for source in plan.to_read:
+        if source not in known:
+            to_split.append(source)
+            continue
+        path = plan.files[source].path
+        try:
+            sha = file_fingerprint(path)
+        except (OSError, Unreadable) as exc:
+            skipped(source, skip_reason(exc))
+            unreadable.append(source)
+            continue
+        if sha == known[source].sha256:
+            touched.append(source)
+        else:
+            to_split.append(source)
+    return touched, unreadable, to_split
+
+
 # --------------------------------------------------------------- prepare
 
 
@@ -383,10 +429,23 @@ class _Embedding:
         return out
 
 
-# ---------------------------------------------------------------- commit
+def _groups(results: list, texts: int, late: bool = False) -> Iterator[list]:
+    """Consecutive results with about ``texts`` texts to embed between them (passages, and
+    their sentences unless ``late``): what is embedded and written at once."""
+    group, count = [], 0
+    for result in results:
+        group.append(result)
+        if not isinstance(result, Skipped):
+            count += len(result.chunks) if late else sum(1 + len(keys) for keys in result.sentence_keys)
+        if count >= texts:
+            yield group
+            group, count = [], 0
+    if group:
+        yield group
 
 
 # ------------------------------------------------------------------ build
+# (commit: _Build._write_steps and _write append to the store's writer; _apply commits once)
 
 
 def log_failure(log_file: Path, source: str, details: str) -> Path:
@@ -674,67 +733,3 @@ class _Build:
         if previous is not None and replace:
             writer.remove(doc.record.source)
         writer.add(doc.record, doc.chunks, *vectors)
-
-
-def resplit_note(old: dict, new: dict, passages: int) -> str:
-    """What a build says when the index's passages are made differently now (another
-    chunking setting, or one an earlier version did not have): every document is
-    read and split again, and only texts that changed are embedded anew."""
-    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    # Measured (BENCHMARKS.md, round 4): reading and splitting again took 31 s of
-    # CPU for law-text's 9,567 passages (3.3 ms a passage; two processes split);
-    # round 3's indexes re-embedded 0.2-12% of their passages (opening passages
-    # whose title or heading is no longer put in front twice).
-    minutes = passages * 0.0033 / 2 / 60
-    return messages.resplit(changed, round(minutes), passages)
-
-
-def _groups(results: list, texts: int, late: bool = False) -> Iterator[list]:
-    """Consecutive results with about ``texts`` texts to embed between them (passages, and
-    their sentences unless ``late``): what is embedded and written at once."""
-    group, count = [], 0
-    for result in results:
-        group.append(result)
-        if not isinstance(result, Skipped):
-            count += len(result.chunks) if late else sum(1 + len(keys) for keys in result.sentence_keys)
-        if count >= texts:
-            yield group
-            group, count = [], 0
-    if group:
-        yield group
-
-
-def document_date(file: CorpusFile) -> str:
-    """The day a corpus file's metadata says it was made, else the day it was last modified (``dates``)."""
-    return stated_date(file.path) or file_date(file.mtime_ns)
-
-
-def _undated(plan: Plan, store) -> list[str]:
-    """Unchanged documents an earlier version indexed without a date: given theirs from the file's metadata, nothing embedded."""
-    if store is None or plan.new_generation:
-        return []
-    records = store.document_records
-    return [source for source in plan.unchanged if not records[source].date]
-
-
-def _check_changed_files(plan: Plan, store, skipped) -> tuple[list[str], list[str], list[str]]:
-    """Files in the store whose stat changed are read and hashed here (as git
-    does): (same text, only touched; now unreadable; to split)."""
-    touched, unreadable, to_split = [], [], []
-    known = store.document_records if store is not None and not plan.new_generation else {}
-    for source in plan.to_read:
-        if source not in known:
-            to_split.append(source)
-            continue
-        path = plan.files[source].path
-        try:
-            sha = file_fingerprint(path)
-        except (OSError, Unreadable) as exc:
-            skipped(source, skip_reason(exc))
-            unreadable.append(source)
-            continue
-        if sha == known[source].sha256:
-            touched.append(source)
-        else:
-            to_split.append(source)
-    return touched, unreadable, to_split
