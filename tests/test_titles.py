@@ -44,6 +44,7 @@ def test_a_scanned_pdf_is_titled_from_its_text_not_its_file_name():
 def test_a_first_line_broken_off_mid_phrase_continues_and_a_whole_one_does_not():
     assert document_title("Brief aan de bewoners van de\nLindenlaan\nBeste bewoners,", "x.txt") == "Brief aan de bewoners van de Lindenlaan"
     assert document_title("Jaarverslag 2023\nInleiding", "x.txt") == "Jaarverslag 2023"
+    assert document_title("Een\n\nAlleen deze tekst.", "een.txt") == "Een"  # one word is no broken-off phrase
     assert document_title("\n\n", "map/notitie.txt") == "notitie"
 
 

@@ -94,15 +94,16 @@ _OPEN_ENDINGS = frozenset(
 
 
 def document_title(text: str, path: str | Path) -> str:
-    """The first line of the text, continued while it breaks off mid-phrase (at most three lines); else the file name."""
+    """The first line of the text, continued while it breaks off mid-phrase (at most three lines); else the file name.
+    A line of one word is whole ("Een", "Over"): only a phrase can break off."""
     lines = [line.strip().lstrip("#").strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
     if not lines:
         return Path(path).stem
     title = lines[0]
     for following in lines[1:3]:
-        last = title.split()[-1].lower() if title.split() else ""
-        if last not in _OPEN_ENDINGS and not title.endswith(("-", ",")):
+        words = title.split()
+        if len(words) < 2 or (words[-1].lower() not in _OPEN_ENDINGS and not title.endswith(("-", ","))):
             break
         title = f"{title} {following}"
     return title[:200]
