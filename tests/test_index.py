@@ -381,6 +381,20 @@ def test_an_index_from_before_a_new_setting_is_resplit(fake, corpus, tmp_path, c
     assert any("(min_chars)" in r.message and "minder dan een minuut" in r.message for r in caplog.records), caplog.text
 
 
+def test_an_index_read_by_earlier_readers_is_read_again(fake, corpus, tmp_path):
+    """A reader fix (titles, Markdown marks) reaches an existing index at its next build, not file by file."""
+    first = build(corpus, tmp_path / "idx")
+    chunking = dict(first.store.config.chunking)
+    del chunking["reading"]  # as written by a version before the round-4 title fixes
+    _edit_config(tmp_path / "idx", chunking=chunking)
+    again = build(corpus, tmp_path / "idx")
+    from vraagbaak import ChunkingSettings
+
+    assert again.report.model_loaded and again.store.config.chunking["reading"] == ChunkingSettings().reading
+    assert again.documents == first.documents
+    assert build(corpus, tmp_path / "idx").report.model_loaded is False  # read again once, not at every build
+
+
 def test_documents_are_split_in_a_process_pool(fake, corpus, tmp_path):
     from vraagbaak.build import BuildOptions, BuildSettings, build_index
 
