@@ -235,3 +235,12 @@ def test_each_store_says_how_it_is_rebuilt_and_where_uploads_wait(tmp_path):
     assert build_command("milvus:./v.db#faq") == "python -m vraagbaak build --store 'milvus:./v.db#faq'"
     assert milvus.upload_folder.parts[-2] == "uploads" and milvus.upload_folder.name.startswith("faq-")
     assert locate("milvus:./w.db#faq").upload_folder != milvus.upload_folder  # one folder per index address
+
+
+def test_ask_without_corpus_links_into_the_folder_the_index_was_built_from(built, corpus, tmp_path, run, monkeypatch):
+    """Run from another folder (as a newcomer does with .venv/bin/vraagbaak), the printed paths still open."""
+    monkeypatch.chdir(tmp_path)
+    hits = json.loads(run("ask", "wat is preventie?", "--index", built, "--weak", "--json").stdout)
+    assert hits and all(h["link"] == f"{corpus.resolve()}/{h['source']}" for h in hits)
+    given = json.loads(run("ask", "wat is preventie?", "--index", built, "--corpus", "elders", "--weak", "--json").stdout)
+    assert all(h["link"] == f"elders/{h['source']}" for h in given)  # --corpus, when given, still decides

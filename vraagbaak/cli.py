@@ -25,7 +25,7 @@ from .progress import count_nl
 from .readers import SUFFIXES
 from .search import MODES, RankingSettings, hit_to_json, relevance
 from .sources import link
-from .stores import evaluation_store
+from .stores import evaluation_store, locate
 from .view import View
 from .watch import WatchSettings
 
@@ -179,10 +179,19 @@ def watch(corpus_dir, index_dir, model, model_dir, backend, no_ocr, rescan):
     watcher.run()
 
 
+
+def _corpus_of(index_dir, corpus_dir: Path) -> Path:
+    """The folder links point into: ``--corpus`` when given, else the folder the index was built from
+    (so that `vraagbaak ask --index ~/vraagbaak/index` prints paths that open from any folder)."""
+    if click.get_current_context().get_parameter_source("corpus_dir") is not click.core.ParameterSource.DEFAULT:
+        return corpus_dir
+    return locate(index_dir).recorded_corpus() or corpus_dir
+
+
 @cli.command()
 @click.argument("question")
 @store_option("index")
-@corpus_option("The corpus folder, for the path each hit prints (corpus/nota.pdf#page=12).")
+@corpus_option("The corpus folder, for the path each hit prints (corpus/nota.pdf#page=12); default: the folder the index was built from.")
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of passages.")
 @click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
 @click.option("--source", default=None, help="Only search this document (its path in the corpus folder).")
@@ -199,6 +208,7 @@ def watch(corpus_dir, index_dir, model, model_dir, backend, no_ocr, rescan):
 def ask(question, index_dir, corpus_dir, k, mode, source, folders, types, since, until, weak, model, model_dir, backend, as_json):
     """Ask QUESTION and print the passages that answer it."""
     index = Index.load(index_dir, model=model, model_dir=model_dir, backend=backend)
+    corpus_dir = _corpus_of(index_dir, corpus_dir)
     results = View(index).search(question, k=k, mode=mode, source=source, folders=folders, types=types, since=since, until=until)
     hits = results.everything if weak else results.hits
     if as_json:

@@ -297,6 +297,9 @@ class Location(Protocol):
     def remember_corpus(self, corpus_dir: Path) -> None:
         """Note the corpus folder, for the repair commands errors name."""
 
+    def recorded_corpus(self) -> Path | None:
+        """The corpus folder the last build noted (absolute), or None where none is kept."""
+
     def open(self) -> StoreReader: ...
 
     def unfinished(self) -> StoreReader | None:

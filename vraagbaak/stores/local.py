@@ -94,12 +94,17 @@ CORPUS_FILE = "CORPUS"
 
 def build_command(root: str | Path, *options: str) -> str:
     """``python -m vraagbaak build --corpus C --index ROOT OPTIONS`` for the index folder ``root``."""
-    words = []
-    try:
-        words += ["--corpus", str(json.loads((Path(root) / CORPUS_FILE).read_text(encoding="utf-8"))["corpus"])]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # unknown (an index of an older version, or a damaged file): the CLI's default corpus
+    corpus = recorded_corpus(root)
+    words = ["--corpus", str(corpus)] if corpus is not None else []  # unknown: the CLI's default corpus
     return build_line(*words, "--index", str(root), *options)
+
+
+def recorded_corpus(root: str | Path) -> Path | None:
+    """The corpus folder the index folder's last build noted, or None (an index of an older version, or a damaged file)."""
+    try:
+        return Path(json.loads((Path(root) / CORPUS_FILE).read_text(encoding="utf-8"))["corpus"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _pages_to_json(pages, start: int) -> str:
@@ -1073,6 +1078,9 @@ class FolderLocation:
                 os.replace(tmp, path)
         except OSError:
             pass  # only a hint for messages
+
+    def recorded_corpus(self) -> Path | None:
+        return recorded_corpus(self.root)
 
     def open(self) -> LocalStore:
         return LocalStore.open(self.root, settings=self.settings)

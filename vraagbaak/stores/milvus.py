@@ -284,6 +284,9 @@ class MilvusLocation:
     def remember_corpus(self, corpus_dir) -> None:
         pass  # a Milvus index's repair commands name its --store; the corpus folder is the caller's
 
+    def recorded_corpus(self) -> None:
+        return None  # not kept (above)
+
     def unfinished(self) -> None:
         """A checkpointed new collection to continue: none (``MilvusWriter.checkpoint`` says why)."""
         return None
