@@ -206,7 +206,6 @@ def _docx_qn(tag: str) -> str:
 
 def read_odt(data: bytes) -> Extracted:
     import io
-    import zipfile
 
     from odf import teletype
     from odf.opendocument import load
