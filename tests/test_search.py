@@ -5,7 +5,7 @@ import pytest
 
 from vraagbaak import ChunkingSettings, Index, VraagbaakError
 from fake_store import MemoryStore
-from vraagbaak.search import (NO_MATCH_SIMILARITY, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, split_weak,
+from vraagbaak.search import (NO_MATCH_SIMILARITY, NO_MATCH_SIMILARITY_FP32, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, split_weak,
                               looks_like_contents)
 from vraagbaak.stores import Passage
 
@@ -185,6 +185,24 @@ def test_the_ranking_settings_are_recorded_in_the_index_and_used_on_load(fake, c
     assert [h.rank for h in hits] == [1, 2, 3] and hits[0].score <= 1.0  # reciprocal-rank scores
 
 
+def test_fp32_vectors_get_the_no_match_cosine_calibrated_on_fp32_cosines():
+    assert RankingSettings().for_vectors("openvino-int8").no_match_similarity == NO_MATCH_SIMILARITY
+    assert RankingSettings().for_vectors("").no_match_similarity == NO_MATCH_SIMILARITY  # a registered embedder: as it is
+    for fp32 in ("openvino-fp32", "torch"):
+        assert RankingSettings().for_vectors(fp32).no_match_similarity == NO_MATCH_SIMILARITY_FP32 > NO_MATCH_SIMILARITY
+        chosen = RankingSettings(no_match_similarity=0.8)
+        assert chosen.for_vectors(fp32) == chosen  # a value someone chose is theirs
+    assert RankingSettings().for_vectors("torch").no_match_coverage == RankingSettings().no_match_coverage
+
+
+def test_an_index_of_fp32_vectors_turns_away_with_the_fp32_cosine(fake, corpus, tmp_path):
+    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    index.store.config = replace(index.store.config, backend="openvino-fp32")  # as an fp32 build records it
+    assert Index(index.store).ranking.no_match_similarity == NO_MATCH_SIMILARITY_FP32
+    weak = Hit(1, 0.9, "a.txt", "T", "x", 0, 1, similarity=0.832, coverage=0.0)
+    assert split_weak([weak], RankingSettings())[0] and not split_weak([weak], Index(index.store).ranking)[0]
+
+
 def test_rrf_ranks_by_reciprocal_ranks():
     features = Features(np.array([0.9, 0.8, 0.7], np.float32), np.array([0.0, 5.0, 1.0], np.float32),
                         np.array([0.5, 0.5, 0.9], np.float32), np.zeros(3, np.float32))
@@ -225,6 +243,17 @@ def test_the_lead_bonus_counts_only_in_documents_short_enough_to_lead_with_their
     assert np.argmax(fuse(features, settings)) == 0  # a short text's opening passage: the bonus counts
     features.document_passages = np.array([120, 3], np.float32)  # a report's cover page
     assert np.argmax(fuse(features, settings)) == 1
+
+
+def test_the_lead_bonus_never_lifts_an_opening_passage_over_a_clearly_closer_one():
+    dense = np.array([0.79, 0.83], np.float32)  # an article's opening passage, and the passage that answers
+    features = Features(dense, np.zeros(2, np.float32), np.zeros(2, np.float32), np.array([1, 0], np.float32),
+                        document_passages=np.array([10, 10], np.float32))
+    strong_lead = RankingSettings(lead_weight=0.05, lead_within=0.03)
+    assert np.argmax(fuse(features, strong_lead)) == 1  # 0.04 closer: no bonus for the opening
+    features.dense = np.array([0.81, 0.83], np.float32)  # within 0.03: a near-tie the bonus settles
+    assert np.argmax(fuse(features, strong_lead)) == 0
+    assert np.argmax(fuse(features, replace(strong_lead, lead_within=0.01))) == 1
 
 
 def test_neighbours_are_passages_of_the_same_document_only(fake):

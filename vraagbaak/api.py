@@ -42,7 +42,8 @@ class Index:
         backend = backend or (built_with if backend_choice(built_with) else None)
         # The ranking the index records unless told otherwise; one an earlier version
         # of the ranking rules recorded gets this version's defaults (RankingSettings.recorded).
-        ranking = ranking or RankingSettings.recorded(store.config.ranking)
+        # The no-match cosine follows the precision of the index's vectors (RankingSettings.for_vectors).
+        ranking = (ranking or RankingSettings.recorded(store.config.ranking)).for_vectors(store.config.backend)
         self._searcher = Searcher(store, lambda: load_embedder(store.config.model, model_dir, backend), ranking)
 
     @classmethod
