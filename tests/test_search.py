@@ -199,7 +199,7 @@ def test_an_index_of_fp32_vectors_turns_away_with_the_fp32_cosine(fake, corpus, 
     index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
     index.store.config = replace(index.store.config, backend="openvino-fp32")  # as an fp32 build records it
     assert Index(index.store).ranking.no_match_similarity == NO_MATCH_SIMILARITY_FP32
-    weak = Hit(1, 0.9, "a.txt", "T", "x", 0, 1, similarity=0.832, coverage=0.0)
+    weak = Hit(1, 0.9, "a.txt", "T", "x", 0, 1, similarity=0.835, coverage=0.0)
     assert split_weak([weak], RankingSettings())[0] and not split_weak([weak], Index(index.store).ranking)[0]
 
 
@@ -293,10 +293,22 @@ def test_split_weak_weighs_the_cosine_and_the_questions_rare_terms_found_togethe
     answers, weaker = split_weak([close, rare_terms, far, weak], settings)
     assert [(h.source, h.rank, h.weak) for h in answers] == [("a.txt", 1, False), ("b.txt", 2, False)]
     assert [(h.source, h.rank, h.weak) for h in weaker] == [("c.txt", 1, True), ("d.txt", 2, True)]
+    assert not split_weak([rare_terms], replace(settings, no_match_coverage=1.01))[0]  # > 1: the clause is off
     assert close.rank == 1 and close.weak is None  # the caller's hits are left as they were
     lexical = Hit(1, 3.2, "e.txt", "E", "t", 0, 1)
     assert split_weak([lexical], settings) == ([replace(lexical, weak=False)], [])  # no cosine to judge
     assert split_weak([], settings) == ([], [])
+
+
+def test_split_weak_takes_a_passage_one_of_whose_sentences_answers():
+    """A question in other words than the text: its answer sentence matches better than the passage around it
+    (the bundled set's "Voor welke taken zijn gemeenten verantwoordelijk geworden ...": cosine 0.819, sentence 0.837)."""
+    settings = RankingSettings()  # the defaults: cosine 0.83, or a sentence 0.83 with cosine 0.81
+    sentence = Hit(1, 0.9, "a.txt", "A", "t", 0, 1, similarity=0.819, best_sentence=0.837)
+    no_sentence = Hit(2, 0.9, "b.txt", "B", "t", 0, 1, similarity=0.825, best_sentence=0.826)
+    too_far = Hit(3, 0.9, "c.txt", "C", "t", 0, 1, similarity=0.80, best_sentence=0.86)  # one sentence alike, the passage not
+    answers, weaker = split_weak([sentence, no_sentence, too_far], settings)
+    assert [h.source for h in answers] == ["a.txt"] and [h.source for h in weaker] == ["b.txt", "c.txt"]
 
 
 def test_overlapping_passages_give_one_hit(fake, tmp_path):
