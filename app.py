@@ -67,11 +67,11 @@ def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, fe
     # update, which may fork workers: no fork while another thread imports.
     warm = threading.Thread(target=live.current.warm_up, daemon=True)
     warm.start()
+    from vraagbaak.web.render import CSS  # vraagbaak.web first: gradio's import then skips its stub writer
+    from vraagbaak.web.server import make_app
+
     import gradio as gr
     import uvicorn
-
-    from vraagbaak.web.render import CSS
-    from vraagbaak.web.server import make_app
 
     warm.join()
     app = make_app(live, accounts=accounts, proxies=proxies, feedback=feedback,
