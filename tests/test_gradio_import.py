@@ -58,10 +58,10 @@ def test_the_finder_is_gone_once_gradio_is_imported(tmp_path):
     out = _run("""
         import sys
         import vraagbaak.web
-        from vraagbaak.web.gradio_import import _SkipStubs
-        before = any(isinstance(f, _SkipStubs) for f in sys.meta_path)
+        from vraagbaak.web.gradio_import import _QuickGradio
+        before = any(isinstance(f, _QuickGradio) for f in sys.meta_path)
         import gradio
-        after = any(isinstance(f, _SkipStubs) for f in sys.meta_path)
+        after = any(isinstance(f, _QuickGradio) for f in sys.meta_path)
         print(before, after)
     """, tmp_path)
     assert out == "True False"
@@ -79,3 +79,24 @@ def test_page_builds_without_the_writer(tmp_path):
         print(skips_stubs(), sorted({c["type"] for c in page.get_config_file()["components"]} & {"textbox", "button"}))
     """, tmp_path)
     assert out == "True ['button', 'textbox']"
+
+
+def test_pandas_is_imported_only_when_gradio_needs_it_and_then_is_the_real_one(tmp_path):
+    out = _run("""
+        import sys, threading
+        import vraagbaak.web
+        import gradio
+        from gradio import caching
+        before = "pandas" in sys.modules
+        found = []
+        threads = [threading.Thread(target=lambda: found.append(caching.pd.DataFrame)) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        import pandas
+        frame = pandas.DataFrame({"a": [1, 2, 3]})
+        print(before, all(f is pandas.DataFrame for f in found) and len(found) == 8, caching.pd is pandas,
+              caching._estimate_size(frame) == frame.memory_usage(deep=True).sum())
+    """, tmp_path)
+    assert out == "False True True True"
