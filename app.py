@@ -1,8 +1,10 @@
 """Vraagbaak's web page: ``python app.py`` (see ``--help``).
 
-Updates the index when the corpus changed, then serves the page on
-http://127.0.0.1:7860 and keeps following the corpus folder (``--no-watch``:
-not). The page itself lives in ``vraagbaak/web/``; the
+Serves the page on http://127.0.0.1:7860 and keeps following the corpus
+folder: an index that exists answers at once, and the watcher's first scan
+brings in what changed since (``LiveIndex.open``). With ``--no-watch``, or
+without an index yet, the index is first brought up to date with the folder,
+then served. The page itself lives in ``vraagbaak/web/``; the
 options it shares with the command line are the command line's own
 (``vraagbaak.cli``).
 """
