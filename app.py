@@ -1,8 +1,10 @@
 """Vraagbaak's web page: ``python app.py`` (see ``--help``).
 
-Updates the index when the corpus changed, then serves the page on
-http://127.0.0.1:7860 and keeps following the corpus folder (``--no-watch``:
-not). The page itself lives in ``vraagbaak/web/``; the
+Serves the page on http://127.0.0.1:7860 and keeps following the corpus
+folder: an index that exists answers at once, and the watcher's first scan
+brings in what changed since (``LiveIndex.open``). With ``--no-watch``, or
+without an index yet, the index is first brought up to date with the folder,
+then served. The page itself lives in ``vraagbaak/web/``; the
 options it shares with the command line are the command line's own
 (``vraagbaak.cli``).
 """
@@ -58,29 +60,28 @@ def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, fe
     accounts = _accounts(users_file) if users_file else None
     feedback = _feedback(index_dir, feedback_dir) if feedback_dir is not None else None
     live = LiveIndex(corpus_dir, index_dir, model=model, model_dir=model_dir, backend=backend, ocr=OcrSettings(enabled=not no_ocr))
-    report = live.update(progress=True)
-    click.echo(f"Index {index_dir}: {report.passages_total} passages; "
-               f"{report.passages_embedded} embedded now, {report.passages_reused} reused.", err=True)
-    # Load the model now, not during the first question, and while gradio is
-    # imported (2-3 s of Python). Both hold the GIL most of the time, so this
-    # gains only 0.05-0.2 s on two cores (BENCHMARKS.md). Only after the
+    # With a watcher, its first scan is the update: the page answers from the index as it is meanwhile.
+    index = _open_or_update(live, index_dir, check_later=watch)
+    # Load the model now, not during the first question, and while gradio is imported and the page built.
+    # Both hold the GIL for most of it (the tokenizer's 250,000 pieces, gradio's modules), so on two cores
+    # the overlap gains little (BENCHMARKS.md); what counts is how much each holds it. Only after an
     # update, which may fork workers: no fork while another thread imports.
-    warm = threading.Thread(target=live.current.warm_up, daemon=True)
+    warm = threading.Thread(target=index.warm_up, name="vraagbaak-warm-up", daemon=True)
     warm.start()
+    from vraagbaak.web.render import CSS  # vraagbaak.web first: gradio's import then skips its stub writer
+    from vraagbaak.web.server import make_app
+
     import gradio as gr
     import uvicorn
 
-    from vraagbaak.web.render import CSS
-    from vraagbaak.web.server import make_app
-
-    warm.join()
     app = make_app(live, accounts=accounts, proxies=proxies, feedback=feedback,
                    theme=gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["monospace"]), css=CSS)
     watcher = None
     if watch:
         from vraagbaak.watch import Watcher
 
-        watcher = Watcher(live, on_line=lambda line: click.echo(line, err=True)).start()
+        # after the warm-up (Watcher._run_after): its first scan may fork, and it competes with nothing then
+        watcher = Watcher(live, on_line=lambda line: click.echo(line, err=True)).start(after=warm)
     click.echo(f"Vraagbaak: http://{host}:{port}/" + (f" (volgt de map {corpus_dir})" if watcher else ""), err=True)
     try:
         # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-* from 127.0.0.1 by default; make_app
@@ -89,6 +90,20 @@ def main(corpus_dir, index_dir, host, port, users_file, open_to_all, proxies, fe
     finally:
         if watcher is not None:
             watcher.stop()  # an update under way finishes first
+
+
+def _open_or_update(live, index_dir, check_later: bool):
+    """The index to serve: as it is on disk when ``check_later`` (the watcher's first scan follows the folder);
+    else, or when there is none yet or it needs embedding anew for another model or backend
+    (``LiveIndex.open``), brought up to date with the corpus folder first, with progress."""
+    index = live.open() if check_later else None
+    if index is not None:
+        click.echo(messages.index_opened(index_dir, index.passage_count), err=True)
+        return index
+    report = live.update(progress=True)
+    click.echo(f"Index {index_dir}: {report.passages_total} passages; "
+               f"{report.passages_embedded} embedded now, {report.passages_reused} reused.", err=True)
+    return live.current
 
 
 def _accounts(path):

@@ -114,3 +114,23 @@ def test_a_first_builds_checkpoint_is_opened_by_the_next_request_not_by_the_buil
     assert live.current is None  # nothing opened inside the build's callback
     view = live.view()
     assert view.built and view.document_count == 5 and live.current is view.index
+
+
+def test_open_serves_the_index_as_it_is_and_the_first_update_follows_the_folder(fake, corpus, tmp_path):
+    LiveIndex(corpus, tmp_path / "idx", model="fake").update(progress=False)
+    (corpus / "wijkboot.txt").write_text("De wijkboot\n\nDe wijkboot vaart langs de kade.", encoding="utf-8")
+    live = LiveIndex(corpus, tmp_path / "idx", model="fake")
+    index = live.open()
+    assert index is live.current and live.open() is index
+    assert "wijkboot.txt" not in index.documents and live.followed is None  # the folder was not read
+    assert live.search("wat is preventie?", k=1, mode="lexical")
+    report = live.update(progress=False, retry_skipped=False)  # what a watcher's first scan runs
+    assert report.documents_added == 1 and "wijkboot.txt" in live.current.documents and live.followed is not None
+
+
+def test_open_leaves_to_an_update_an_index_of_another_model_or_none_at_all(fake, corpus, tmp_path):
+    assert LiveIndex(corpus, tmp_path / "idx", model="fake").open() is None
+    LiveIndex(corpus, tmp_path / "idx", model="fake").update(progress=False)
+    other = LiveIndex(corpus, tmp_path / "idx", model="another-model")
+    assert other.open() is None and other.current is None
+    assert LiveIndex(corpus, tmp_path / "idx", model="fake").open() is not None

@@ -122,6 +122,30 @@ def test_calibration_texts_are_questions_and_passages():
 
 # ------------------------------------------------------------ real model
 
+def test_the_compiled_model_cache_is_owner_only_and_keyed_by_openvino_and_the_cpu(tmp_path):
+    model = tmp_path / "model-openvino-int8"
+    (model / "compiled").mkdir(parents=True, mode=0o755)
+    (model / "compiled" / "123.blob").write_bytes(b"a blob of the one-folder layout")
+    avx512 = frozenset({"avx2", "avx512f", "avx512_vnni"})
+    cache = openvino_model.compiled_cache(model, "2026.4.1", avx512)
+    assert cache is not None and cache.parent == model / "compiled" and cache.is_dir()
+    assert (cache.stat().st_mode & 0o777, cache.parent.stat().st_mode & 0o777) == (0o700, 0o700)
+    assert not (model / "compiled" / "123.blob").exists()  # the old layout's entry: never read again
+    (cache / "entry.blob").write_bytes(b"kept")
+    assert openvino_model.compiled_cache(model, "2026.4.1", avx512) == cache  # reused, entry and all
+    assert (cache / "entry.blob").read_bytes() == b"kept"
+    others = {openvino_model.compiled_cache(model, "2026.5.0", avx512), openvino_model.compiled_cache(model, "2026.4.1", frozenset({"avx2"}))}
+    assert cache not in others and len(others) == 2
+
+
+def test_no_compiled_model_cache_where_the_model_folder_is_read_only(tmp_path, monkeypatch):
+    model = tmp_path / "model-openvino-int8"
+    model.mkdir()
+    monkeypatch.setattr(openvino_model.os, "access", lambda path, mode: False)  # as a user without write access sees it
+    assert openvino_model.compiled_cache(model, "2026.4.1") is None
+    assert not (model / "compiled").exists()
+
+
 integration = pytest.mark.integration
 
 
@@ -354,3 +378,28 @@ def test_token_states_pool_to_the_passage_vector_on_both_runtimes(embedders):
         assert [len(s) for _, s in pooled] == [len(s) for s in spans]
         results[embedder.backend] = np.vstack([s for _, s in pooled])
     assert np.sum(results["openvino-int8"] * results["torch"], axis=1).min() >= MIN_COSINE
+
+
+@integration
+def test_a_second_load_imports_the_compiled_model_and_a_damaged_entry_is_compiled_anew(tmp_path):
+    """The same vectors from a compiled model made now, read from the cache, and read past a damaged entry."""
+    import shutil
+
+    from vraagbaak.embeddings import load_embedder
+
+    folder = tmp_path / "model-openvino-int8"
+    source = load_embedder(backend="openvino-int8")._folder
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("compiled"))
+    first = openvino_model.OpenVinoEmbedder(DEFAULT_MODEL, folder)
+    entries = list(first._cache.glob("*.blob"))
+    assert first._cache.parent == folder / "compiled" and entries
+    expected = first.embed_queries(QUESTIONS[:3])
+    second = openvino_model.OpenVinoEmbedder(DEFAULT_MODEL, folder)
+    assert np.array_equal(second.embed_queries(QUESTIONS[:3]), expected)
+    for entry in entries:
+        entry.chmod(0o600)
+        data = bytearray(entry.read_bytes())
+        data[4096::997] = bytes(b ^ 0x5A for b in data[4096::997])
+        entry.write_bytes(bytes(data))
+    third = openvino_model.OpenVinoEmbedder(DEFAULT_MODEL, folder)
+    assert np.array_equal(third.embed_queries(QUESTIONS[:3]), expected)

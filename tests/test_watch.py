@@ -367,3 +367,37 @@ def test_a_corpus_folder_replaced_while_watched_is_watched_anew(followed, corpus
     assert wait_for(lambda: found(followed.live, "waterbus", "nieuw.txt"))
     write(corpus / "later.txt", "Later\n\nDe kabelbaan gaat omhoog.")  # an event from the new folder
     assert wait_for(lambda: found(followed.live, "kabelbaan", "later.txt"))
+
+
+def test_a_watcher_started_after_another_thread_follows_the_folder_once_that_one_ended(fake, corpus, tmp_path):
+    """``app.py`` starts its watcher after the model's warm-up (``Watcher.start(after=...)``)."""
+    live = LiveIndex(corpus, tmp_path / "idx", model="fake")
+    live.update(progress=False)
+    write(corpus / "wijkboot.txt", "De wijkboot\n\nDe wijkboot vaart elke dinsdag langs de kade van de Oostwijk.")
+    release = threading.Event()
+    warm_up = threading.Thread(target=release.wait)
+    warm_up.start()
+    watcher = Watcher(live, WatchSettings(rescan_seconds=0)).start(after=warm_up)
+    try:
+        assert not wait_for(lambda: watcher.status().running or found(live, "wijkboot kade", "wijkboot.txt"), timeout=1.5)
+        release.set()
+        assert wait_for(lambda: found(live, "wijkboot kade", "wijkboot.txt"))
+    finally:
+        release.set()
+        watcher.stop()
+    assert not watcher._thread.is_alive()
+
+
+def test_a_watcher_stopped_while_it_waits_never_starts(fake, corpus, tmp_path):
+    live = LiveIndex(corpus, tmp_path / "idx", model="fake")
+    live.update(progress=False)
+    release = threading.Event()
+    warm_up = threading.Thread(target=release.wait)
+    warm_up.start()
+    watcher = Watcher(live, WatchSettings(rescan_seconds=0)).start(after=warm_up)
+    stopper = threading.Thread(target=watcher.stop)
+    stopper.start()
+    assert wait_for(watcher._stop.is_set)
+    release.set()
+    stopper.join(30)
+    assert not watcher._thread.is_alive() and not watcher.status().running and watcher.status().updates == 0

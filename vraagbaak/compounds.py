@@ -33,7 +33,7 @@ import math
 import threading
 from functools import lru_cache
 
-__all__ = ["SOURCE", "split_compound", "vocabulary"]
+__all__ = ["SOURCE", "dutch_stop_words", "split_compound", "vocabulary"]
 
 SOURCE = "wordfreq-3.1.1-nl-large"  # recorded with the index's terms: another list means other terms
 MIN_HEAD = 3  # letters of the last part: bed, wet, dak
@@ -63,15 +63,32 @@ _lock = threading.Lock()
 _words: dict[str, float] | None = None
 
 
+@lru_cache(maxsize=1)
+def dutch_stop_words() -> frozenset[str]:
+    """bm25s's 101 Dutch stop words, without importing the bm25s package: its
+    ``__init__`` imports scipy.sparse, 0.2 s of the model's warm-up at an app's
+    start (which holds the GIL while gradio is imported) for a list of words.
+    Loaded from the installed package's own file."""
+    import importlib.util
+    import sys
+
+    if "bm25s.stopwords" in sys.modules:
+        return frozenset(sys.modules["bm25s.stopwords"].STOPWORDS_DUTCH)
+    origin = importlib.util.find_spec("bm25s").origin  # finding a package does not run its __init__
+    spec = importlib.util.spec_from_file_location("vraagbaak._bm25s_stopwords", origin.replace("__init__.py", "stopwords.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return frozenset(module.STOPWORDS_DUTCH)
+
+
 def vocabulary() -> dict[str, float]:
     """word -> frequency of the Dutch words a compound part may be (loaded once, ~0.5 s)."""
     global _words
     with _lock:
         if _words is None:
-            from bm25s.stopwords import STOPWORDS_DUTCH
             from wordfreq import get_frequency_dict
 
-            stop = frozenset(STOPWORDS_DUTCH) | _FUNCTION_WORDS
+            stop = dutch_stop_words() | _FUNCTION_WORDS
             _words = {w: f for w, f in get_frequency_dict("nl", "large").items()
                       if f >= MIN_FREQUENCY and len(w) >= MIN_HEAD and w.isalpha() and w not in stop}
     return _words

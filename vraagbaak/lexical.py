@@ -15,7 +15,7 @@ from collections import Counter
 
 import numpy as np
 
-from .compounds import split_compound
+from .compounds import dutch_stop_words, split_compound
 
 __all__ = ["K1", "B", "PARTS", "bm25_scores", "idf", "passage_terms", "question_terms", "stem_word", "stored_scores", "term_length",
            "term_list", "tokenize"]
@@ -72,28 +72,11 @@ def _analyse(text: str, compounds: bool) -> tuple[list[str], list[str]]:
     """(stems of the words, stems of the compounds' parts)."""
     global _stop_words
     if _stop_words is None:
-        _stop_words = frozenset(_bm25s_stopwords().STOPWORDS_DUTCH)
+        _stop_words = dutch_stop_words()
     stem = _stem().stemWords
     words = [w for w in _WORD.findall(text.lower()) if w not in _stop_words]
     parts = [part for w in words for part in split_compound(w)] if compounds else []
     return stem(words), stem(parts)
-
-
-def _bm25s_stopwords():
-    """bm25s's ``stopwords`` module, without importing the bm25s package: its
-    ``__init__`` imports scipy.sparse, a tenth of a second of an app's start for
-    a list of words. Loaded from the installed package's own file."""
-    import importlib.util
-    import sys
-
-    if "bm25s.stopwords" in sys.modules:
-        return sys.modules["bm25s.stopwords"]
-    origin = importlib.util.find_spec("bm25s").origin  # finding a package does not run its __init__
-    spec = importlib.util.spec_from_file_location("vraagbaak._bm25s_stopwords", origin.replace("__init__.py", "stopwords.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 
 # In a passage's stored terms the compounds' parts follow the words after this

@@ -20,6 +20,7 @@ from . import messages
 from .api import Index
 from .build import BuildOptions, BuildReport, log_failure, unchanged_report
 from .corpus import add_document
+from .embeddings import resolve_backend
 from .errors import VraagbaakError
 from .isolation import IsolationSettings
 from .ocr import OcrSettings
@@ -62,6 +63,28 @@ class LiveIndex:
         if index is None and self._published:
             index = self._open_published()
         return View(index, account, followed)
+
+    def open(self) -> Index | None:
+        """The index as it is on disk, in use at once, without reading the corpus folder. None:
+        there is none yet, it cannot be opened as it is (an update repairs it), or it was made
+        with another model or backend than this one's (an update embeds everything anew).
+
+        For a start that answers before it follows the folder: ``app.py`` with a watcher,
+        whose first scan is the update a start would otherwise wait for. The index
+        is opened as ``update`` returns it when nothing changed (its own model,
+        backend and ranking), so the first update that finds nothing keeps it, warm."""
+        with self._swap_lock:
+            if self._current is None:
+                try:
+                    index = Index.load(store=str(self.index_dir), model=self.model, model_dir=self.model_dir)
+                    same_backend = resolve_backend(index.model, self.backend, index.backend) == index.backend  # as a build decides
+                except VraagbaakError:
+                    return None
+                if not same_backend:
+                    _close(index)
+                    return None
+                self._current = index
+            return self._current
 
     def _open_published(self) -> Index | None:
         """A first build's finished documents, searchable before it ends: opened by the

@@ -28,7 +28,7 @@ __all__ = [
     "generation_cannot_be_read", "generation_fails_integrity", "generation_file_missing", "health_count_mismatch",
     "health_current_missing", "health_current_unsound", "health_generation_problem", "health_left_over", "health_no_generation",
     "index_damaged", "index_folder_is_a_file", "index_folder_not_writable", "index_format_differs", "index_is_a_file",
-    "index_missing", "index_model_differs", "index_model_missing", "index_model_not_loadable", "index_unreadable",
+    "index_missing", "index_model_differs", "index_model_missing", "index_model_not_loadable", "index_opened", "index_unreadable",
     "judgments_not_emptied", "judgments_not_kept", "judgments_not_written", "judgments_unreadable", "making_openvino_model",
     "milvus_bad_name", "milvus_cannot_open", "milvus_failed", "milvus_folder_not_made", "milvus_foreign_collection",
     "milvus_index_missing", "model_dimension_differs", "model_missing_rebuilding", "model_not_loadable", "no_file_events",
@@ -130,6 +130,11 @@ def skipped(source: str, reason: str) -> str:
 def no_file_events(folder: object, why: str, seconds: float) -> str:
     """A watcher that gets no file events (``why``) and scans the folder instead."""
     return f"Map {folder}: {why}; de map wordt elke {seconds:.0f} s gescand"
+
+
+def index_opened(index: object, passages: int) -> str:
+    # app.py with a watcher: the page answers from the index as it is; the watcher's first scan then follows the folder
+    return f"Index {index}: {passages} passages; de map wordt nagekeken terwijl de pagina al antwoordt."
 
 
 def update_failed(error: object) -> str:

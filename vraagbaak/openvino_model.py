@@ -40,9 +40,11 @@ the sentence-transformers pipeline of the folder does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import platform
 import shutil
 import tempfile
 import threading
@@ -52,7 +54,7 @@ import numpy as np
 
 from . import messages
 
-__all__ = ["OpenVinoEmbedder", "ensure_openvino_model", "export_openvino", "openvino_folder"]
+__all__ = ["OpenVinoEmbedder", "compiled_cache", "ensure_openvino_model", "export_openvino", "openvino_folder"]
 
 # Batches of texts of nearly the same token count, at most 2,048 tokens (about
 # 11 passages of 700 characters) or 64 texts. Measured on the FAQ corpus (2
@@ -221,6 +223,38 @@ def ensure_openvino_model(model_folder: Path, precision: str = "int8", progress=
     return folder
 
 
+# ------------------------------------------------------------------ compiled-model cache
+
+
+def compiled_cache(folder: Path, openvino_version: str, flags: frozenset[str] | None = None) -> Path | None:
+    """Where OpenVINO keeps ``folder``'s model compiled for this processor: ``compiled/KEY``
+    beside the model, KEY naming the OpenVINO version and the CPU's feature flags (a
+    model folder on a share used by other processors, or kept over an OpenVINO
+    upgrade, gets an entry per each), owner-only (0700). None where the model
+    folder cannot be written (a read-only install): compiled at every start.
+
+    Measured (BENCHMARKS.md): the int8 model imports from it in 0.23-0.31 s
+    against 0.62-0.70 s to compile, for 23 MB on disk per key. OpenVINO names
+    each entry by the model, its compile settings and its own version, checks an
+    entry when it reads it, and compiles anew (and rewrites it) past a damaged one.
+    """
+    from .cpu import cpu_flags
+
+    text = "\n".join([openvino_version, platform.machine(), " ".join(sorted(cpu_flags() if flags is None else flags))])
+    target = folder / "compiled" / hashlib.sha256(text.encode()).hexdigest()[:16]
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return None
+    try:
+        for made in (target.parent, target):
+            made.mkdir(mode=0o700, exist_ok=True)
+            made.chmod(0o700)  # also one an earlier version made with the umask's mode
+        for old in target.parent.glob("*.blob"):  # the one-folder layout before the key: never read again
+            old.unlink()
+    except OSError:
+        return None
+    return target if os.access(target, os.R_OK | os.W_OK | os.X_OK) else None
+
+
 # ------------------------------------------------------------------ run
 
 
@@ -252,15 +286,14 @@ class OpenVinoEmbedder:
         self._queue_out: np.ndarray | None = None  # where their callbacks write (under _queue_lock)
         self._pair_lone_texts = False
         self._folder = folder
+        self._cache: Path | None = None  # OpenVINO's compiled-model cache (``compiled_cache``), when it has one
         if compile_model:
             import openvino as ov
 
             self._core = ov.Core()
-            if os.access(folder, os.W_OK):
-                # OpenVINO keeps the compiled model (per CPU and OpenVINO version):
-                # later starts import it in 0.16 s instead of compiling it in 0.56 s.
-                # An entry it cannot read it compiles anew.
-                self._core.set_property({"CACHE_DIR": str(folder / "compiled")})
+            self._cache = compiled_cache(folder, ov.get_version())
+            if self._cache is not None:
+                self._core.set_property({"CACHE_DIR": str(self._cache)})
             # LATENCY: every core on one request, for a question (a lone text).
             self._request = self._compile("LATENCY").create_infer_request()
             self._pair_lone_texts = not self._lone_texts_are_faithful()
@@ -276,8 +309,18 @@ class OpenVinoEmbedder:
         model was calibrated and measured in f32; AVX2/VNNI-only CPUs already
         run f32, so this changes nothing there (measured, BENCHMARKS.md).
         """
-        return self._core.compile_model(str(self._folder / "model.xml"), "CPU", {
-            "PERFORMANCE_HINT": hint, "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE // _STREAM_SHARE if hint == "THROUGHPUT" else _SHAPE_CACHE, "INFERENCE_PRECISION_HINT": "f32"})
+        config = {"PERFORMANCE_HINT": hint, "CPU_RUNTIME_CACHE_CAPACITY": _SHAPE_CACHE // _STREAM_SHARE if hint == "THROUGHPUT" else _SHAPE_CACHE,
+                  "INFERENCE_PRECISION_HINT": "f32"}
+        try:
+            return self._core.compile_model(str(self._folder / "model.xml"), "CPU", config)
+        except RuntimeError:
+            if self._cache is None:
+                raise
+            # OpenVINO compiles anew past a damaged cache entry itself; this is for what it may still refuse
+            log.warning("OpenVINO's compiled-model cache %s failed; compiling without it", self._cache, exc_info=True)
+            self._cache = None
+            self._core.set_property({"CACHE_DIR": ""})
+            return self._core.compile_model(str(self._folder / "model.xml"), "CPU", config)
 
     # -- the Embedder interface
 

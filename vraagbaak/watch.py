@@ -119,13 +119,24 @@ class Watcher:
 
     # ------------------------------------------------------------ control
 
-    def start(self) -> "Watcher":
-        """Watch in a background thread (the page); ``stop()`` ends it."""
+    def start(self, after: threading.Thread | None = None) -> "Watcher":
+        """Watch in a background thread (the page); ``stop()`` ends it. With ``after``, the thread
+        first waits for that one to end (``app.py``: the model's warm-up, see ``_run_after``)."""
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
-            self._thread = threading.Thread(target=self.run, name="vraagbaak-watch", daemon=True)
+            target = self.run if after is None else (lambda: self._run_after(after))
+            self._thread = threading.Thread(target=target, name="vraagbaak-watch", daemon=True)
             self._thread.start()
         return self
+
+    def _run_after(self, first: threading.Thread) -> None:
+        """``run`` once ``first`` has ended. The first scan may fork a pool of workers
+        (``build.prepare_files``), and a fork while another thread imports can leave the
+        child waiting forever for that import's lock; it is also the update a start
+        no longer waits for (``app.py``), so it need not compete with the model's loading."""
+        first.join()
+        if not self._stop.is_set():
+            self.run()
 
     def stop(self, timeout: float | None = 30.0) -> None:
         """Stop watching; an update under way finishes first (it is never cut off halfway)."""

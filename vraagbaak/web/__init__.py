@@ -6,4 +6,11 @@
 
 and ``uploads``, the upload folder the page and the server share.
 Import from the module you need (``from vraagbaak.web.server import make_app``).
+
+Importing this package first makes a later ``import gradio`` skip gradio's
+stub writer (``gradio_import``: 1.2-1.6 s of the app's start).
 """
+
+from .gradio_import import install as _install_gradio_import
+
+_install_gradio_import()
