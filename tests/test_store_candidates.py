@@ -66,3 +66,15 @@ def test_sentence_similarities_are_each_rows_sentences_against_the_question(fake
     assert [len(g) for g in got] == [len(e) for e in expected] and all(len(e) for e in expected)
     assert all(np.allclose(g, e, atol=1e-6) for g, e in zip(got, expected))
     assert store.sentence_similarities(query, []) == []
+
+
+def test_a_reader_maps_the_sqlite_file_and_reads_the_same_passages(fake, corpus, tmp_path):
+    from vraagbaak.stores.local import FolderLocation, LocalStore, StoreSettings
+
+    store = build(corpus, tmp_path / "idx").store
+    unmapped = LocalStore.open(tmp_path / "idx", settings=StoreSettings(sqlite_mmap_bytes=0))
+    assert store._con.execute("PRAGMA mmap_size").fetchone()[0] > 0
+    assert unmapped._con.execute("PRAGMA mmap_size").fetchone()[0] == 0
+    rows = list(range(store.passage_count))
+    assert store.passages(rows) == unmapped.passages(rows) and all(p is not None for p in store.passages(rows))
+    assert FolderLocation(tmp_path / "idx").open()._con.execute("PRAGMA mmap_size").fetchone()[0] > 0
