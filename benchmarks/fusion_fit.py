@@ -73,7 +73,8 @@ def pools_of(name: str, work: Path) -> list[Pool]:
         hit = np.array([p.source in q.sources and (q.answer is None or normalise(q.answer) in normalise(p.text))
                         for p in found.passages], bool)
         weights = searcher._term_weights(terms)
-        answers = {int(i): (found.passages[i], found.sentence_sims[i], weights, q.answer) for i in np.flatnonzero(hit) if q.answer}
+        answers = {int(i): (p, found.sentence_sims[i], weights, q.answer)  # the answer is chosen from the whole passage, not its head
+                   for i, p in zip(np.flatnonzero(hit), searcher.store.passages(found.rows[hit])) if q.answer}
         pools.append(Pool(features, hit, answers, q.answer is not None))
     return pools
 

@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from vraagbaak.lexical import idf, passage_terms, stored_scores, term_length, term_list
-from vraagbaak.stores.base import DocumentRecord, Documents, Passage, StoreConfig
+from vraagbaak.stores.base import DocumentRecord, Documents, Passage, StoreConfig, heads_of
 
 _SENTENCE = re.compile(r"[^.]+(?:\.|$)")
 
@@ -87,6 +87,9 @@ class MemoryStore:
 
     def passages(self, rows) -> list[Passage | None]:
         return [self._passages[int(r)] for r in rows]
+
+    def passage_heads(self, rows) -> list:
+        return heads_of(self.passages(rows))
 
     def document_passages(self, source: str) -> list[Passage]:
         return self.passages(self._rows_of({source}))

@@ -325,3 +325,37 @@ def test_overlapping_passages_give_one_hit(fake, tmp_path):
         assert len(hits) == 6, mode  # still k hits: k distinct stretches
         same = [h for h in hits if h.source == "lang.txt"]
         assert all(a.end <= b.start or b.end <= a.start for i, a in enumerate(same) for b in same[i + 1:]), mode
+
+
+QUESTIONS = ["wat is preventie?", "hoe werkt het wijkteam?", "sociaal werk in de buurt", "vertrouw op je kracht", "wat doet de gemeente?"]
+
+
+def test_ranking_reads_heads_and_only_the_shown_hits_whole(fake, corpus, tmp_path):
+    """Hits are those of ranking whole passages (as before ``passage_heads``), and only the shown
+    hits and the passages joined to them are read whole."""
+    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    store, passages = index.store, index.store.passages
+    whole = {p.id: p for p in passages(range(len(store.alive))) if p is not None}
+    read, joined = [], 0
+    store.passages = lambda rows: read.append(len(rows)) or passages(rows)
+    for mode in ("hybrid", "dense", "lexical"):
+        for k in (1, 5, 20):
+            for question in QUESTIONS:
+                read.clear()
+                hits = index.search(question, k=k, mode=mode)
+                assert hits and sum(read) <= 2 * len(hits)
+                joined += sum(h.text != whole[int(h.id.rsplit("#", 1)[1])].text for h in hits)
+                store.passage_heads = passages  # a whole passage has every field of a head
+                assert [h.to_dict() for h in index.search(question, k=k, mode=mode)] == [h.to_dict() for h in hits]
+                del store.passage_heads
+    assert joined  # some hits are two overlapping passages joined
+
+
+def test_a_hit_removed_after_ranking_is_not_shown(fake, corpus, tmp_path):
+    index = Index.build(corpus, tmp_path / "idx", model="fake", progress=False)
+    hits = index.search("wat is preventie?", k=5)
+    gone = int(hits[0].id.rsplit("#", 1)[1])
+    store, passages = index.store, index.store.passages
+    store.passages = lambda rows: [None if int(r) == gone else p for r, p in zip(rows, passages(rows))]
+    later = index.search("wat is preventie?", k=5)
+    assert [(h.rank, h.id) for h in later] == [(n, h.id) for n, h in enumerate(hits[1:], start=1)]

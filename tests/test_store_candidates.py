@@ -78,3 +78,15 @@ def test_a_reader_maps_the_sqlite_file_and_reads_the_same_passages(fake, corpus,
     rows = list(range(store.passage_count))
     assert store.passages(rows) == unmapped.passages(rows) and all(p is not None for p in store.passages(rows))
     assert FolderLocation(tmp_path / "idx").open()._con.execute("PRAGMA mmap_size").fetchone()[0] > 0
+
+
+def test_passage_heads_are_the_heads_of_the_whole_passages(fake, corpus, tmp_path):
+    from vraagbaak.stores.base import heads_of
+
+    store = build(corpus, tmp_path / "idx").store
+    rows = [5, 0, store.passage_count - 1, 5, store.passage_count + 3]  # any order, a row twice, one that does not exist
+    heads = store.passage_heads(rows)
+    assert heads == heads_of(store.passages(rows)) and heads[-1] is None and all(h is not None for h in heads[:-1])
+    whole = store.passages([5])[0]
+    assert (heads[0].id, heads[0].source, heads[0].text, heads[0].terms) == (5, whole.source, whole.text, whole.terms)
+    assert store.passage_heads([]) == []

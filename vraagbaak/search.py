@@ -33,7 +33,7 @@ from .embeddings import AGREEMENT, DEFAULT_MODEL, Embedder, backend_choice, prob
 from .errors import IndexLoadError, VraagbaakError
 from .lexical import idf, question_terms, term_list, tokenize
 from .stores import build_command
-from .stores.base import Passage, StoreReader
+from .stores.base import Passage, PassageHead, StoreReader
 
 __all__ = [
     "FUSIONS",
@@ -281,7 +281,7 @@ class _Candidates:
     """Passages under consideration for one question, with what ranking needs of them."""
 
     rows: np.ndarray
-    passages: list[Passage]
+    passages: list[PassageHead] | list[Passage]  # heads while ranking (``StoreReader.passage_heads``), whole once shown
     scores: np.ndarray  # the ranking score
     similarities: np.ndarray | None  # e5 cosines (None in lexical mode)
     sentence_sims: list[np.ndarray] | None = None
@@ -353,14 +353,14 @@ class Searcher:
         wanted = k
         while True:  # copies of a file, and overlapping passages, fold into one hit: ask for more until k distinct ones are found
             found = self._ranked(mode, terms, query_vector, wanted, within)
-            kept, also_in = _fold_copies(found, copies)
-            kept = self._one_per_stretch(kept, query_vector)
-            if len(kept.rows) >= k or len(found.rows) < wanted or mode == "hybrid" or wanted >= 16 * k:
+            folded, also_in = _fold_copies(found, copies)
+            kept, joined = one_per_stretch(folded.passages)
+            if len(kept) >= k or len(found.rows) < wanted or mode == "hybrid" or wanted >= 16 * k:
                 break
             wanted *= 2
-        kept = kept.keep(np.arange(min(k, len(kept.rows))))
-        hits = self._hits(kept, query_vector, n_answers, terms)
-        for hit, row in zip(hits, kept.rows):
+        shown = self._shown(folded, kept[:k], joined, query_vector)
+        hits = self._hits(shown, query_vector, n_answers, terms)
+        for hit, row in zip(hits, shown.rows):
             hit.also_in = also_in.get(int(row), ())
         return hits
 
@@ -389,25 +389,29 @@ class Searcher:
 
     # ------------------------------------------------------------- ranking
 
-    def _one_per_stretch(self, found: _Candidates, query_vector) -> _Candidates:
-        """``one_per_stretch`` on the candidates: joined passages become one candidate,
-        with the sentence cosines of both (to choose the answer from)."""
-        kept, joined = one_per_stretch(found.passages)
-        if not joined:
-            return found if len(kept) == len(found.passages) else found.keep(np.array(kept, np.int64))
+    def _shown(self, found: _Candidates, kept: list[int], joined: dict[int, int], query_vector) -> _Candidates:
+        """The candidates at positions ``kept`` (of ``one_per_stretch``), read whole, each joined
+        with the passage ``joined`` names, with the sentence cosines of both (to choose the answer
+        from). Only these few are read whole: ranking needed no more than their heads."""
         sims = found.sentence_sims
-        if sims is None and query_vector is not None:
-            sims = self.store.sentence_similarities(query_vector, found.rows)
+        if joined and sims is None and query_vector is not None:
+            sims = self.store.sentence_similarities(query_vector, found.rows)  # all of them, as ever: a hit's cosines stay the same
+        wanted = found.rows[kept + [joined[i] for i in kept if i in joined]]
+        whole = dict(zip(wanted.tolist(), self.store.passages(wanted)))
         out = found.keep(np.array(kept, np.int64))
+        out.passages = [whole[row] for row in out.rows.tolist()]
         out.sentence_sims = None if sims is None else [sims[i] for i in kept]
         for n, i in enumerate(kept):
-            if i in joined:
-                a, b = found.passages[i], found.passages[joined[i]]
+            b = whole[int(found.rows[joined[i]])] if i in joined else None
+            if b is not None and out.passages[n] is not None:
+                a = out.passages[n]
                 out.passages[n] = join_passages(a, b)
                 if sims is not None:
                     by_span = dict(zip(b.sentences, sims[joined[i]].tolist())) | dict(zip(a.sentences, sims[i].tolist()))
                     out.sentence_sims[n] = np.array([by_span[span] for span in out.passages[n].sentences], np.float32)
-        return out
+        # a passage a build removed since it was ranked (after its commit) is no longer shown
+        present = [n for n, p in enumerate(out.passages) if p is not None]
+        return out if len(present) == len(out.passages) else out.keep(np.array(present, np.int64))
 
     def _dense(self, query_vector, k, within) -> _Candidates:
         scores, rows = self.store.dense_search(query_vector, k, within)
@@ -415,7 +419,7 @@ class Searcher:
 
     def _live(self, rows, scores, similarities) -> _Candidates:
         """The candidates whose passages still exist (a row removed by a later build has none)."""
-        passages = self.store.passages(rows)
+        passages = self.store.passage_heads(rows)
         live = [i for i, p in enumerate(passages) if p is not None]
         return _Candidates(np.asarray(rows, np.int64), passages, scores, similarities).keep(live)
 
@@ -425,7 +429,9 @@ class Searcher:
         The pool is the union of the nearest passages by e5 cosine and the
         passages richest in the question's rare terms: a passage that BM25
         ranks first but e5 ranks 300th (a specific term on page 17 of a long
-        report) is still considered. Every candidate gets both scores.
+        report) is still considered. Every candidate gets both scores. The
+        candidates' ``passages`` are heads (``StoreReader.passage_heads``):
+        ``store.passages`` reads one whole.
         """
         s = self.settings
         dense_scores, dense_rows = self.store.dense_search(query_vector, s.dense_candidates, within)

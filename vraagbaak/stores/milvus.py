@@ -53,7 +53,8 @@ import numpy as np
 from .. import messages
 from ..errors import IndexLoadError, VraagbaakError
 from ..lexical import stored_scores, term_length
-from .base import FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, StoreConfig, build_line, quantise_sentences, text_key
+from .base import (FORMAT_VERSION, DocumentRecord, Documents, Health, Passage, PassageHead, StoreConfig, build_line, heads_of,
+                   quantise_sentences, text_key)
 
 __all__ = ["MilvusLocation", "MilvusSettings", "MilvusStore", "MilvusWriter", "TOKEN_ENV", "parse_milvus"]
 
@@ -599,6 +600,10 @@ class MilvusStore:
             e = entities.get(row) if ok else None
             out.append(None if e is None else _passage(row, e, titles[e["source"]].title))
         return out
+
+    def passage_heads(self, rows) -> list[PassageHead | None]:
+        """What ranking reads of the passages at ``rows``: an entity comes whole from Milvus (and is kept), so from ``passages``."""
+        return heads_of(self.passages(rows))
 
     def document_passages(self, source: str) -> list[Passage]:
         r = self._snapshot.records[source]
