@@ -130,3 +130,51 @@ def test_stored_scores_equal_bm25_over_the_parsed_terms():
         df = {t: rng.randint(0, 6) for t in vocab}
         expected = bm25_scores(question, [term_list(t) for t in stored], df, 60, 7.5, [term_length(t) for t in stored])
         np.testing.assert_allclose(stored_scores(question, stored, df, 60, 7.5), expected, atol=1e-6)
+
+
+def _stored_scores_one_by_one(query_terms, stored, df, n, mean_length):
+    """``stored_scores`` as it was before issue 39: each passage's terms doubled, a ``str.count`` per term."""
+    from vraagbaak.lexical import B, K1, PARTS, idf
+
+    scores = np.zeros(len(stored), np.float32)
+    terms = [t for t in query_terms if df.get(t, 0) > 0]
+    if not terms or n <= 0 or mean_length <= 0:
+        return scores
+    weights = [(f" {t} ", idf(df[t], n)) for t in terms]
+    for i, text in enumerate(stored):
+        spaced = f" {text} "
+        cut = spaced.find(f" {PARTS} ")
+        words = spaced[:cut] if cut >= 0 else spaced[:-1]
+        length = words.count(" ") if words.strip() else 0
+        doubled = spaced.replace(" ", "  ")
+        norm = K1 * ((1 - B) + B * length / mean_length)
+        total = 0.0
+        for needle, weight in weights:
+            count = doubled.count(needle)
+            if count:
+                total += weight * count / (norm + count)
+        scores[i] = total
+    return scores
+
+
+def test_stored_scores_are_bit_for_bit_those_of_scoring_each_passage_alone():
+    """All candidates' terms searched at once give exactly the float32 scores of the loop per passage:
+    neighbouring repeats, a term that begins another, non-ASCII stems, only parts, empty passages."""
+    import random
+
+    from vraagbaak.lexical import PARTS, stored_scores
+
+    rng = random.Random(11)
+    vocab = ["kind", "kinder", "kinderopvang", "toeslag", "café", "ë", "w1", "w12", "a", "aa"]
+    for _ in range(400):
+        stored = []
+        for _ in range(rng.randint(1, 40)):
+            words = [rng.choice(vocab) for _ in range(rng.randint(0, 15))]
+            parts = [rng.choice(vocab) for _ in range(rng.randint(0, 4))]
+            stored.append(" ".join(words + ([PARTS, *parts] if parts else [])))
+        question = [rng.choice(vocab + ["elders"]) for _ in range(rng.randint(1, 6))]
+        df = {t: rng.randint(0, 30) for t in vocab}
+        n, mean_length = rng.randint(30, 10**6), rng.uniform(3, 120)
+        got, expected = stored_scores(question, stored, df, n, mean_length), _stored_scores_one_by_one(question, stored, df, n, mean_length)
+        assert got.dtype == np.float32 and np.array_equal(got, expected), (question, stored)
+    assert stored_scores(["kind"], [], {"kind": 1}, 10, 5.0).shape == (0,)

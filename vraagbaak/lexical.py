@@ -138,32 +138,56 @@ def stored_scores(query_terms: list[str], stored: list[str], df: dict[str, int],
     numbers, without making a list and a Counter of every passage's terms: a hybrid question
     scores some 300 candidates of about 100 terms each for its handful of terms, and counting
     them all was the largest part of a search at 100,000 passages (BENCHMARKS.md, Round 4,
-    cpus). Each question term is counted with ``str.count`` in the passage's terms with
-    doubled separators (so that neighbouring matches do not share a space)."""
+    cpus). Each question term is looked for once in all the candidates' terms together
+    (``_term_counts``): a count per term and passage cost 2.1 ms for 300 candidates, this
+    1.2 ms (issue 39). The arithmetic is ``bm25_scores``', in the same order: the same float32 scores."""
     scores = np.zeros(len(stored), np.float32)
     terms = [t for t in query_terms if df.get(t, 0) > 0]
-    if not terms or n <= 0 or mean_length <= 0:
+    if not terms or n <= 0 or mean_length <= 0 or not len(stored):
         return scores
-    weights = [(f" {t} ", idf(df[t], n)) for t in terms]
-    marker = f" {PARTS} "
-    for i, text in enumerate(stored):
-        spaced = f" {text} "
-        cut = spaced.find(marker)
-        length = _word_count(spaced[:cut] if cut >= 0 else spaced[:-1])
-        doubled = spaced.replace(" ", "  ")
-        norm = K1 * ((1 - B) + B * length / mean_length)
-        total = 0.0
-        for needle, weight in weights:
-            count = doubled.count(needle)
-            if count:
-                total += weight * count / (norm + count)
-        scores[i] = total
-    return scores
+    spaced = [f" {text} " for text in stored]
+    norm = K1 * ((1 - B) + B * _lengths(spaced) / mean_length)
+    counts = _term_counts(spaced, set(terms))
+    total = np.zeros(len(stored), np.float64)
+    for t in terms:
+        total += idf(df[t], n) * counts[t] / (norm + counts[t])  # + 0.0 where the passage lacks the term: no change
+    return total.astype(np.float32)
 
 
-def _word_count(spaced_words: str) -> int:
-    """The words of " a b c" (each preceded by one space)."""
-    return spaced_words.count(" ") if spaced_words.strip() else 0
+def _lengths(spaced: list[str]) -> np.ndarray:
+    """``term_length`` of each " stored terms ": the spaces before the parts' mark (terms hold no other whitespace)."""
+    out = []
+    for text in spaced:
+        cut = text.find(_MARK)
+        cut = len(text) - 1 if cut < 0 else cut
+        spaces = text.count(" ", 0, cut)
+        out.append(spaces if spaces < cut else 0)  # nothing but spaces: no words
+    return np.array(out, np.float64)
+
+
+_MARK = f" {PARTS} "
+
+
+def _term_counts(spaced: list[str], terms: set[str]) -> dict[str, np.ndarray]:
+    """How often each term occurs in each " stored terms " (parts included), as float64.
+
+    The passages one a line; each match of " term" followed by a space is one
+    occurrence (the search goes on from the next character, so that neighbouring
+    occurrences, " a a ", both count), and its passage is the line it is on."""
+    joined = "\n".join(spaced)
+    starts = np.cumsum([0] + [len(text) + 1 for text in spaced[:-1]])
+    counts = {}
+    for t in terms:
+        needle = f" {t}"
+        after, found = len(needle), []
+        at = joined.find(needle)
+        while at >= 0:
+            if joined[at + after] == " ":  # the whole term, not the start of a longer one
+                found.append(at)
+            at = joined.find(needle, at + 1)
+        lines = np.searchsorted(starts, np.array(found, np.int64), side="right") - 1
+        counts[t] = np.bincount(lines, minlength=len(spaced)).astype(np.float64)
+    return counts
 
 
 def idf(df: int, n: int) -> float:
