@@ -7,6 +7,7 @@ from vraagbaak import ChunkingSettings, Index, VraagbaakError
 from fake_store import MemoryStore
 from vraagbaak.search import (NO_MATCH_SIMILARITY, NO_MATCH_SIMILARITY_FP32, Features, Hit, RankingSettings, Searcher, choose_answer, fuse, split_weak,
                               looks_like_contents)
+from vraagbaak.lexical import tokenize
 from vraagbaak.stores import Passage
 
 SETTINGS = RankingSettings()
@@ -359,3 +360,50 @@ def test_a_hit_removed_after_ranking_is_not_shown(fake, corpus, tmp_path):
     store.passages = lambda rows: [None if int(r) == gone else p for r, p in zip(rows, passages(rows))]
     later = index.search("wat is preventie?", k=5)
     assert [(h.rank, h.id) for h in later] == [(n, h.id) for n, h in enumerate(hits[1:], start=1)]
+
+
+def test_contents_flags_are_looks_like_contents_of_each():
+    import random
+
+    from vraagbaak.search import contents_flags
+
+    rng = random.Random(5)
+    texts = ["Het wijkteam helpt.", "1 Gebouwen ........ 6 1.1 Bouwaanvraag ........ 6 1.2 Sloop ........ 9", "Zie ... pagina 3.",
+             "a\t12 b\t14 c\t15", "Voorwoord . . . . 3"]
+    headings = ["", "Inhoudsopgave", " inhoud ", "Contents", "1.2 Sloop", "Inhoud van het plan"]
+    for _ in range(300):
+        passages = [Passage(rng.choice(headings), 0, 1, rng.choice(texts), (), 0, "") for _ in range(rng.randint(0, 12))]
+        if rng.random() < 0.5:  # most pools: no leader anywhere
+            passages = [replace(p, text="Het wijkteam helpt.") for p in passages]
+        flags = contents_flags(passages)
+        assert flags.dtype == np.float32 and flags.tolist() == [float(looks_like_contents(p)) for p in passages]
+
+
+def test_best_of_each_is_each_arrays_maximum():
+    from vraagbaak.search import best_of_each
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        values = [rng.normal(size=rng.integers(0, 5)).astype(np.float32) for _ in range(rng.integers(0, 30))]
+        expected = np.array([v.max() if len(v) else -1.0 for v in values], np.float32)  # as hybrid ranking did
+        assert np.array_equal(best_of_each(values), expected)
+    assert best_of_each([]).shape == (0,)
+
+
+def test_neighbour_cosines_are_the_best_of_the_passages_beside_each_in_its_document(fake):
+    import random
+
+    rng = random.Random(2)
+    words = ["mantelzorg", "waardering", "buurthuis", "fiets", "gemeente", "wijkteam", "schulden", "jeugd"]
+    documents = [(f"d{d}.txt", f"D{d}", [" ".join(rng.choices(words, k=6)).capitalize() + "." for _ in range(rng.randint(1, 5))])
+                 for d in range(30)]
+    store = MemoryStore(fake, documents)
+    searcher = Searcher(store, lambda: fake, RankingSettings(neighbour_weight=0.1, dense_candidates=40, lexical_candidates=20))
+    for question in ["mantelzorg waardering", "fiets in de wijk", "schulden en jeugd"]:
+        query = fake.embed_queries([question])[0]
+        found, features = searcher.candidates(tokenize([question])[0], query)
+        cosine = store.dense_scores(query, np.arange(store.passage_count))
+        for row, own, neighbour in zip(found.rows.tolist(), features.dense, features.neighbour):
+            record = store.document_records[store.passages([row])[0].source]
+            beside = [r for r in (row - 1, row + 1) if record.first_row <= r < record.first_row + record.rows]
+            assert neighbour == (max(np.float32(cosine[r]) for r in beside) if beside else own)
