@@ -398,8 +398,10 @@ class Searcher:
         sims = found.sentence_sims
         if joined and sims is None and query_vector is not None:
             sims = self.store.sentence_similarities(query_vector, found.rows)  # all of them, as ever: a hit's cosines stay the same
-        wanted = found.rows[kept + [joined[i] for i in kept if i in joined]]
-        whole = dict(zip(wanted.tolist(), self.store.passages(wanted)))
+        positions = kept + [joined[i] for i in kept if i in joined]
+        whole = {p.id: p for p in (found.passages[i] for i in positions) if isinstance(p, Passage)}  # dense mode read them whole
+        unread = [row for row in found.rows[positions].tolist() if row not in whole]
+        whole.update(zip(unread, self.store.passages(unread)) if unread else ())
         out = found.keep(np.array(kept, np.int64))
         out.passages = [whole[row] for row in out.rows.tolist()]
         out.sentence_sims = None if sims is None else [sims[i] for i in kept]
@@ -417,11 +419,12 @@ class Searcher:
 
     def _dense(self, query_vector, k, within) -> _Candidates:
         scores, rows = self.store.dense_search(query_vector, k, within)
-        return self._live(rows, scores, scores)
+        return self._live(rows, scores, scores, whole=True)  # k candidates, about all shown: read once, whole
 
-    def _live(self, rows, scores, similarities) -> _Candidates:
-        """The candidates whose passages still exist (a row removed by a later build has none)."""
-        passages = self.store.passage_heads(rows)
+    def _live(self, rows, scores, similarities, whole: bool = False) -> _Candidates:
+        """The candidates whose passages still exist (a row removed by a later build has none), as
+        heads (``StoreReader.passage_heads``) or ``whole`` passages."""
+        passages = self.store.passages(rows) if whole else self.store.passage_heads(rows)
         live = [i for i, p in enumerate(passages) if p is not None]
         return _Candidates(np.asarray(rows, np.int64), passages, scores, similarities).keep(live)
 
