@@ -407,3 +407,37 @@ def test_neighbour_cosines_are_the_best_of_the_passages_beside_each_in_its_docum
             record = store.document_records[store.passages([row])[0].source]
             beside = [r for r in (row - 1, row + 1) if record.first_row <= r < record.first_row + record.rows]
             assert neighbour == (max(np.float32(cosine[r]) for r in beside) if beside else own)
+
+
+def _one_per_stretch_as_before(passages):
+    """``one_per_stretch`` as it was before issue 39 (every passage searched its document's stretches)."""
+    kept, joined, taken = [], {}, {}
+    for i, p in enumerate(passages):
+        stretches = taken.setdefault(p.source, [])
+        overlap = next((n for n, (start, end, _) in enumerate(stretches) if p.start < end and start < p.end), None)
+        if overlap is None:
+            stretches.append((p.start, p.end, i))
+            kept.append(i)
+            continue
+        start, end, first = stretches[overlap]
+        if first not in joined:
+            joined[first] = i
+            stretches[overlap] = (min(start, p.start), max(end, p.end), first)
+    return kept, joined
+
+
+def test_one_per_stretch_joins_an_overlapping_neighbour_once_and_drops_the_rest():
+    import random
+
+    from vraagbaak.search import one_per_stretch
+
+    a = [Passage("", start, end, "", (), 0, "", id=n, source="a.txt") for n, (start, end) in enumerate([(0, 10), (8, 20), (18, 30), (40, 50)])]
+    b = Passage("", 0, 10, "", (), 0, "", id=9, source="b.txt")
+    assert one_per_stretch([a[1], b, a[0], a[2], a[3]]) == ([0, 1, 4], {0: 2})  # a[0] joins a[1]; a[2] overlaps the joined stretch: dropped
+    rng = random.Random(4)
+    for _ in range(500):
+        passages = []
+        for _ in range(rng.randint(0, 40)):
+            start = rng.randint(0, 60)
+            passages.append(Passage("", start, start + rng.randint(1, 15), "", (), 0, "", source=rng.choice("abcdefgh")))
+        assert one_per_stretch(passages) == _one_per_stretch_as_before(passages)
