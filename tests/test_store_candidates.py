@@ -90,3 +90,16 @@ def test_passage_heads_are_the_heads_of_the_whole_passages(fake, corpus, tmp_pat
     whole = store.passages([5])[0]
     assert (heads[0].id, heads[0].source, heads[0].text, heads[0].terms) == (5, whole.source, whole.text, whole.terms)
     assert store.passage_heads([]) == []
+
+
+def test_half_floats_convert_as_numpy_converts_them():
+    from vraagbaak.stores.local import _as_float32, _cosines
+
+    every = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).reshape(256, 256)  # subnormals, inf, NaN too
+    got = _as_float32(every)
+    assert got.dtype == np.float32 and np.array_equal(got.view(np.uint32), every.astype(np.float32).view(np.uint32))
+    rng = np.random.default_rng(1)
+    rows, query = rng.normal(size=(50, 384)).astype(np.float16), rng.normal(size=384).astype(np.float32)
+    assert np.array_equal(_cosines(rows, query), np.einsum("ij,j->i", rows.astype(np.float32), query))
+    codes = rng.integers(-127, 128, size=(7, 384)).astype(np.int8)
+    assert np.array_equal(_as_float32(codes), codes.astype(np.float32))
