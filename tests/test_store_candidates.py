@@ -103,3 +103,25 @@ def test_half_floats_convert_as_numpy_converts_them():
     assert np.array_equal(_cosines(rows, query), np.einsum("ij,j->i", rows.astype(np.float32), query))
     codes = rng.integers(-127, 128, size=(7, 384)).astype(np.int8)
     assert np.array_equal(_as_float32(codes), codes.astype(np.float32))
+
+
+def test_postings_merged_one_list_at_a_time_sum_as_all_lists_sorted_together():
+    from vraagbaak.stores.local import add_postings, best_rows
+
+    rng = np.random.default_rng(8)
+    for trial in range(300):
+        lists, unique, scores = [], np.zeros(0, np.int64), np.zeros(0)
+        for _ in range(rng.integers(1, 6)):
+            rows = np.unique(rng.integers(0, 400, size=rng.integers(0, 120)))
+            if trial % 5 == 0:  # not in ascending order (nor unique): the general way
+                rows = rng.permutation(np.concatenate([rows, rows[: len(rows) // 3]]))
+            lists.append((rows, float(rng.choice([0.3, 1.7, 2.05, 0.1 + 0.2]))))
+            unique, scores = add_postings(unique, scores, lists)
+            # as lexical_candidates summed them before: every list read so far, sorted together
+            expected, inverse = np.unique(np.concatenate([r for r, _ in lists]), return_inverse=True)
+            sums = np.bincount(inverse, weights=np.concatenate([np.full(len(r), w) for r, w in lists]), minlength=len(expected))
+            assert np.array_equal(unique, expected) and np.array_equal(scores, sums)
+        for limit in (1, 5, 50, 1000):
+            assert best_rows(unique, scores, limit).tolist() == unique[np.argsort(-scores, kind="stable")[:limit]].tolist()
+    ties = np.array([10, 11, 12, 13]), np.array([1.0, 2.0, 1.0, 1.0])
+    assert best_rows(*ties, 2).tolist() == [11, 10] and best_rows(*ties, 0).tolist() == []
