@@ -85,15 +85,17 @@ class StoreSettings:
     # candidate is still scored on all terms. Corpora under ~10,000 passages
     # never reach it. Lexical mode reads every list.
     lexical_pool_postings: int = 25_000
-    # A reader maps the SQLite file into memory (PRAGMA mmap_size) rather than
-    # reading each 16 KB page with a system call into SQLite's 2 MB page cache: a
-    # hybrid question reads some 300 passage rows scattered over the file, and at
-    # 97,557 passages the rows cost 2.9 ms read page by page against 0.85 ms mapped
-    # (BENCHMARKS.md, issue 39). The pages are the operating system's file cache,
-    # shared and given back under memory pressure, like the mapped vectors. SQLite
-    # caps the mapping at 2 GB unless compiled otherwise; past it, reads fall back
-    # to system calls. The file only grows (no VACUUM), so a mapping never loses pages.
-    sqlite_mmap_bytes: int = 2**31
+    # A reader maps the first this many bytes of the SQLite file into memory
+    # (PRAGMA mmap_size) rather than reading each 16 KB page with a system call into
+    # SQLite's 2 MB page cache: a hybrid question reads some 300 passage rows
+    # scattered over the file. At 97,557 passages (a 150 MB file, all mapped) hybrid
+    # p50 0.92x, lexical 0.89x; at 976,188 (1.6 GB) mapping it all gave only 0.96x,
+    # each page's first touch costing about what a read does (BENCHMARKS.md, issue 39).
+    # The mapped pages are the operating system's file cache, shared and given back
+    # under memory pressure, but resident memory (RSS) counts those touched: 600
+    # questions at 1M touched nearly the whole file (+1.4 GB RSS when all mapped),
+    # hence the cap. The file only grows (no VACUUM), so a mapping never loses pages.
+    sqlite_mmap_bytes: int = 256 * 2**20
 
 
 # The corpus folder an index folder was built from, written by every build
