@@ -20,7 +20,7 @@ from ..feedback import hit_key
 from ..lexical import stem_word, tokenize
 from ..progress import count_nl
 from ..readers import FORMATS
-from ..search import NO_MATCH_SIMILARITY, STRONG_MATCH_SIMILARITY, relevance
+from ..search import NO_MATCH_SIMILARITY, STRONG_MATCH_SIMILARITY, RankingSettings, relevance
 from ..sources import link
 
 __all__ = ["CSS", "JUDGMENT_BUTTONS", "NO_MATCH_TEXT", "dutch_datetime", "error", "limits_text",
@@ -32,8 +32,10 @@ BACKEND_WORDS = {"openvino-int8": "int8 via OpenVINO", "openvino-fp32": "fp32 vi
 NO_MATCH_TEXT = "Geen passage in de teksten beantwoordt deze vraag goed."
 # The two judgment buttons of each hit: (the judgment sent, the words on the button)
 JUDGMENT_BUTTONS = (("positive", "Beantwoordt mijn vraag"), ("negative", "Niet wat ik zoek"))
+_DEFAULTS = RankingSettings()
 SCALE_HINT = (f"Gelijkenis van vraag en passage volgens het taalmodel (e5-cosinus, van 0 tot 1; ongerelateerde "
-              f"Nederlandse teksten halen al ongeveer 0,75): vanaf {NO_MATCH_SIMILARITY:.2f} een antwoord, vanaf "
+              f"Nederlandse teksten halen al ongeveer 0,75): vanaf {NO_MATCH_SIMILARITY:.2f} een antwoord (vanaf "
+              f"{_DEFAULTS.no_match_floor:.2f} als één zin {_DEFAULTS.no_match_sentence:.2f} haalt), vanaf "
               f"{STRONG_MATCH_SIMILARITY:.2f} een sterke overeenkomst.").replace("0.", "0,")
 
 CSS = """
